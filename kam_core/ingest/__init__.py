@@ -1,0 +1,1 @@
+"""Reading sales exports: format sniffing, readers, header detection, mapping, cleaning, load."""

@@ -1,0 +1,23 @@
+"""Errors the importer raises on purpose: each carries a code and a message for the user."""
+from __future__ import annotations
+
+
+class ImportRejected(Exception):
+    """The input cannot be imported as it is; nothing was written.
+
+    ``code`` is a stable short name (tests and the UI key on it), ``message``
+    says what the file really is and what to do about it.
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class DecisionNeeded(ImportRejected):
+    """The import needs the user to choose (date order, a mapping, a duplicate file)."""
+
+    def __init__(self, code: str, message: str, options: list[str] | None = None):
+        super().__init__(code, message)
+        self.options = options or []

@@ -1,0 +1,208 @@
+"""The one gateway to DuckDB: connection, schema, numbered migrations, cursors.
+
+Every other module asks a :class:`Store` for a cursor (one per call or per
+thread, all from one shared connection) and owns the SQL of its own tables.
+Migrations are plain SQL strings applied in order and recorded in
+``schema_migrations``; a migration never changes once it has landed.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = PROJECT_ROOT / "data" / "kam.duckdb"
+
+MIGRATIONS: list[str] = [
+    # 1: import batches, sales facts, aliases, mapping profiles, settings
+    """
+    create sequence if not exists import_id_seq start 1;
+    create table imports (
+        id integer primary key,
+        kind varchar not null default 'sales',          -- sales | inventory
+        file_name varchar not null,
+        sha256 varchar not null,
+        sheets varchar not null,                         -- JSON list of sheet names
+        file_format varchar,
+        encoding varchar,
+        delimiter varchar,
+        header_row integer,
+        title varchar,                                   -- title rows above the header
+        mapping varchar,                                 -- JSON {field: header}
+        unit varchar,                                    -- yuan | thousand | wan
+        account_from varchar,                            -- supplier | brand | product-prefix
+        date_order varchar,
+        rows_read integer not null default 0,
+        rows_loaded integer not null default 0,
+        rows_skipped integer not null default 0,
+        rows_rejected integer not null default 0,
+        amount_total decimal(18,2),
+        profit_total decimal(18,2),
+        date_min date,
+        date_max date,
+        report varchar,                                  -- JSON validation report
+        imported_by varchar,
+        imported_at timestamp not null default current_timestamp,
+        status varchar not null default 'loaded',        -- loaded | undone
+        undone_at timestamp
+    );
+    create table sales (
+        import_id integer not null,
+        source_sheet varchar,
+        source_row integer,
+        date date not null,
+        account varchar not null,                        -- canonical account name
+        account_raw varchar,                             -- the name as the export spelled it
+        supplier varchar,
+        brand varchar,
+        category varchar,
+        store varchar,
+        region varchar,
+        sku varchar,
+        product varchar,
+        qty decimal(18,3),
+        amount decimal(18,2) not null,
+        cost decimal(18,2),
+        profit decimal(18,2),
+        unit_price decimal(18,4)
+    );
+    create table inventory (
+        import_id integer not null,
+        source_sheet varchar,
+        source_row integer,
+        snapshot_date date not null,
+        account varchar not null,
+        account_raw varchar,
+        sku varchar,
+        product varchar,
+        store varchar,
+        qty_on_hand decimal(18,3),
+        stock_value decimal(18,2)
+    );
+    create table account_aliases (
+        alias_key varchar primary key,                   -- normalised raw name
+        alias varchar not null,                          -- a raw spelling as first seen
+        account varchar not null,
+        created_at timestamp not null default current_timestamp
+    );
+    create table mapping_profiles (
+        signature varchar primary key,                   -- normalised header signature
+        mapping varchar not null,                        -- JSON {field: header}
+        options varchar,                                 -- JSON {unit, account_from, date_order}
+        used_count integer not null default 1,
+        updated_at timestamp not null default current_timestamp
+    );
+    create table settings (
+        key varchar primary key,
+        value varchar not null,                          -- JSON
+        updated_at timestamp not null default current_timestamp
+    );
+    create table data_version (
+        id integer primary key,
+        version bigint not null
+    );
+    insert into data_version values (1, 1);
+    """,
+]
+
+
+def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
+    """The database file to use: an explicit path, else ``KAM_DB``, else the default."""
+    if path:
+        return Path(path)
+    env = os.environ.get("KAM_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+class Store:
+    """One DuckDB database: a shared connection and a cursor per thread."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
+        self.path = resolve_db_path(path) if path != ":memory:" else Path(":memory:")
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(self.path), read_only=read_only)
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        if not read_only:
+            self.migrate()
+
+    # -- connections -----------------------------------------------------
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The shared connection; prefer :meth:`cursor` in code that may run on threads."""
+        return self._con
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB cursors are not thread-safe)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A fresh cursor inside BEGIN … COMMIT; ROLLBACK on any exception.
+
+        Writers are serialised by a lock so two imports cannot interleave.
+        """
+        with self._write_lock:
+            cur = self._con.cursor()
+            cur.execute("begin transaction")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("rollback")
+                cur.close()
+                raise
+            cur.execute("commit")
+            cur.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- schema ----------------------------------------------------------
+    def migrate(self) -> int:
+        """Apply every migration not yet applied; returns the schema version."""
+        cur = self._con.cursor()
+        cur.execute(
+            "create table if not exists schema_migrations ("
+            " version integer primary key, applied_at timestamp default current_timestamp)"
+        )
+        done = {r[0] for r in cur.execute("select version from schema_migrations").fetchall()}
+        for number, sql in enumerate(MIGRATIONS, start=1):
+            if number in done:
+                continue
+            cur.execute("begin transaction")
+            try:
+                cur.execute(sql)
+                cur.execute("insert into schema_migrations (version) values (?)", [number])
+            except BaseException:
+                cur.execute("rollback")
+                raise
+            cur.execute("commit")
+        cur.close()
+        return len(MIGRATIONS)
+
+    # -- data version: changes on every import, undo or settings change --
+    def data_version(self) -> int:
+        return int(self.cursor().execute("select version from data_version where id = 1").fetchone()[0])
+
+    @staticmethod
+    def bump_data_version(cur: duckdb.DuckDBPyConnection) -> None:
+        """Call inside the writing transaction so readers see data and version together."""
+        cur.execute("update data_version set version = version + 1 where id = 1")
+
+    def has_sales(self) -> bool:
+        return self.cursor().execute("select exists (select 1 from sales)").fetchone()[0]
+
+
+def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False) -> Store:
+    """Open (and migrate) the database at ``path`` / ``KAM_DB`` / ``data/kam.duckdb``."""
+    return Store(path, read_only=read_only)
