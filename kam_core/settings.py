@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import audit
+from .permissions import SYSTEM, User, require
 from .store import Store
 
 
@@ -90,9 +92,11 @@ def validate_settings(values: dict[str, Any]) -> None:
         raise SettingsError("ABC cut-offs must increase: A < B")
 
 
-def save_settings(store: Store, changes: dict[str, Any]) -> dict[str, Any]:
-    """Validate the merged settings and store the changed ones in one transaction."""
-    merged = {**get_settings(store), **changes}
+def save_settings(store: Store, changes: dict[str, Any], user: User = SYSTEM) -> dict[str, Any]:
+    """Validate the merged settings and store the changed ones in one audited transaction."""
+    require(user, "manage_settings")
+    before = get_settings(store)
+    merged = {**before, **changes}
     validate_settings(merged)
     with store.transaction() as cur:
         for key, value in changes.items():
@@ -100,5 +104,6 @@ def save_settings(store: Store, changes: dict[str, Any]) -> dict[str, Any]:
                 "insert or replace into settings (key, value, updated_at) values (?, ?, current_timestamp)",
                 [key, json.dumps(value)],
             )
+            audit.record(cur, user.name, "update", "settings", key, "value", json.dumps(before[key]), json.dumps(value))
         Store.bump_data_version(cur)
     return merged

@@ -108,6 +108,112 @@ MIGRATIONS: list[str] = [
     );
     insert into data_version values (1, 1);
     """,
+    # 2: dossiers (policy §4), win-win marketing plans (§5), users and the audit log
+    """
+    create sequence if not exists record_id_seq start 1;
+    create table users (
+        name varchar primary key,
+        role varchar not null,                           -- director | manager | viewer
+        password_hash varchar,
+        email varchar,
+        disabled boolean not null default false,
+        failed_logins integer not null default 0,
+        locked_until timestamp,
+        created_at timestamp not null default current_timestamp
+    );
+    create table accounts (
+        name varchar primary key,                        -- canonical account name (= sales.account)
+        owner varchar,                                   -- users.name of the key account manager
+        backup_owner varchar,
+        phone varchar, address varchar, fax varchar, email varchar, website varchar,
+        org_structure varchar, history varchar, business_goals varchar, direction varchar,
+        product_positioning varchar, competitors varchar, own_suppliers varchar, resources varchar,
+        market_share varchar, industry_rank varchar, main_products varchar, price_policy varchar,
+        score_brand_awareness integer, score_cooperation integer,
+        score_supply_priority integer, score_new_product_priority integer,
+        exchange_checklist varchar,                      -- JSON of policy §5 steps 1–2 items
+        version integer not null default 1,
+        deleted_at timestamp,
+        updated_by varchar,
+        updated_at timestamp not null default current_timestamp
+    );
+    create table contacts (
+        id integer primary key,
+        account varchar not null,
+        role varchar not null,
+        name varchar not null,
+        title varchar, authority varchar, spending_limit decimal(18,2),
+        phone varchar, email varchar, personal_notes varchar,
+        influence varchar, relationship integer,
+        version integer not null default 1,
+        deleted_at timestamp,
+        updated_by varchar,
+        updated_at timestamp not null default current_timestamp
+    );
+    create table negotiations (
+        id integer primary key,
+        account varchar not null,
+        held_on date not null,
+        topic varchar not null,
+        our_participants varchar, their_participants varchar,
+        summary varchar, outcome varchar, follow_up_on date,
+        version integer not null default 1,
+        deleted_at timestamp,
+        updated_by varchar,
+        updated_at timestamp not null default current_timestamp
+    );
+    create table agreements (
+        id integer primary key,
+        account varchar not null,
+        title varchar not null,
+        signed_on date, valid_from date, valid_to date,
+        terms varchar, target_amount decimal(18,2), rebate_share double,
+        status varchar,
+        version integer not null default 1,
+        deleted_at timestamp,
+        updated_by varchar,
+        updated_at timestamp not null default current_timestamp
+    );
+    create table price_changes (
+        id integer primary key,
+        account varchar not null,
+        changed_on date not null,
+        product varchar,
+        old_price decimal(18,4), new_price decimal(18,4),
+        reason varchar,
+        version integer not null default 1,
+        deleted_at timestamp,
+        updated_by varchar,
+        updated_at timestamp not null default current_timestamp
+    );
+    create table plans (
+        id integer primary key,
+        account varchar not null,
+        kind varchar not null,
+        side varchar not null,                           -- ours | theirs
+        title varchar,
+        period_start date, period_end date,
+        budget decimal(18,2),
+        status varchar,
+        notes varchar,
+        version integer not null default 1,
+        deleted_at timestamp,
+        updated_by varchar,
+        updated_at timestamp not null default current_timestamp
+    );
+    create table audit_log (
+        id bigint primary key,
+        happened_at timestamp not null default current_timestamp,
+        who varchar,
+        action varchar not null,                         -- insert | update | delete | restore | sign_in | sign_in_failed | export
+        table_name varchar,
+        record_key varchar,
+        field varchar,
+        old_value varchar,
+        new_value varchar
+    );
+    create sequence if not exists audit_id_seq start 1;
+    """,
 ]
 
 

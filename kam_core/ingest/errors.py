@@ -18,6 +18,10 @@ class ImportRejected(Exception):
 class DecisionNeeded(ImportRejected):
     """The import needs the user to choose (date order, a mapping, a duplicate file)."""
 
-    def __init__(self, code: str, message: str, options: list[str] | None = None):
+    def __init__(self, code: str, message: str, options: list[str] | None = None,
+                 details: dict | None = None):
         super().__init__(code, message)
         self.options = options or []
+        # What was read so far (sheets, header, columns, suggested mapping), so a
+        # page can show the file while it asks the question.
+        self.details = details or {}

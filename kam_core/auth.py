@@ -1,0 +1,600 @@
+"""Local users, passwords, sign-in, lockout and signed session tokens.
+
+No streamlit here: the sign-in view (``kam_core/views/signin.py``) and the
+command line both call these functions. Passwords are hashed with argon2
+(``argon2-cffi``); a password, a hash or the session secret is never written
+to the audit log, printed or logged.
+
+Times are naive UTC ``datetime`` values (the ``users`` table stores
+``timestamp`` without a zone); every time-dependent function takes ``now`` so
+tests can move the clock.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import getpass
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sys
+import unicodedata
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from kam_core import audit
+from kam_core.permissions import ROLES, SYSTEM, PermissionDenied, User, require
+from kam_core.store import DEFAULT_DB, Store
+
+MIN_PASSWORD_LENGTH = 8
+# argon2 hashes whatever it is given; a cap stops a megabyte "password" from tying up a core.
+MAX_PASSWORD_LENGTH = 1024
+MAX_NAME_LENGTH = 64
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+IDLE_TIMEOUT_SECONDS = 30 * 60
+# A token older than this is refused even when the user stayed active (a stolen token ages out).
+MAX_SESSION_SECONDS = 12 * 60 * 60
+SECRET_ENV = "KAM_SECRET"
+DEFAULT_SECRET_FILE = DEFAULT_DB.parent / ".session_secret"
+
+# One hasher for the process; tests may swap it for a cheaper one (argon2.profiles.CHEAPEST).
+_HASHER = PasswordHasher()
+# Verified against when the user is unknown, so an unknown name costs as much time as a wrong password.
+_DUMMY_HASH: str | None = None
+
+INVALID_CREDENTIALS = "Unknown user or wrong password."
+
+DEMO_USERS: dict[str, str] = {"zhang_gm": "director", "li_kam": "manager", "wang_view": "viewer"}
+"""Demo-only accounts, one per role: name → role (passwords are random, printed once by ``demo``)."""
+
+
+class AuthError(Exception):
+    """Sign-in refused. ``reason`` is ``invalid`` (unknown user or wrong password,
+    deliberately not told apart), ``disabled`` or ``locked`` (``locked_until`` set)."""
+
+    def __init__(self, reason: str, message: str, locked_until: datetime | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.locked_until = locked_until
+
+
+class PasswordPolicyError(ValueError):
+    """The new password does not meet the policy (length)."""
+
+
+class UserError(ValueError):
+    """A user change that cannot be made: bad name or role, duplicate, unknown user, last director."""
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, the clock every default ``now`` uses."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+# -- passwords -------------------------------------------------------------
+def check_password_policy(password: str) -> None:
+    """Raise :class:`PasswordPolicyError` unless ``password`` is acceptable."""
+    if not isinstance(password, str):
+        raise PasswordPolicyError("The password must be text.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"The password must have at most {MAX_PASSWORD_LENGTH} characters.")
+    if not password.strip():
+        raise PasswordPolicyError("The password cannot be only spaces.")
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of ``password`` after checking the policy."""
+    check_password_policy(password)
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches ``password_hash``; False for no hash or a damaged one."""
+    if not password_hash or not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _burn_time(password: str) -> None:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+    verify_password(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH] if isinstance(password, str) else "")
+
+
+# -- users -----------------------------------------------------------------
+def _clean_name(name: str) -> str:
+    if not isinstance(name, str):
+        raise UserError("The user name must be text.")
+    name = unicodedata.normalize("NFKC", name).strip()
+    if not name:
+        raise UserError("The user name is empty.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UserError(f"The user name must have at most {MAX_NAME_LENGTH} characters.")
+    if any(unicodedata.category(ch)[0] in "CZ" and ch != " " for ch in name):
+        raise UserError("The user name contains control or separator characters.")
+    return name
+
+
+def _clean_email(email: str | None) -> str | None:
+    if email is None:
+        return None
+    email = email.strip()
+    if not email:
+        return None
+    if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
+        raise UserError("The e-mail address is not valid.")
+    return email
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise UserError(f"Unknown role {role!r}; one of {', '.join(ROLES)}.")
+    return role
+
+
+def _row(cur, name: str) -> dict | None:
+    """The user row by name, compared case-insensitively (names are unique regardless of case)."""
+    r = cur.execute(
+        "select name, role, password_hash, email, disabled, failed_logins, locked_until, created_at"
+        " from users where lower(name) = lower(?)",
+        [name],
+    ).fetchone()
+    if r is None:
+        return None
+    keys = ("name", "role", "password_hash", "email", "disabled", "failed_logins", "locked_until", "created_at")
+    return dict(zip(keys, r))
+
+
+def has_users(store: Store) -> bool:
+    """True once at least one user exists (a fresh install has none)."""
+    return bool(store.cursor().execute("select exists (select 1 from users)").fetchone()[0])
+
+
+def get_user(store: Store, name: str) -> User | None:
+    """The enabled user called ``name``, or None (unknown or disabled)."""
+    row = _row(store.cursor(), name)
+    if row is None or row["disabled"]:
+        return None
+    return User(row["name"], row["role"])
+
+
+def user_by_email(store: Store, email: str) -> User | None:
+    """The enabled user with this e-mail (case-insensitive), for OpenID Connect sign-in; None when
+    no user or more than one user has it (an ambiguous match must not pick one)."""
+    if not email or not email.strip():
+        return None
+    rows = store.cursor().execute(
+        "select name, role from users where lower(email) = lower(?) and not disabled", [email.strip()]
+    ).fetchall()
+    return User(rows[0][0], rows[0][1]) if len(rows) == 1 else None
+
+
+def list_users(store: Store, actor: User = SYSTEM) -> list[dict]:
+    """Every user with ``name, role, email, disabled, failed_logins, locked_until, created_at``,
+    sorted by name; never the password hash. Requires ``manage_users``."""
+    require(actor, "manage_users")
+    rows = store.cursor().execute(
+        "select name, role, email, disabled, failed_logins, locked_until, created_at, password_hash is not null"
+        " from users order by lower(name)"
+    ).fetchall()
+    keys = ("name", "role", "email", "disabled", "failed_logins", "locked_until", "created_at", "has_password")
+    return [dict(zip(keys, r)) for r in rows]
+
+
+def _insert_user(cur, name: str, role: str, password_hash: str | None, email: str | None, who: str) -> None:
+    if _row(cur, name) is not None:
+        raise UserError(f"A user called {name!r} already exists.")
+    if email is not None:
+        taken = cur.execute("select name from users where lower(email) = lower(?)", [email]).fetchone()
+        if taken:
+            raise UserError("Another user already has this e-mail address.")
+    cur.execute(
+        "insert into users (name, role, password_hash, email) values (?, ?, ?, ?)",
+        [name, role, password_hash, email],
+    )
+    audit.record(cur, who, "insert", "users", name, "role", None, role)
+    if email is not None:
+        audit.record(cur, who, "insert", "users", name, "email", None, email)
+    if password_hash is not None:
+        # That a password was set is worth recording; the hash itself never is.
+        audit.record(cur, who, "insert", "users", name, "password", None, "(set)")
+
+
+def create_user(store: Store, name: str, role: str, password: str | None = None,
+                email: str | None = None, actor: User = SYSTEM) -> User:
+    """Add a user; ``password`` None makes a user who can only sign in through OpenID Connect
+    (matched by ``email``). Requires ``manage_users``; audited."""
+    require(actor, "manage_users")
+    name, role, email = _clean_name(name), _check_role(role), _clean_email(email)
+    password_hash = hash_password(password) if password is not None else None
+    with store.transaction() as cur:
+        _insert_user(cur, name, role, password_hash, email, actor.name)
+    return User(name, role)
+
+
+def create_first_admin(store: Store, name: str, password: str, email: str | None = None) -> User:
+    """Create the first director on a fresh install; refused once any user exists."""
+    name, email = _clean_name(name), _clean_email(email)
+    password_hash = hash_password(password)
+    with store.transaction() as cur:
+        # Checked inside the writing transaction: writers are serialised, so two browsers
+        # racing on a fresh install cannot both become administrator.
+        if cur.execute("select exists (select 1 from users)").fetchone()[0]:
+            raise PermissionDenied("An administrator already exists; ask them to create your user.")
+        _insert_user(cur, name, "director", password_hash, email, name)
+    return User(name, "director")
+
+
+def _existing(cur, name: str) -> dict:
+    row = _row(cur, name)
+    if row is None:
+        raise UserError(f"No user called {name!r}.")
+    return row
+
+
+def _active_directors(cur) -> int:
+    return cur.execute("select count(*) from users where role = 'director' and not disabled").fetchone()[0]
+
+
+def disable_user(store: Store, name: str, actor: User = SYSTEM) -> None:
+    """Stop ``name`` from signing in (existing sessions end at their next request). Requires
+    ``manage_users``; the last enabled director and the actor themself cannot be disabled."""
+    require(actor, "manage_users")
+    with store.transaction() as cur:
+        row = _existing(cur, name)
+        if row["disabled"]:
+            return
+        if row["name"] == actor.name:
+            raise UserError("You cannot disable your own user.")
+        if row["role"] == "director" and _active_directors(cur) <= 1:
+            raise UserError("This is the last enabled director; make another director first.")
+        cur.execute("update users set disabled = true where name = ?", [row["name"]])
+        audit.record(cur, actor.name, "update", "users", row["name"], "disabled", False, True)
+
+
+def enable_user(store: Store, name: str, actor: User = SYSTEM) -> None:
+    """Allow a disabled user to sign in again (also clears a lockout). Requires ``manage_users``."""
+    require(actor, "manage_users")
+    with store.transaction() as cur:
+        row = _existing(cur, name)
+        if not row["disabled"]:
+            return
+        cur.execute("update users set disabled = false, failed_logins = 0, locked_until = null where name = ?",
+                    [row["name"]])
+        audit.record(cur, actor.name, "update", "users", row["name"], "disabled", True, False)
+
+
+def set_role(store: Store, name: str, role: str, actor: User = SYSTEM) -> None:
+    """Change a user's role. Requires ``manage_users``; the last enabled director keeps the role."""
+    require(actor, "manage_users")
+    role = _check_role(role)
+    with store.transaction() as cur:
+        row = _existing(cur, name)
+        if row["role"] == role:
+            return
+        if row["role"] == "director" and not row["disabled"] and _active_directors(cur) <= 1:
+            raise UserError("This is the last enabled director; make another director first.")
+        cur.execute("update users set role = ? where name = ?", [role, row["name"]])
+        audit.record(cur, actor.name, "update", "users", row["name"], "role", row["role"], role)
+
+
+def set_email(store: Store, name: str, email: str | None, actor: User = SYSTEM) -> None:
+    """Set or clear the e-mail used to match OpenID Connect sign-ins. Requires ``manage_users``."""
+    require(actor, "manage_users")
+    email = _clean_email(email)
+    with store.transaction() as cur:
+        row = _existing(cur, name)
+        if email is not None:
+            taken = cur.execute("select name from users where lower(email) = lower(?) and name <> ?",
+                                [email, row["name"]]).fetchone()
+            if taken:
+                raise UserError("Another user already has this e-mail address.")
+        cur.execute("update users set email = ? where name = ?", [email, row["name"]])
+        audit.record(cur, actor.name, "update", "users", row["name"], "email", row["email"], email)
+
+
+def reset_password(store: Store, name: str, password: str, actor: User = SYSTEM) -> None:
+    """Give ``name`` a new password and lift any lockout. Requires ``manage_users``; audited
+    without the password or hash."""
+    require(actor, "manage_users")
+    password_hash = hash_password(password)
+    with store.transaction() as cur:
+        row = _existing(cur, name)
+        cur.execute("update users set password_hash = ?, failed_logins = 0, locked_until = null where name = ?",
+                    [password_hash, row["name"]])
+        audit.record(cur, actor.name, "update", "users", row["name"], "password", None, "(reset)")
+
+
+def change_own_password(store: Store, user: User, old_password: str, new_password: str) -> None:
+    """A signed-in user replaces their own password after proving the old one (no role needed)."""
+    with store.transaction() as cur:
+        row = _existing(cur, user.name)
+        if not verify_password(row["password_hash"], old_password):
+            raise AuthError("invalid", "The current password is wrong.")
+        password_hash = hash_password(new_password)
+        cur.execute("update users set password_hash = ? where name = ?", [password_hash, row["name"]])
+        audit.record(cur, user.name, "update", "users", row["name"], "password", None, "(changed)")
+
+
+# -- sign-in ---------------------------------------------------------------
+def authenticate(store: Store, name: str, password: str, now: datetime | None = None) -> User:
+    """Check a name and password; returns the :class:`User` or raises :class:`AuthError`.
+
+    After :data:`MAX_FAILED_LOGINS` wrong passwords in a row the user is locked for
+    :data:`LOCKOUT`; while locked even the right password is refused (so guessing stops).
+    Sign-ins and failed sign-ins are audited (the typed name, never the password).
+    """
+    now = now or utcnow()
+    typed = (name or "").strip()[:MAX_NAME_LENGTH] if isinstance(name, str) else ""
+    with store.transaction() as cur:
+        row = _row(cur, typed) if typed else None
+        if row is None:
+            _burn_time(password)
+            audit.record(cur, None, "sign_in_failed", "users", typed, None, None, "unknown user")
+            error: AuthError | None = AuthError("invalid", INVALID_CREDENTIALS)
+        else:
+            error = _check_known_user(cur, row, password, now)
+    # The audit rows and counters above are committed even when sign-in fails.
+    if error is not None:
+        raise error
+    return User(row["name"], row["role"])
+
+
+def _check_known_user(cur, row: dict, password: str, now: datetime) -> AuthError | None:
+    user = row["name"]
+    locked_until = row["locked_until"]
+    failures = row["failed_logins"] or 0
+    if locked_until is not None and now < locked_until:
+        audit.record(cur, user, "sign_in_failed", "users", user, None, None, "locked")
+        return AuthError("locked", f"Too many failed sign-ins; try again after {locked_until:%H:%M} UTC.",
+                         locked_until)
+    if locked_until is not None:  # the lock has run out: a fresh count starts
+        failures = 0
+    if not verify_password(row["password_hash"], password):
+        failures += 1
+        new_lock = now + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
+        cur.execute("update users set failed_logins = ?, locked_until = ? where name = ?",
+                    [failures, new_lock, user])
+        audit.record(cur, user, "sign_in_failed", "users", user, None, None, "wrong password")
+        if new_lock is not None:
+            audit.record(cur, user, "update", "users", user, "locked_until", None, new_lock.isoformat(" "))
+            return AuthError("locked", f"Too many failed sign-ins; try again after {new_lock:%H:%M} UTC.",
+                             new_lock)
+        return AuthError("invalid", INVALID_CREDENTIALS)
+    # Disabled is only revealed to someone who knows the password.
+    if row["disabled"]:
+        audit.record(cur, user, "sign_in_failed", "users", user, None, None, "disabled")
+        return AuthError("disabled", "This user is disabled; ask a director.")
+    cur.execute("update users set failed_logins = 0, locked_until = null where name = ?", [user])
+    audit.record(cur, user, "sign_in", "users", user)
+    return None
+
+
+def record_sign_in(store: Store, user: User, method: str) -> None:
+    """Audit a sign-in made elsewhere (OpenID Connect, ``method`` e.g. ``oidc``)."""
+    with store.transaction() as cur:
+        audit.record(cur, user.name, "sign_in", "users", user.name, None, None, method)
+
+
+def record_sign_out(store: Store, user: User, reason: str = "sign_out") -> None:
+    """Audit a sign-out or an idle timeout (``reason``)."""
+    with store.transaction() as cur:
+        audit.record(cur, user.name, "sign_out", "users", user.name, None, None, reason)
+
+
+# -- session tokens --------------------------------------------------------
+def session_secret(path: str | os.PathLike | None = None) -> bytes:
+    """The key that signs session tokens: ``KAM_SECRET`` when set, else the file ``path``
+    (default ``data/.session_secret``) created with 32 random bytes and mode 0600 on first use."""
+    env = os.environ.get(SECRET_ENV)
+    if env:
+        if len(env) < 16:
+            raise ValueError(f"{SECRET_ENV} must have at least 16 characters.")
+        return env.encode("utf-8")
+    file = Path(path) if path else DEFAULT_SECRET_FILE
+    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = file.read_text(encoding="ascii").strip()
+        if len(secret) < 32:
+            raise ValueError(f"{file} is damaged; delete it (every session then ends).") from None
+        return secret.encode("ascii")
+    secret = os.urandom(32).hex()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secret + "\n")
+    return secret.encode("ascii")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(payload: str, secret: bytes) -> str:
+    return _b64(hmac.new(secret, payload.encode("ascii"), hashlib.sha256).digest())
+
+
+def _as_epoch(now: datetime | None) -> int:
+    now = now or utcnow()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return int(now.timestamp())
+
+
+def issue_session_token(user: User, secret: bytes, now: datetime | None = None, *,
+                        issued: datetime | None = None) -> str:
+    """A signed token ``payload.signature`` naming the user and role, when it was issued and
+    when the user was last seen (``now``). ``issued`` keeps the original time on a refresh."""
+    seen = _as_epoch(now)
+    body = {"u": user.name, "r": user.role, "iat": _as_epoch(issued) if issued else seen, "seen": seen,
+            "n": secrets.token_hex(8)}
+    payload = _b64(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return payload + "." + _sign(payload, secret)
+
+
+def _read_token(token: str, secret: bytes) -> dict | None:
+    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+        return None
+    payload, signature = token.split(".")
+    if not hmac.compare_digest(_sign(payload, secret), signature):
+        return None
+    try:
+        body = json.loads(_unb64(payload))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict) or not all(k in body for k in ("u", "r", "iat", "seen")):
+        return None
+    return body
+
+
+def verify_session_token(token: str, secret: bytes, now: datetime | None = None,
+                         idle_timeout: int = IDLE_TIMEOUT_SECONDS, *, store: Store | None = None,
+                         max_age: int = MAX_SESSION_SECONDS) -> User | None:
+    """The user a token names, or None when it is forged, tampered with, idle for more than
+    ``idle_timeout`` seconds or older than ``max_age``. With ``store`` the user is read again, so
+    a disabled user's session ends and a role change applies at once."""
+    body = _read_token(token, secret)
+    if body is None:
+        return None
+    at = _as_epoch(now)
+    if at - int(body["seen"]) > idle_timeout or at - int(body["iat"]) > max_age or int(body["seen"]) > at + 60:
+        return None
+    if store is not None:
+        return get_user(store, str(body["u"]))
+    return User(str(body["u"]), str(body["r"])) if body["r"] in ROLES else None
+
+
+def refresh_session_token(token: str, secret: bytes, now: datetime | None = None,
+                          idle_timeout: int = IDLE_TIMEOUT_SECONDS, *, store: Store | None = None) -> str | None:
+    """A new token with ``seen`` moved to ``now`` (same issue time), or None when ``token`` is no
+    longer valid. Call on every request so only real idleness ends the session."""
+    user = verify_session_token(token, secret, now, idle_timeout, store=store)
+    if user is None:
+        return None
+    body = _read_token(token, secret)
+    issued = datetime.fromtimestamp(int(body["iat"]), tz=timezone.utc)
+    return issue_session_token(user, secret, now, issued=issued)
+
+
+# -- demo ------------------------------------------------------------------
+def demo_users(store: Store) -> dict[str, str]:
+    """Create the demo-only users of :data:`DEMO_USERS` that are missing, each with a random
+    password; returns ``{name: password}`` for the ones created (print once, never store)."""
+    created: dict[str, str] = {}
+    for name, role in DEMO_USERS.items():
+        if _row(store.cursor(), name) is not None:
+            continue
+        password = secrets.token_urlsafe(12)
+        create_user(store, name, role, password, actor=SYSTEM)
+        created[name] = password
+    return created
+
+
+# -- command line helpers ----------------------------------------------------
+def read_password(stdin_ok: bool = True, *, confirm: bool = True, prompt: str = "Password: ",
+                  stdin: IO[str] | None = None) -> str:
+    """Read a new password from the terminal (asked twice) or, when stdin is not a terminal and
+    ``stdin_ok``, from the first line of stdin. Never from the command line."""
+    stream = stdin if stdin is not None else sys.stdin
+    if stream is not None and not stream.isatty():
+        if not stdin_ok:
+            raise UserError("A password must be typed at a terminal.")
+        line = stream.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+    else:
+        password = getpass.getpass(prompt)
+        if confirm and getpass.getpass("Repeat: ") != password:
+            raise UserError("The two passwords differ.")
+    check_password_policy(password)
+    return password
+
+
+def add_users_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``add|list|disable|enable|set-role|set-email|reset-password`` to a ``users`` sub-parser."""
+    sub = parser.add_subparsers(dest="users_command", required=True)
+    p = sub.add_parser("add", help="add a user; the password is read from a prompt or stdin")
+    p.add_argument("name")
+    p.add_argument("--role", choices=ROLES, required=True)
+    p.add_argument("--email", help="match OpenID Connect sign-ins by this e-mail")
+    p.add_argument("--no-password", action="store_true", help="OpenID Connect only: no local password")
+    p = sub.add_parser("list", help="list users (never passwords)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    for cmd in ("disable", "enable", "reset-password"):
+        sub.add_parser(cmd).add_argument("name")
+    p = sub.add_parser("set-role")
+    p.add_argument("name")
+    p.add_argument("role", choices=ROLES)
+    p = sub.add_parser("set-email")
+    p.add_argument("name")
+    p.add_argument("email", nargs="?", default=None)
+
+
+def users_command(store: Store, args: argparse.Namespace, out: IO[str] | None = None,
+                  err: IO[str] | None = None, stdin: IO[str] | None = None) -> int:
+    """Run ``users …`` parsed by :func:`add_users_arguments` as :data:`SYSTEM` (the server's own
+    rights). Exit codes: 0 done, 2 input rejected, 1 other failure."""
+    out, err = out or sys.stdout, err or sys.stderr
+    cmd = args.users_command
+    try:
+        if cmd == "add":
+            password = None if args.no_password else read_password(stdin=stdin)
+            user = create_user(store, args.name, args.role, password, args.email)
+            print(f"added {user.name} ({user.role})", file=out)
+        elif cmd == "list":
+            rows = list_users(store)
+            if args.format == "json":
+                print(json.dumps(rows, default=str, ensure_ascii=False, indent=2), file=out)
+            else:
+                print(format_users_table(rows), file=out)
+        elif cmd == "disable":
+            disable_user(store, args.name)
+            print(f"disabled {args.name}", file=out)
+        elif cmd == "enable":
+            enable_user(store, args.name)
+            print(f"enabled {args.name}", file=out)
+        elif cmd == "set-role":
+            set_role(store, args.name, args.role)
+            print(f"{args.name} is now {args.role}", file=out)
+        elif cmd == "set-email":
+            set_email(store, args.name, args.email)
+            print(f"e-mail of {args.name} set", file=out)
+        elif cmd == "reset-password":
+            reset_password(store, args.name, read_password(stdin=stdin))
+            print(f"password of {args.name} reset", file=out)
+        else:
+            print(f"unknown users command {cmd!r}", file=err)
+            return 2
+    except (UserError, PasswordPolicyError, PermissionDenied) as exc:
+        print(str(exc), file=err)
+        return 2
+    return 0
+
+
+def format_users_table(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of :func:`list_users` rows."""
+    header = ("name", "role", "email", "status", "password")
+    lines = [header]
+    for r in rows:
+        status = "disabled" if r["disabled"] else ("locked" if r["locked_until"] and r["locked_until"] > utcnow()
+                                                   else "active")
+        lines.append((r["name"], r["role"], r["email"] or "", status, "yes" if r["has_password"] else "no"))
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(line, widths)).rstrip() for line in lines)

@@ -1,0 +1,207 @@
+"""``python -m kam_core``: the same core as the dashboard, for scripts and scheduled reports.
+
+Exit codes: 0 done; 2 input rejected or a decision needed (nothing written,
+reason on stderr); 1 any other failure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .ingest.errors import DecisionNeeded, ImportRejected
+from .permissions import SYSTEM, PermissionDenied
+from .store import open_store
+
+FIELDS = ("date", "supplier", "brand", "category", "store", "region", "sku", "product",
+          "qty", "amount", "cost", "profit", "unit_price")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m kam_core", description="KAM Dashboard command line")
+    p.add_argument("--db", help="DuckDB file (default: $KAM_DB or data/kam.duckdb)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="load the generated demo data (and demo users, dossiers)")
+    d.add_argument("--samples", metavar="DIR", help="also write the two sample exports to DIR")
+
+    i = sub.add_parser("import", help="import sales or inventory exports (xlsx, xls, csv)")
+    i.add_argument("files", nargs="+", metavar="FILE")
+    i.add_argument("--kind", choices=("sales", "inventory"), default="sales")
+    i.add_argument("--sheet", action="append", metavar="NAME", help="sheet to import (repeat for several)")
+    i.add_argument("--map", action="append", default=[], metavar="FIELD=HEADER",
+                   help=f"use HEADER for FIELD; FIELD is one of {', '.join(FIELDS)}")
+    i.add_argument("--account-from", choices=("supplier", "brand", "product-prefix"), default="supplier",
+                   help="what the ranked account is: the supplier (default), the brand, or the first word of the product name")
+    i.add_argument("--date-order", choices=("ymd", "dmy", "mdy"), help="how to read ambiguous dates like 03/04/25")
+    i.add_argument("--unit", choices=("yuan", "thousand", "wan"), help="unit of the money columns (default: from the header, else yuan)")
+    i.add_argument("--header-row", type=int, metavar="N", help="the header's row number, when the automatic choice is wrong")
+    i.add_argument("--dry-run", action="store_true", help="print the validation report and write nothing")
+    i.add_argument("--force", action="store_true", help="import even when these exact bytes were imported before")
+    i.add_argument("--report-csv", metavar="FILE", help="also save the validation report as CSV")
+
+    ls = sub.add_parser("imports", help="list imports")
+    ls.add_argument("--format", choices=("table", "json"), default="table")
+
+    u = sub.add_parser("undo", help="undo one import as a whole")
+    u.add_argument("import_id", type=int, metavar="IMPORT_ID")
+
+    t = sub.add_parser("tiers", help="the tier table for a year")
+    t.add_argument("--year", type=int, required=True)
+    t.add_argument("--basis", choices=("sales", "cost"))
+    t.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    r = sub.add_parser("report", help="the tier report workbook")
+    r.add_argument("--year", type=int, required=True)
+    r.add_argument("--out", required=True, metavar="FILE.xlsx")
+    r.add_argument("--lang", choices=("zh", "en"), default="zh")
+
+    s = sub.add_parser("share-pack", help="one account's data-sharing workbook (policy §3.1)")
+    s.add_argument("account")
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--out", required=True, metavar="FILE.xlsx")
+
+    us = sub.add_parser("users", help="manage users (passwords are read from a prompt or stdin)")
+    from .auth import add_users_arguments
+
+    add_users_arguments(us)
+    return p
+
+
+def _parse_maps(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ImportRejected("bad_option", f"--map {item!r}: expected FIELD=HEADER")
+        f, h = item.split("=", 1)
+        f = f.strip()
+        if f not in FIELDS:
+            raise ImportRejected("bad_option", f"--map {item!r}: FIELD must be one of {', '.join(FIELDS)}")
+        out[f] = h
+    return out
+
+
+def cmd_import(store, args) -> int:
+    from .ingest.pipeline import ImportOptions, commit_import, prepare_import
+
+    mapping = _parse_maps(args.map)
+    plans = []
+    # Prepare every file first: a problem in any file stops the run before anything is written.
+    for path in args.files:
+        data = Path(path).read_bytes()
+        opts = ImportOptions(sheets=args.sheet, mapping=dict(mapping), header_row=args.header_row,
+                             account_from=args.account_from, date_order=args.date_order, unit=args.unit,
+                             kind=args.kind, force=args.force)
+        plan = prepare_import(store, data, Path(path).name, opts)
+        print(plan.report.to_text())
+        print()
+        if args.report_csv:
+            Path(args.report_csv).write_bytes(plan.report.to_csv())
+        plans.append(plan)
+    if args.dry_run:
+        print("dry run: nothing written")
+        return 0
+    for plan in plans:
+        import_id = commit_import(store, plan, user="cli")
+        print(f"loaded import {import_id}: {plan.report.data['rows_accepted']:,} rows from {plan.file_name}")
+    return 0
+
+
+def cmd_imports(store, args) -> int:
+    from .ingest.pipeline import list_imports
+
+    rows = list_imports(store)
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'id':>4}  {'status':7}  {'rows':>9}  {'amount':>18}  {'dates':23}  file")
+    for r in rows:
+        amount = "" if r["amount_total"] is None else f"{r['amount_total']:,.2f}"
+        print(f"{r['id']:>4}  {r['status']:7}  {r['rows_loaded']:>9,}  {amount:>18}  "
+              f"{(r['date_min'] or '')[:10]}…{(r['date_max'] or '')[:10]}  {r['file_name']}")
+    return 0
+
+
+def cmd_undo(store, args) -> int:
+    from .ingest.pipeline import undo_import
+
+    n = undo_import(store, args.import_id, user="cli")
+    print(f"undone import {args.import_id}: {n:,} rows removed")
+    return 0
+
+
+def cmd_tiers(store, args) -> int:
+    from . import tiers
+
+    df = tiers.assign_tiers(store, args.year, basis=args.basis)
+    sys.stdout.write(tiers.tier_csv(df) if args.format == "csv" else tiers.tier_json(df) + "\n")
+    return 0
+
+
+def cmd_demo(store, args) -> int:
+    from . import demo
+
+    if store.has_sales():
+        print("the database already has sales; demo data not loaded", file=sys.stderr)
+        return 2
+    import_id = demo.load_demo(store)
+    print(f"loaded demo data as import {import_id}")
+    created = demo.load_demo_extras(store, with_users=True)
+    if created:
+        print("demo users (demo only — passwords shown once; disable them before real use):")
+        for name, pw in created.items():
+            print(f"  {name}: {pw}")
+    if args.samples:
+        for path in demo.write_sample_exports(Path(args.samples)):
+            print(f"wrote {path}")
+    return 0
+
+
+def cmd_report(store, args) -> int:
+    from . import reports
+
+    Path(args.out).write_bytes(reports.build_tier_report(store, args.year, lang=args.lang, user=SYSTEM))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_share_pack(store, args) -> int:
+    from . import reports
+
+    Path(args.out).write_bytes(reports.build_share_pack(store, args.account, args.year, user=SYSTEM))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_users(store, args) -> int:
+    from . import auth
+
+    return auth.users_command(store, args)
+
+
+COMMANDS = {"import": cmd_import, "imports": cmd_imports, "undo": cmd_undo, "tiers": cmd_tiers,
+            "demo": cmd_demo, "report": cmd_report, "share-pack": cmd_share_pack, "users": cmd_users}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        store = open_store(args.db)
+    except Exception as exc:  # noqa: BLE001 - the user gets the reason, not a traceback
+        print(f"error: cannot open the database: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return COMMANDS[args.command](store, args)
+    except (ImportRejected, DecisionNeeded) as exc:
+        print(f"rejected ({exc.code}): {exc.message}", file=sys.stderr)
+        return 2
+    except (PermissionDenied, ValueError, KeyError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, (ValueError, FileNotFoundError)) else 1
+    except Exception as exc:  # noqa: BLE001
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()

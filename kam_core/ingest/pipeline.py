@@ -1,0 +1,755 @@
+"""The import pipeline: read → find the header → map → clean → validate → load.
+
+``prepare_import`` does all the reading and checking in a private in-memory
+DuckDB and writes nothing; its :class:`ImportPlan` carries the validation
+report and the accepted rows. ``commit_import`` loads those rows into the
+store in one transaction (all rows or none). ``undo_import`` removes an import
+as a whole.
+
+Cells arrive as text (see ``readers``); the parsing rules live in SQL macros
+(``clean.install_macros``) so a million rows are cleaned in the engine.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+import duckdb
+import pyarrow as pa
+
+from ..store import Store
+from . import accounts as acc
+from . import clean, detect, headers, mapping, readers
+from .errors import DecisionNeeded, ImportRejected
+
+ACCOUNT_SOURCES = ("supplier", "brand", "product-prefix")
+UNITS = {"yuan": 1, "thousand": 1_000, "wan": 10_000}
+DATE_ORDERS = ("ymd", "dmy", "mdy")
+TEXT_FIELDS = ("supplier", "brand", "category", "store", "region", "sku", "product")
+NUMBER_FIELDS = ("qty", "amount", "cost", "profit", "unit_price")
+MONEY_FIELDS = ("amount", "cost", "profit", "unit_price")
+# Labels of totals and subtotal rows (a cell that is only this, or starts with a Chinese one).
+TOTALS_PATTERN = r"^\s*(小计|合计|总计|总合计|共计|累计|合\s*计|总\s*计)|^\s*(grand\s+)?(sub)?total\s*[:：]?\s*$"
+MAX_REPORTED_REJECTS = 100_000
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ImportOptions:
+    """What the user decided (or the command line said) about one file."""
+
+    sheets: list[str] | None = None
+    mapping: dict[str, str] = field(default_factory=dict)   # field -> header, overrides the suggestion
+    header_row: int | None = None                           # the header's row number as the user sees it
+    account_from: str = "supplier"
+    date_order: str | None = None
+    unit: str | None = None                                 # forces one unit for every money column
+    kind: str = "sales"                                     # sales | inventory
+    force: bool = False                                     # import the same bytes again
+
+
+@dataclass
+class ValidationReport:
+    """Everything the user should see before confirming an import."""
+
+    data: dict[str, Any]
+    rejected: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.data, "rejected_rows": self.rejected[:1000]}
+
+    def to_text(self) -> str:
+        d = self.data
+        lines = [
+            f"file: {d['file_name']} ({d['format']}, {d['size_bytes']:,} bytes, sha256 {d['sha256'][:12]}…)",
+        ]
+        if d.get("encoding"):
+            lines.append(f"encoding: {d['encoding']}, delimiter: {d.get('delimiter')!r}")
+        for s in d["sheets"]:
+            lines.append(f"sheet: {s['name']} — header at row {s['header_row']}"
+                         + (f", title: {s['title']}" if s.get("title") else ""))
+        lines.append("mapping: " + ", ".join(f"{k}←{v}" for k, v in d["mapping"].items()))
+        lines.append("units: " + ", ".join(f"{k}×{v}" for k, v in d["units"].items()))
+        lines.append(f"account from: {d['account_from']}; date order: {d['date_order']}")
+        lines.append(f"rows read: {d['rows_read']:,}; accepted: {d['rows_accepted']:,}; "
+                     f"skipped: {d['rows_skipped']:,} {d['skipped_by_reason']}; "
+                     f"rejected: {d['rows_rejected']:,} {d['rejected_by_reason']}")
+        lines.append(f"dates: {d['date_min']} … {d['date_max']}")
+        lines.append("totals: " + ", ".join(f"{k} {v:,.2f}" for k, v in d["totals"].items() if v is not None))
+        r = d["reconciliation"]
+        if r["file_total"] is None:
+            lines.append("reconciliation: the file has no totals row to check against")
+        else:
+            lines.append(f"reconciliation: file total {r['file_total']:,.2f} vs parsed {r['parsed_total']:,.2f} "
+                         f"(+ rejected {r['rejected_amount']:,.2f}) → {r['status']}")
+        for w in d["warnings"]:
+            lines.append(f"warning: {w}")
+        for row in self.rejected[:20]:
+            lines.append(f"rejected: sheet {row['sheet']} row {row['row']} {row['column']}={row['value']!r}: {row['reason']}")
+        if len(self.rejected) > 20:
+            lines.append(f"… and {len(self.rejected) - 20:,} more rejected cells (see the CSV report)")
+        return "\n".join(lines)
+
+    def rejected_csv(self) -> bytes:
+        """The rejected rows as CSV (UTF-8 with BOM so Excel opens it), formula-safe."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["sheet", "row", "column", "value", "reason"])
+        for r in self.rejected:
+            w.writerow([_csv_safe(r["sheet"]), r["row"], _csv_safe(r["column"]), _csv_safe(r["value"]), r["reason"]])
+        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+    def to_csv(self) -> bytes:
+        """The whole report as CSV: summary lines, then every rejected cell."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        for line in self.to_text().splitlines():
+            w.writerow([_csv_safe(line)])
+        w.writerow([])
+        return ("\ufeff" + buf.getvalue()).encode("utf-8") + self.rejected_csv()[3:]
+
+
+def _csv_safe(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@dataclass
+class ImportPlan:
+    """A checked import, ready to commit; nothing has been written yet."""
+
+    file_name: str
+    sha256: str
+    options: ImportOptions
+    report: ValidationReport
+    rows: pa.Table                          # accepted rows in the target table's columns
+    new_aliases: list[tuple[str, str, str]]  # (alias_key, alias, account)
+    signature: str
+    mapping: dict[str, str]
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _q(name: str) -> str:
+    """Quote an identifier we generated ourselves (grid columns c0…cN)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _grid_rows(table: pa.Table, n: int) -> list[list[str | None]]:
+    cols = [c for c in table.column_names if c != "_row"]
+    head = table.slice(0, n).select(cols).to_pylist()
+    return [[r[c] for c in cols] for r in head]
+
+
+def _saved_profile(store: Store, signature: str) -> tuple[dict[str, str], dict[str, Any]] | None:
+    row = store.cursor().execute(
+        "select mapping, options from mapping_profiles where signature = ?", [signature]).fetchone()
+    if row is None:
+        return None
+    return json.loads(row[0]), json.loads(row[1] or "{}")
+
+
+def _choose_sheets(infos: list[readers.SheetInfo], wanted: list[str] | None) -> list[str]:
+    names = [s.name for s in infos]
+    if wanted:
+        missing = [w for w in wanted if w not in names]
+        if missing:
+            raise ImportRejected("unknown_sheet", f"sheet {missing[0]!r} is not in the file; it has: {', '.join(names)}")
+        return list(wanted)
+    for s in infos:
+        if s.visible and s.n_rows > 1:
+            return [s.name]
+    raise ImportRejected("empty", "the file has no sheet with data")
+
+
+# --------------------------------------------------------------------------- prepare
+
+def inspect_file(data: bytes, file_name: str, limits: detect.Limits | None = None) -> tuple[str, list[readers.SheetInfo]]:
+    """The file's real format and its sheets, after the safety checks; raises ImportRejected."""
+    limits = limits or detect.Limits()
+    if len(data) > limits.max_bytes:
+        raise ImportRejected("too_large", f"the file is {len(data) / 1e6:.0f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB")
+    fmt = detect.sniff_format(data, file_name)
+    detect.check_container(data, fmt, limits)
+    return fmt, readers.list_sheets(data, fmt)
+
+
+def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOptions | None = None,
+                   progress: Progress | None = None, limits: detect.Limits | None = None) -> ImportPlan:
+    """Read, map, clean and validate one file; raise or return a plan. Writes nothing."""
+    options = options or ImportOptions()
+    report_progress = progress or (lambda f, m: None)
+    limits = limits or detect.Limits()
+    if options.account_from not in ACCOUNT_SOURCES:
+        raise ImportRejected("bad_option", f"account source must be one of {', '.join(ACCOUNT_SOURCES)}")
+    if options.unit is not None and options.unit not in UNITS:
+        raise ImportRejected("bad_option", f"unit must be one of {', '.join(UNITS)}")
+    if options.date_order is not None and options.date_order not in DATE_ORDERS:
+        raise ImportRejected("bad_option", f"date order must be one of {', '.join(DATE_ORDERS)}")
+    if options.kind not in ("sales", "inventory"):
+        raise ImportRejected("bad_option", "kind must be sales or inventory")
+
+    if len(data) > limits.max_bytes:
+        raise ImportRejected("too_large", f"the file is {len(data) / 1e6:.0f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB")
+    sha = _sha256(data)
+    if not options.force:
+        dup = store.cursor().execute(
+            "select id, file_name, imported_at from imports where sha256 = ? and status = 'loaded' order by id limit 1",
+            [sha]).fetchone()
+        if dup is not None:
+            raise DecisionNeeded("duplicate_file",
+                                 f"these exact bytes were already imported as import {dup[0]} ({dup[1]}, {dup[2]:%Y-%m-%d %H:%M}); "
+                                 "importing them again would count every line twice. Use --force to import anyway.",
+                                 ["force"])
+
+    report_progress(0.05, "detecting format")
+    fmt, infos = inspect_file(data, file_name, limits)
+    sheet_names = _choose_sheets(infos, options.sheets)
+
+    con = duckdb.connect()          # private staging engine: never touches the store file
+    try:
+        clean.install_macros(con)
+        return _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report_progress)
+    finally:
+        con.close()
+
+
+def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report_progress) -> ImportPlan:
+    sheet_reports: list[dict] = []
+    raw_parts: list[str] = []
+    columns: list[str] | None = None
+    signature = None
+    encoding = delimiter = None
+    date1904 = False
+    n_sheets = len(sheet_names)
+    for i, sheet in enumerate(sheet_names):
+        report_progress(0.1 + 0.4 * i / n_sheets, f"reading {sheet}")
+        grid = readers.read_grid(data, fmt, sheet)
+        encoding, delimiter, date1904 = grid.encoding, grid.delimiter, grid.date1904
+        table = grid.table
+        if table.num_rows == 0:
+            raise ImportRejected("empty", f"sheet {sheet!r} is empty")
+        sample = _grid_rows(table, 30)
+        guess = headers.find_header(sample)
+        row_numbers = table.column("_row").to_pylist()[:30]
+        if options.header_row is not None:
+            if options.header_row not in table.column("_row").to_pylist():
+                raise ImportRejected("bad_option", f"row {options.header_row} is not in sheet {sheet!r}")
+            idx = table.column("_row").to_pylist().index(options.header_row)
+            raw_header = [c for c in table.slice(idx, 1).drop(["_row"]).to_pylist()[0].values()]
+            cols = _unique([headers.normalise_header(c) or f"column_{j + 1}" for j, c in enumerate(raw_header)])
+            header_idx, title = idx, None
+        else:
+            header_idx, cols, title = guess.row_index, list(guess.columns), guess.title
+        sig = mapping.header_signature(cols)
+        if columns is None:
+            columns, signature = cols, sig
+        elif sig != signature:
+            raise ImportRejected(
+                "sheet_signatures_differ",
+                f"sheet {sheet!r} has different columns from {sheet_names[0]!r}; import them one at a time")
+        header_row_no = table.column("_row")[header_idx].as_py()
+        sheet_reports.append({"name": sheet, "header_row": header_row_no, "title": title, "columns": cols,
+                              "rows": table.num_rows})
+        body = table.slice(header_idx + 1)
+        view = f"grid_{i}"
+        con.register(view, body)
+        width = len(cols)
+        grid_cols = [c for c in body.column_names if c != "_row"][:width]
+        select = ", ".join(f"{_q(c)} as {_q(f'c{j}')}" for j, c in enumerate(grid_cols))
+        pad = ", ".join(f"null::varchar as {_q(f'c{j}')}" for j in range(len(grid_cols), width))
+        raw_parts.append(
+            f"select ? as src_sheet, _row as src_row, {select}{', ' + pad if pad else ''} from {view}")
+        del row_numbers
+    assert columns is not None and signature is not None
+    params = list(sheet_names)
+    con.execute("create temp table raw as " + " union all ".join(raw_parts), params)
+
+    # -- mapping --------------------------------------------------------
+    profile = _saved_profile(store, signature)
+    used_profile = False
+    if profile is not None and not options.mapping:
+        field_map, saved_opts = profile
+        field_map = {f: h for f, h in field_map.items() if h in columns}
+        used_profile = True
+        if options.account_from == "supplier" and saved_opts.get("account_from"):
+            options.account_from = saved_opts["account_from"]
+        if options.unit is None and saved_opts.get("unit"):
+            options.unit = saved_opts["unit"]
+    else:
+        field_map = mapping.suggest_mapping(columns)
+    for f, h in options.mapping.items():
+        if f not in mapping.FIELDS:
+            raise ImportRejected("bad_option", f"unknown field {f!r}; fields are {', '.join(mapping.FIELDS)}")
+        if h in ("", None):
+            field_map.pop(f, None)
+            continue
+        h_norm = headers.normalise_header(h)
+        match = h if h in columns else (h_norm if h_norm in columns else None)
+        if match is None:
+            raise ImportRejected("unknown_header", f"--map {f}={h}: the file has no column {h!r}; columns: {', '.join(columns)}")
+        for other, col in list(field_map.items()):
+            if col == match and other != f:
+                del field_map[other]
+        field_map[f] = match
+    account_field = {"supplier": "supplier", "brand": "brand", "product-prefix": "product"}[options.account_from]
+    required = ["date", account_field] + (["amount"] if options.kind == "sales" else [])
+    missing = [f for f in required if f not in field_map]
+    if options.kind == "inventory" and "qty" not in field_map and "amount" not in field_map:
+        missing.append("qty or amount")
+    if missing:
+        hint = ""
+        if account_field not in field_map and options.account_from == "supplier":
+            alt = [s for s in ("brand", "product") if s in field_map]
+            if alt:
+                hint = f" (the file has a {alt[0]} column: choose --account-from {'brand' if alt[0] == 'brand' else 'product-prefix'})"
+        raise DecisionNeeded("unmapped_required",
+                             f"no column found for {', '.join(missing)}{hint}; columns: {', '.join(columns)}. "
+                             "Map it with --map FIELD=HEADER.", missing,
+                             details=_details(con, sheet_reports, field_map))
+    col_of = {f: f"c{columns.index(h)}" for f, h in field_map.items()}
+
+    units: dict[str, int] = {}
+    for f in MONEY_FIELDS:
+        if f in col_of:
+            if options.unit is not None:
+                units[f] = UNITS[options.unit]
+            else:
+                units[f] = mapping.unit_from_header(field_map[f])[0]
+
+    # -- classify rows ---------------------------------------------------
+    report_progress(0.55, "checking rows")
+    all_cols = [f"c{j}" for j in range(len(columns))]
+    blank = " and ".join(f"nullif(trim({_q(c)}), '') is null" for c in all_cols)
+    totals_label = " or ".join(f"regexp_matches(lower(coalesce({_q(c)}, '')), $pat)" for c in all_cols)
+    header_repeat = " and ".join(
+        f"coalesce(trim({_q(c)}), '') = {_sql_str(h)}" for c, h in zip(all_cols, columns) if h and not h.startswith("column_"))
+    header_repeat = header_repeat or "false"
+    dcol = _q(col_of["date"])
+    acol = _q(col_of[account_field])
+    amount_col = col_of.get("amount") or col_of.get("qty")
+    mcol = _q(amount_col)
+    con.execute(
+        f"""create temp table classified as
+        select *,
+          case when {blank} then 'blank'
+               when {header_repeat} then 'repeated_header'
+               when {totals_label} then 'totals'
+               when nullif(trim({dcol}), '') is null and nullif(trim({acol}), '') is null
+                    and kam_number({mcol}) is not null then 'totals_unlabelled'
+               else 'data' end as row_class
+        from raw""",
+        {"pat": TOTALS_PATTERN},
+    )
+
+    # -- date order -----------------------------------------------------
+    choice = clean.date_order_choice(con, "(select * from classified where row_class = 'data')", col_of["date"])
+    if options.date_order is not None:
+        date_order = options.date_order
+    elif choice.ambiguous:
+        ex = ", ".join(choice.examples[:3])
+        raise DecisionNeeded(
+            "date_order",
+            f"the dates ({ex}) can be read as {' or '.join(sorted(choice.possible))}: say which with --date-order",
+            sorted(choice.possible), details=_details(con, sheet_reports, field_map))
+    else:
+        date_order = _preferred_order(choice.possible)
+
+    # -- clean ------------------------------------------------------------
+    report_progress(0.65, "cleaning values")
+    date_fn = "kam_date1904" if date1904 else "kam_date"
+    sel = [f"src_sheet, src_row, row_class",
+           f"{date_fn}({dcol}, $order) as date",
+           f"{date_fn}_ok({dcol}, $order) as date_ok" if date1904 else f"kam_date_ok({dcol}, $order) as date_ok",
+           f"{dcol} as raw_date"]
+    for f in TEXT_FIELDS:
+        if f in col_of:
+            sel.append(f"nullif(trim({_q(col_of[f])}), '') as {f}")
+        else:
+            sel.append(f"null::varchar as {f}")
+    for f in NUMBER_FIELDS:
+        if f in col_of:
+            c = _q(col_of[f])
+            mult = units.get(f, 1)
+            sel.append(f"kam_number({c}) * {int(mult)} as {f}_val")
+            sel.append(f"kam_number_ok({c}) as {f}_ok")
+            sel.append(f"{c} as raw_{f}")
+        else:
+            sel += [f"null::double as {f}_val", f"true as {f}_ok", f"null::varchar as raw_{f}"]
+    text_cols = [c for f, c in col_of.items() if f in TEXT_FIELDS]
+    formula_expr = " + ".join(
+        f"(regexp_matches(coalesce({_q(c)}, ''), '^[=+@\\t\\r-]') and kam_number({_q(c)}) is null)::int" for c in text_cols) or "0"
+    sel.append(f"{formula_expr} as formula_cells")
+    con.execute(f"create temp table cleaned as select {', '.join(sel)} from classified", {"order": date_order})
+
+    # -- totals rows as checksums -------------------------------------------
+    recon, unlabelled_as_data = _reconcile(con)
+    if unlabelled_as_data:
+        con.execute("update cleaned set row_class = 'data' where row_class = 'totals_unlabelled'")
+    else:
+        con.execute("update cleaned set row_class = 'totals' where row_class = 'totals_unlabelled'")
+
+    # -- rejections ------------------------------------------------------
+    report_progress(0.75, "validating")
+    acc_field = account_field
+    reasons = [
+        ("date", "raw_date", "date is missing", "raw_date is null or trim(raw_date) = ''"),
+        ("date", "raw_date", "not a valid date", "not date_ok"),
+    ]
+    if options.kind == "sales":
+        reasons += [("amount", "raw_amount", "amount is missing", "amount_val is null and amount_ok")]
+    reasons += [(f, f"raw_{f}", "not a number", f"not {f}_ok") for f in NUMBER_FIELDS if f in col_of]
+    reasons.insert(0, (acc_field, acc_field, f"{acc_field} is missing", f"{acc_field} is null"))
+    reject_sql = " union all ".join(
+        f"select src_sheet as sheet, src_row as row, {_sql_str(field_map.get(f, f))} as column, "
+        f"{raw}::varchar as value, {_sql_str(reason)} as reason from cleaned where row_class = 'data' and ({cond})"
+        for f, raw, reason, cond in reasons)
+    con.execute(f"create temp table rejects as {reject_sql}")
+    con.execute("create temp table rejected_rows as select distinct sheet, row from rejects")
+    con.execute(
+        "update cleaned set row_class = 'rejected' from rejected_rows r "
+        "where cleaned.src_sheet = r.sheet and cleaned.src_row = r.row and cleaned.row_class = 'data'")
+    rej_amount = con.execute("select coalesce(sum(amount_val), 0) from cleaned where row_class = 'rejected'").fetchone()[0]
+    recon["rejected_amount"] = round(float(rej_amount), 2)
+    recon["parsed_total"] = round(recon["lines_total"] - float(rej_amount), 2)
+    rejected = [dict(zip(("sheet", "row", "column", "value", "reason"), r)) for r in con.execute(
+        f"select * from rejects order by sheet, row, column limit {MAX_REPORTED_REJECTS}").fetchall()]
+
+    # -- accounts -------------------------------------------------------------
+    report_progress(0.8, "matching accounts")
+    raw_names = [r[0] for r in con.execute(
+        f"select distinct {acc_field} from cleaned where row_class = 'data'").fetchall()]
+    if options.account_from == "product-prefix":
+        raw_of = {p: acc.product_prefix(p) for p in raw_names}
+    else:
+        raw_of = {n: n for n in raw_names}
+    resolved = acc.resolve_accounts(store.cursor(), sorted(set(raw_of.values())))
+    name_map = pa.table({
+        "src_name": list(raw_of.keys()),
+        "account_raw": [raw_of[k] for k in raw_of],
+        "account": [resolved[raw_of[k]] for k in raw_of],
+    })
+    con.register("name_map", name_map)
+    known_accounts = [r[0] for r in store.cursor().execute("select distinct account from account_aliases").fetchall()]
+    new_aliases = _new_aliases(store, resolved)
+    new_account_names = sorted({a for _, _, a in new_aliases} - set(known_accounts))
+    suggestions = acc.suggest_aliases(new_account_names, known_accounts) if known_accounts else []
+
+    # -- accepted rows ------------------------------------------------------
+    report_progress(0.85, "staging rows")
+    if options.kind == "sales":
+        rows_sql = f"""
+            select src_sheet as source_sheet, src_row::integer as source_row, date,
+                   m.account, m.account_raw, supplier, brand, category, store, region, sku, product,
+                   qty_val::decimal(18,3) as qty,
+                   amount_val::decimal(18,2) as amount,
+                   coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)::decimal(18,2) as cost,
+                   coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,2) as profit,
+                   unit_price_val::decimal(18,4) as unit_price
+            from cleaned c join name_map m on c.{acc_field} = m.src_name
+            where row_class = 'data' order by src_sheet, src_row"""
+    else:
+        rows_sql = f"""
+            select src_sheet as source_sheet, src_row::integer as source_row, date as snapshot_date,
+                   m.account, m.account_raw, sku, product, store,
+                   qty_val::decimal(18,3) as qty_on_hand, amount_val::decimal(18,2) as stock_value
+            from cleaned c join name_map m on c.{acc_field} = m.src_name
+            where row_class = 'data' order by src_sheet, src_row"""
+    rows = con.execute(rows_sql).fetch_arrow_table()
+
+    counts = dict(con.execute("select row_class, count(*) from cleaned group by all").fetchall())
+    rows_read = sum(counts.values())
+    accepted = counts.get("data", 0)
+    if accepted == 0:
+        why = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        raise ImportRejected("no_rows", f"0 rows could be imported ({why}); nothing was written")
+    stats = con.execute(
+        """select min(date), max(date), sum(amount_val), sum(cost_val), sum(profit_val), sum(qty_val),
+                  sum(formula_cells), count(*) filter (where cost_val is null and profit_val is null)
+           from cleaned where row_class = 'data'""").fetchone()
+    dup_lines = con.execute(
+        f"select coalesce(sum(n - 1), 0) from (select count(*) n from cleaned where row_class = 'data' "
+        f"group by date, {', '.join(TEXT_FIELDS)}, {', '.join(f + '_val' for f in NUMBER_FIELDS)} having count(*) > 1)"
+    ).fetchone()[0]
+    amount_in_rows = float(pa.compute.sum(rows.column("amount" if options.kind == "sales" else "stock_value")).as_py() or 0)
+
+    warnings: list[str] = []
+    if used_profile:
+        warnings.append("used the mapping saved for files with these headers")
+    if dup_lines:
+        warnings.append(f"{dup_lines} lines are exact duplicates of another line (kept: POS exports can repeat a sale)")
+    if stats[6]:
+        warnings.append(f"{stats[6]} text cells start with = + - or @ and look like formulas (kept as text)")
+    if stats[7] and options.kind == "sales":
+        warnings.append(f"{stats[7]} lines have neither cost nor profit; they are left out of margin, not counted at zero cost")
+    overlap = _overlapping_imports(store, stats[0], stats[1], sorted(set(name_map.column("account").to_pylist())), options.kind)
+    for imp in overlap:
+        warnings.append(f"import {imp[0]} ({imp[1]}) already covers some of these accounts between {imp[2]} and {imp[3]}")
+
+    skipped = {k: v for k, v in counts.items() if k in ("blank", "totals", "repeated_header")}
+    rejected_by_reason: dict[str, int] = {}
+    for reason, n in con.execute("select reason, count(distinct (sheet, row)) from rejects group by reason").fetchall():
+        rejected_by_reason[reason] = n
+    report = {
+        "file_name": file_name, "sha256": sha, "size_bytes": len(data), "format": fmt,
+        "encoding": encoding, "delimiter": delimiter, "sheets": sheet_reports,
+        "mapping": dict(field_map), "units": {f: u for f, u in units.items()},
+        "unit": options.unit, "account_from": options.account_from, "date_order": date_order,
+        "kind": options.kind,
+        "rows_read": rows_read, "rows_accepted": accepted,
+        "rows_skipped": sum(skipped.values()), "skipped_by_reason": skipped,
+        "rows_rejected": counts.get("rejected", 0), "rejected_by_reason": rejected_by_reason,
+        "date_min": stats[0].isoformat() if stats[0] else None,
+        "date_max": stats[1].isoformat() if stats[1] else None,
+        "totals": {"amount": stats[2], "cost": stats[3], "profit": stats[4], "qty": stats[5]},
+        "amount_loaded": round(amount_in_rows, 2),
+        "reconciliation": recon,
+        "duplicate_lines": int(dup_lines), "formula_cells": int(stats[6] or 0),
+        "lines_without_cost": int(stats[7] or 0),
+        "accounts": len(set(name_map.column("account").to_pylist())),
+        "new_accounts": new_account_names,
+        "alias_suggestions": [list(s) for s in suggestions],
+        "warnings": warnings,
+        "profile_used": used_profile,
+        "preview": _details(con, sheet_reports, field_map)["preview"],
+    }
+    if recon["status"] == "mismatch":
+        raise DecisionNeeded(
+            "totals_mismatch",
+            f"the file's own total {recon['file_total']:,.2f} does not match the sum of its lines "
+            f"{recon['lines_total']:,.2f} (difference {recon['difference']:,.2f}); nothing was written",
+            [])
+    report_progress(0.95, "report ready")
+    return ImportPlan(file_name=file_name, sha256=sha, options=options,
+                      report=ValidationReport(report, rejected), rows=rows, new_aliases=new_aliases,
+                      signature=signature, mapping=dict(field_map))
+
+
+def _details(con: duckdb.DuckDBPyConnection, sheet_reports: list[dict], field_map: dict[str, str]) -> dict:
+    """What a page needs to show the file: sheets, header, columns, mapping, the first rows."""
+    columns = sheet_reports[0]["columns"]
+    rows = con.execute(
+        "select src_row, * exclude (src_sheet, src_row) from raw "
+        "where src_sheet = ? order by src_row limit 10", [sheet_reports[0]["name"]]).fetchall()
+    preview = [dict(zip(["row"] + columns, r)) for r in rows]
+    return {"sheets": sheet_reports, "columns": columns, "mapping": dict(field_map), "preview": preview}
+
+
+def _unique(cols: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for c in cols:
+        if c in seen:
+            seen[c] += 1
+            out.append(f"{c}_{seen[c]}")
+        else:
+            seen[c] = 1
+            out.append(c)
+    return out
+
+
+def _sql_str(s: str) -> str:
+    """A SQL string literal of a header we read (quotes doubled); used for constant labels only."""
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+def _preferred_order(possible: set[str]) -> str:
+    for o in DATE_ORDERS:
+        if o in possible:
+            return o
+    return "ymd"
+
+
+def _reconcile(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], bool]:
+    """Check every totals row against the lines above it.
+
+    A totals row must equal the sum of the data lines since the previous totals
+    row (a subtotal) or since the start (a grand total). Unlabelled candidates
+    that match nothing are data after all (they will be rejected for their
+    missing date). Returns the reconciliation summary and whether unlabelled
+    candidates are data.
+    """
+    rows = con.execute(
+        "select row_class, coalesce(amount_val, 0), amount_val is not null from cleaned "
+        "where row_class in ('data', 'totals', 'totals_unlabelled') order by src_sheet, src_row").fetchall()
+    seg = cum = 0.0
+    checks = []
+    labelled_mismatch = False
+    unlabelled_ok = True
+    any_unlabelled = False
+    last_total = None
+    for cls, amount, _ in rows:
+        if cls == "data":
+            seg += amount
+            cum += amount
+            continue
+        ok = _close(amount, seg) or _close(amount, cum)
+        if cls == "totals_unlabelled":
+            any_unlabelled = True
+            unlabelled_ok &= ok
+        elif not ok:
+            labelled_mismatch = True
+        checks.append((cls, amount, ok))
+        last_total = amount
+        seg = 0.0
+    unlabelled_as_data = any_unlabelled and not unlabelled_ok
+    if unlabelled_as_data:
+        # re-run without the unlabelled candidates
+        checks = [c for c in checks if c[0] != "totals_unlabelled"]
+        last_total = checks[-1][1] if checks else None
+    lines_total = round(cum, 2)
+    if not checks:
+        return ({"file_total": None, "lines_total": lines_total, "parsed_total": lines_total,
+                 "rejected_amount": 0.0, "difference": None, "status": "no_total_row", "totals_rows": 0}, unlabelled_as_data)
+    status = "mismatch" if labelled_mismatch else "ok"
+    file_total = round(last_total, 2) if last_total is not None else None
+    return ({"file_total": file_total, "lines_total": lines_total, "parsed_total": lines_total,
+             "rejected_amount": 0.0, "difference": round((file_total or 0) - lines_total, 2) if status == "mismatch" else 0.0,
+             "status": status, "totals_rows": len(checks)}, unlabelled_as_data)
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 0.01 + 1e-9 * max(abs(a), abs(b))
+
+
+def _new_aliases(store: Store, resolved: dict[str, str]) -> list[tuple[str, str, str]]:
+    keys = {acc.normalise_name(raw): (raw, account) for raw, account in resolved.items()}
+    if not keys:
+        return []
+    known = {r[0] for r in store.cursor().execute(
+        "select alias_key from account_aliases where alias_key in (select unnest(?))", [list(keys)]).fetchall()}
+    return [(k, raw, account) for k, (raw, account) in sorted(keys.items()) if k not in known]
+
+
+def _overlapping_imports(store: Store, dmin: date | None, dmax: date | None, accounts: list[str], kind: str) -> list[tuple]:
+    if dmin is None or not accounts:
+        return []
+    table = "sales" if kind == "sales" else "inventory"
+    date_col = "date" if kind == "sales" else "snapshot_date"
+    return store.cursor().execute(
+        f"""select i.id, i.file_name, min(s.{date_col}), max(s.{date_col}) from {table} s join imports i on i.id = s.import_id
+            where i.status = 'loaded' and s.{date_col} between ? and ? and s.account in (select unnest(?))
+            group by i.id, i.file_name order by i.id""",
+        [dmin, dmax, accounts]).fetchall()
+
+
+# --------------------------------------------------------------------------- commit / undo
+
+SALES_COLUMNS = ("source_sheet", "source_row", "date", "account", "account_raw", "supplier", "brand", "category",
+                 "store", "region", "sku", "product", "qty", "amount", "cost", "profit", "unit_price")
+INVENTORY_COLUMNS = ("source_sheet", "source_row", "snapshot_date", "account", "account_raw", "sku", "product",
+                     "store", "qty_on_hand", "stock_value")
+
+
+def commit_import(store: Store, plan: ImportPlan, user: str | None = None,
+                  progress: Progress | None = None) -> int:
+    """Load the plan's accepted rows in one transaction; returns the import id."""
+    report_progress = progress or (lambda f, m: None)
+    d = plan.report.data
+    opts = plan.options
+    report_progress(0.1, "loading")
+    with store.transaction() as cur:
+        if not opts.force:
+            dup = cur.execute("select id from imports where sha256 = ? and status = 'loaded'", [plan.sha256]).fetchone()
+            if dup is not None:
+                raise DecisionNeeded("duplicate_file", f"these exact bytes were already imported as import {dup[0]}", ["force"])
+        import_id = cur.execute("select nextval('import_id_seq')").fetchone()[0]
+        cur.execute(
+            """insert into imports (id, kind, file_name, sha256, sheets, file_format, encoding, delimiter, header_row,
+                   title, mapping, unit, account_from, date_order, rows_read, rows_loaded, rows_skipped, rows_rejected,
+                   amount_total, profit_total, date_min, date_max, report, imported_by)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [import_id, opts.kind, plan.file_name, plan.sha256, json.dumps([s["name"] for s in d["sheets"]], ensure_ascii=False),
+             d["format"], d["encoding"], d["delimiter"], d["sheets"][0]["header_row"], d["sheets"][0]["title"],
+             json.dumps(plan.mapping, ensure_ascii=False), opts.unit or _unit_name(d["units"]), opts.account_from,
+             d["date_order"], d["rows_read"], d["rows_accepted"], d["rows_skipped"], d["rows_rejected"],
+             d["amount_loaded"] if opts.kind == "sales" else None,
+             _profit_total(plan.rows) if opts.kind == "sales" else None,
+             d["date_min"], d["date_max"], json.dumps(plan.report.to_dict(), ensure_ascii=False, default=str), user])
+        staged = plan.rows
+        cur.register("staged_rows", staged)
+        if opts.kind == "sales":
+            cols = ", ".join(SALES_COLUMNS)
+            cur.execute(f"insert into sales (import_id, {cols}) select ?, {cols} from staged_rows", [import_id])
+        else:
+            cols = ", ".join(INVENTORY_COLUMNS)
+            cur.execute(f"insert into inventory (import_id, {cols}) select ?, {cols} from staged_rows", [import_id])
+        cur.unregister("staged_rows")
+        if plan.new_aliases:
+            cur.executemany(
+                "insert into account_aliases (alias_key, alias, account) values (?, ?, ?) on conflict do nothing",
+                plan.new_aliases)
+        cur.execute(
+            """insert into mapping_profiles (signature, mapping, options) values (?, ?, ?)
+               on conflict (signature) do update set mapping = excluded.mapping, options = excluded.options,
+               used_count = mapping_profiles.used_count + 1, updated_at = current_timestamp""",
+            [plan.signature, json.dumps(plan.mapping, ensure_ascii=False),
+             json.dumps({"unit": opts.unit, "account_from": opts.account_from})])
+        Store.bump_data_version(cur)
+    report_progress(1.0, "loaded")
+    return int(import_id)
+
+
+def _unit_name(units: dict[str, int]) -> str:
+    names = {v: k for k, v in UNITS.items()}
+    return names.get(units.get("amount", 1), "yuan")
+
+
+def _profit_total(rows: pa.Table) -> float | None:
+    total = pa.compute.sum(rows.column("profit")).as_py()
+    return None if total is None else float(total)
+
+
+def undo_import(store: Store, import_id: int, user: str | None = None) -> int:
+    """Remove every row of one import; the imports row stays, marked undone. Returns rows removed."""
+    with store.transaction() as cur:
+        row = cur.execute("select status, kind from imports where id = ?", [import_id]).fetchone()
+        if row is None:
+            raise ImportRejected("unknown_import", f"there is no import {import_id}")
+        if row[0] != "loaded":
+            raise ImportRejected("already_undone", f"import {import_id} was already undone")
+        table = "sales" if row[1] == "sales" else "inventory"
+        n = cur.execute(f"select count(*) from {table} where import_id = ?", [import_id]).fetchone()[0]
+        cur.execute(f"delete from {table} where import_id = ?", [import_id])
+        cur.execute("update imports set status = 'undone', undone_at = current_timestamp where id = ?", [import_id])
+        Store.bump_data_version(cur)
+    return int(n)
+
+
+IMPORT_LIST_COLUMNS = ("id", "kind", "file_name", "sha256", "sheets", "rows_read", "rows_loaded", "rows_skipped",
+                       "rows_rejected", "amount_total", "profit_total", "date_min", "date_max", "imported_at",
+                       "imported_by", "status")
+
+
+def list_imports(store: Store) -> list[dict[str, Any]]:
+    """Every import, newest first, with JSON-friendly values."""
+    rows = store.cursor().execute(
+        f"select {', '.join(IMPORT_LIST_COLUMNS)} from imports order by id desc").fetchall()
+    out = []
+    for r in rows:
+        d = dict(zip(IMPORT_LIST_COLUMNS, r))
+        d["sheets"] = json.loads(d["sheets"])
+        for k in ("amount_total", "profit_total"):
+            d[k] = None if d[k] is None else float(d[k])
+        for k in ("date_min", "date_max", "imported_at"):
+            d[k] = None if d[k] is None else d[k].isoformat()
+        out.append(d)
+    return out
+
+
+def import_file(store: Store, data: bytes, file_name: str, options: ImportOptions | None = None,
+                user: str | None = None, progress: Progress | None = None) -> tuple[int, ImportPlan]:
+    """Prepare and commit in one call (the command line and tests)."""
+    plan = prepare_import(store, data, file_name, options, progress)
+    return commit_import(store, plan, user, progress), plan

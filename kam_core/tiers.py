@@ -1,0 +1,341 @@
+"""The policy's tiers (§1.3) and criteria (§1.2) applied to the yearly figures.
+
+``tier`` compares the year's amount on the tier basis with the thresholds in
+settings, lower bounds inclusive: ``strategic`` ≥ ``tier_strategic_min``,
+``partner`` ≥ ``tier_partner_min``, ``ordinary`` ≥ ``tier_ordinary_min``, else
+``none``. The basis is ``sales`` (Σ amount) or ``cost`` (cost of goods: Σ cost
+over the lines whose cost is known; lines without a cost add nothing and are
+never read as zero cost, and an account with no known cost at all has no basis
+amount, so its tier and ``to_next_tier`` are empty rather than ``none``).
+``to_next_tier`` = next threshold − basis amount (empty for strategic).
+
+The tier itself is part of the Ibis expression in :mod:`kam_core.metrics`, so
+it runs on DuckDB or Spark; what follows here works on the few rows per
+account that come back.
+"""
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import io
+import json
+import math
+from typing import Any, Mapping
+
+import pandas as pd
+
+from . import engine
+from .metrics import (
+    Filters,
+    execute_account_year,
+    filtered_sales,
+    fiscal_year_bounds,
+    resolve_settings,
+)
+from .store import Store
+
+TIERS = ("strategic", "partner", "ordinary", "none")
+TIER_COLUMNS = [
+    "account", "year", "sales", "gross_profit", "margin", "share", "profit_share",
+    "rank", "profit_rank", "cum_share", "abc", "yoy", "tier", "to_next_tier",
+]
+MOVEMENTS = ("up", "down", "same", "new", "lost")
+CRITERIA_SCORES = {  # policy 1.2: criterion → dossier score column (1–5)
+    "c1": "brand_awareness",
+    "c4": "cooperation",
+    "c5": "supply_priority",
+    "c6": "new_product_priority",
+}
+PASSING_SCORE = 4
+_AMOUNT_COLUMNS = ("sales", "gross_profit", "to_next_tier")
+_RATIO_COLUMNS = ("margin", "share", "profit_share", "cum_share", "yoy")
+_INTEGER_COLUMNS = ("year", "rank", "profit_rank")
+_TIER_ORDER = {"none": 0, "ordinary": 1, "partner": 2, "strategic": 3}
+
+
+def assign_tiers(
+    store: Store,
+    year: int,
+    basis: str | None = None,
+    filters: Filters | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Each account's tier in ``year``, sorted by rank.
+
+    Columns: :data:`TIER_COLUMNS` then ``basis_amount`` (the amount compared
+    with the thresholds). ``basis`` overrides the ``tier_basis`` setting.
+    """
+    settings = resolve_settings(store, settings)
+    return execute_account_year(store, year, filters, settings, basis, columns=TIER_COLUMNS + ["basis_amount"])
+
+
+def tier_of(amount: float | None, settings: Mapping[str, Any]) -> str | None:
+    """The tier a basis amount gives (same rule as the engine; None for unknown)."""
+    if amount is None or pd.isna(amount):
+        return None
+    if amount >= settings["tier_strategic_min"]:
+        return "strategic"
+    if amount >= settings["tier_partner_min"]:
+        return "partner"
+    if amount >= settings["tier_ordinary_min"]:
+        return "ordinary"
+    return "none"
+
+
+# -- output formats for the command line ----------------------------------------
+def _format(value: Any, places: int | None) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if places is None:
+        return str(int(value))
+    text = f"{float(value):.{places}f}"
+    # A tiny negative ratio must not print as "-0.000000".
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _places(column: str) -> int | None | str:
+    if column in _AMOUNT_COLUMNS:
+        return 2
+    if column in _RATIO_COLUMNS:
+        return 6
+    if column in _INTEGER_COLUMNS:
+        return None
+    return "text"
+
+
+def _formatted_rows(df: pd.DataFrame) -> list[list[str]]:
+    rows = []
+    for record in df[TIER_COLUMNS].itertuples(index=False, name=None):
+        row = []
+        for column, value in zip(TIER_COLUMNS, record):
+            places = _places(column)
+            if places == "text":
+                row.append("" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value))
+            else:
+                row.append(_format(value, places))  # type: ignore[arg-type]
+        rows.append(row)
+    return rows
+
+
+def tier_csv(df: pd.DataFrame) -> str:
+    """The tier table as CSV text: header + one row per account in the frame's order.
+
+    Exactly :data:`TIER_COLUMNS`; amounts with 2 decimals, ratios with 6,
+    integers plain, empty fields for none, ``\\n`` line ends, no index.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(TIER_COLUMNS)
+    writer.writerows(_formatted_rows(df))
+    return out.getvalue()
+
+
+def tier_json(df: pd.DataFrame) -> str:
+    """The tier table as a JSON list of objects with :data:`TIER_COLUMNS`.
+
+    Numbers are rounded as in :func:`tier_csv` (amounts 2 decimals, ratios 6),
+    none is ``null``; non-ASCII account names are kept as they are.
+    """
+    records = []
+    for row in _formatted_rows(df):
+        record: dict[str, Any] = {}
+        for column, text in zip(TIER_COLUMNS, row):
+            places = _places(column)
+            if text == "":
+                record[column] = None
+            elif places == "text":
+                record[column] = text
+            elif places is None:
+                record[column] = int(text)
+            else:
+                record[column] = float(text)
+        records.append(record)
+    return json.dumps(records, ensure_ascii=False, indent=1)
+
+
+# -- analyses on top of the tier table ------------------------------------------
+def tier_migration(
+    store: Store, year: int, filters: Filters | None = None, settings: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """Each account's tier in ``year − 1`` and ``year`` and how it moved.
+
+    ``movement``: up / down / same when the account has lines in both years,
+    ``new`` when only in ``year``, ``lost`` when only in ``year − 1``; None when
+    either tier is unknown (cost basis without costs). Accounts of ``year`` in
+    rank order, then the lost ones in their previous rank order.
+    """
+    settings = resolve_settings(store, settings)
+    cur = assign_tiers(store, year, filters=filters, settings=settings)[["account", "tier"]]
+    prev = assign_tiers(store, year - 1, filters=filters, settings=settings)[["account", "tier"]]
+    prev = prev.rename(columns={"tier": "tier_prev"})
+    in_cur = set(cur["account"])
+    rows = []
+    prev_tiers = dict(zip(prev["account"], prev["tier_prev"]))
+    for account, tier in zip(cur["account"], cur["tier"]):
+        if account not in prev_tiers:
+            rows.append((account, None, tier, "new"))
+            continue
+        before = prev_tiers[account]
+        if before is None or tier is None:
+            movement = None
+        else:
+            diff = _TIER_ORDER[tier] - _TIER_ORDER[before]
+            movement = "up" if diff > 0 else "down" if diff < 0 else "same"
+        rows.append((account, before, tier, movement))
+    for account, before in zip(prev["account"], prev["tier_prev"]):
+        if account not in in_cur:
+            rows.append((account, before, None, "lost"))
+    return pd.DataFrame(rows, columns=["account", "tier_prev", "tier", "movement"], dtype=object)
+
+
+def months_covered(start: dt.date, latest: dt.date) -> float:
+    """Months of a year starting on ``start`` that data up to ``latest`` covers.
+
+    Whole months before ``latest``'s month, plus the fraction of its month
+    elapsed by day: data to 31 March in a January year covers 3.0 months,
+    data to 15 March covers 2 + 15/31.
+    """
+    whole = (latest.year - start.year) * 12 + latest.month - start.month
+    return whole + latest.day / calendar.monthrange(latest.year, latest.month)[1]
+
+
+def run_rate_projection(
+    store: Store,
+    year: int,
+    today: dt.date | None = None,
+    settings: Mapping[str, Any] | None = None,
+    filters: Filters | None = None,
+) -> pd.DataFrame:
+    """A labelled projection for an unfinished year: year to date × 12 / months covered.
+
+    Months covered run from the start of the (fiscal) year to the latest sales
+    date in that year (see :func:`months_covered`), so a data lag does not
+    deflate the projection. Columns: account, ytd_sales, months_covered,
+    projected (sales run-rate), projected_basis (run-rate of the tier basis;
+    equals projected on the sales basis), projected_tier. Empty when ``today``
+    (default: the system date) is not inside the year or the year has no lines.
+    """
+    columns = ["account", "ytd_sales", "months_covered", "projected", "projected_basis", "projected_tier"]
+    settings = resolve_settings(store, settings)
+    today = today or dt.date.today()
+    start, end = fiscal_year_bounds(year, int(settings["fiscal_start_month"]))
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    if not (start <= today < end):
+        return empty
+    t = filtered_sales(store, filters)
+    latest = engine.connect(store).execute(t.filter(t["date"] >= start, t["date"] < end)["date"].max())
+    if latest is None or pd.isna(latest):
+        return empty
+    months = months_covered(start, pd.Timestamp(latest).date())
+    table = execute_account_year(store, year, filters, settings)
+    projected_basis = table["basis_amount"] * 12 / months
+    return pd.DataFrame(
+        {
+            "account": table["account"],
+            "ytd_sales": table["sales"],
+            "months_covered": months,
+            "projected": table["sales"] * 12 / months,
+            "projected_basis": projected_basis,
+            "projected_tier": [tier_of(v, settings) for v in projected_basis],
+        }
+    )[columns]
+
+
+def _score_verdict(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "unknown"
+    return "pass" if float(value) >= PASSING_SCORE else "fail"
+
+
+def criteria_checklist(
+    store: Store,
+    year: int,
+    settings: Mapping[str, Any] | None = None,
+    scores: pd.DataFrame | None = None,
+    filters: Filters | None = None,
+) -> pd.DataFrame:
+    """Policy 1.2's six criteria per account: 'pass', 'fail' or 'unknown'.
+
+    c2: rank ≤ ``criteria_top_n``. c3: share and profit_share both ≥
+    ``criteria_min_share`` (fail if either known one is below; unknown when
+    profit is unknown and the share passes). c1 brand awareness, c4
+    cooperation, c5 supply priority, c6 new-product priority: the dossier's
+    1–5 score ≥ 4 passes; ``scores`` has columns account, brand_awareness,
+    cooperation, supply_priority, new_product_priority; a missing account,
+    score or frame gives unknown. Rows in rank order.
+    """
+    settings = resolve_settings(store, settings)
+    table = execute_account_year(store, year, filters, settings)
+    minimum = float(settings["criteria_min_share"])
+    top_n = int(settings["criteria_top_n"])
+    by_account: dict[str, dict] = {}
+    if scores is not None and len(scores):
+        by_account = {r["account"]: r for r in scores.to_dict("records")}
+    rows = []
+    for r in table.itertuples(index=False):
+        share_ok = None if pd.isna(r.share) else r.share >= minimum
+        profit_ok = None if pd.isna(r.profit_share) else r.profit_share >= minimum
+        if share_ok is False or profit_ok is False:
+            c3 = "fail"
+        elif share_ok and profit_ok:
+            c3 = "pass"
+        else:
+            c3 = "unknown"
+        s = by_account.get(r.account, {})
+        rows.append({
+            "account": r.account,
+            "c1": _score_verdict(s.get(CRITERIA_SCORES["c1"])),
+            "c2": "pass" if r.rank <= top_n else "fail",
+            "c3": c3,
+            "c4": _score_verdict(s.get(CRITERIA_SCORES["c4"])),
+            "c5": _score_verdict(s.get(CRITERIA_SCORES["c5"])),
+            "c6": _score_verdict(s.get(CRITERIA_SCORES["c6"])),
+        })
+    return pd.DataFrame(rows, columns=["account", "c1", "c2", "c3", "c4", "c5", "c6"], dtype=object)
+
+
+def stop_impact(
+    store: Store,
+    year: int,
+    top: int = 10,
+    filters: Filters | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """"If this account stopped": the company's totals without each of the top accounts.
+
+    For the ``top`` accounts by rank: sales and gross_profit, the year's totals
+    without them (``sales_without``, ``gross_profit_without``; an account with
+    unknown profit leaves the known profit total unchanged) and the fraction
+    lost (``sales_drop_share`` = sales / total, ``profit_drop_share`` =
+    gross_profit / total gross profit; NaN when a total is 0 or unknown).
+    """
+    settings = resolve_settings(store, settings)
+    table = execute_account_year(store, year, filters, settings)
+    total_sales = math.fsum(table["sales"])
+    known = table["gross_profit"].dropna()
+    total_profit = math.fsum(known) if len(known) else math.nan
+    head = table.head(top)
+    gross = head["gross_profit"]
+    return pd.DataFrame(
+        {
+            "account": head["account"],
+            "sales": head["sales"],
+            "gross_profit": gross,
+            "sales_without": total_sales - head["sales"],
+            "gross_profit_without": total_profit - gross.fillna(0.0),
+            "sales_drop_share": head["sales"] / total_sales if total_sales else math.nan,
+            "profit_drop_share": gross / total_profit if total_profit else math.nan,
+        }
+    ).reset_index(drop=True)
+
+
+def near_boundary(df: pd.DataFrame, within: float = 0.10) -> pd.DataFrame:
+    """Rows of an :func:`assign_tiers` frame whose basis amount is within
+    ``within`` (a fraction) below the next threshold, with ``next_threshold``.
+    """
+    next_threshold = df["basis_amount"] + df["to_next_tier"]
+    close = df["to_next_tier"].notna() & (df["to_next_tier"] <= within * next_threshold)
+    out = df[close].copy()
+    out["next_threshold"] = next_threshold[close]
+    return out.reset_index(drop=True)

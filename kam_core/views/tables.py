@@ -1,0 +1,63 @@
+"""How tables look on the pages: localised headers, amounts in the chosen unit, ratios as %."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from ..formatting import amount_scale, movement_label, tier_label
+from ..i18n import label_or
+
+AMOUNT_COLUMNS = {"sales", "gross_profit", "cost", "to_next_tier", "basis_amount", "projected", "ytd_sales",
+                  "sales_without", "gross_profit_without", "stop_sales_loss", "stop_profit_loss"}
+RATIO_COLUMNS = {"margin", "share", "profit_share", "cum_share", "yoy", "sales_drop_share", "profit_drop_share"}
+BAR_COLUMNS = {"share", "profit_share"}
+
+
+def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
+             link_accounts: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A display copy of ``df[columns]`` and the matching ``st.column_config``.
+
+    Amounts are divided into ``unit`` (元/万元), ratios become percentages,
+    tier and movement codes become the policy's words. With ``link_accounts``
+    an extra column links to the account's dossier.
+    """
+    divisor, suffix = amount_scale(unit, lang)
+    out = pd.DataFrame(index=df.index)
+    config: dict[str, Any] = {}
+    for col in columns:
+        if col not in df.columns:
+            continue
+        label = label_or(f"col.{col}", lang, col)
+        values = df[col]
+        if col in AMOUNT_COLUMNS:
+            out[col] = pd.to_numeric(values, errors="coerce") / divisor
+            config[col] = st.column_config.NumberColumn(f"{label} ({suffix})", format="%,.2f" if unit == "wan" else "%,.0f")
+        elif col in RATIO_COLUMNS:
+            out[col] = pd.to_numeric(values, errors="coerce") * 100
+            if col in BAR_COLUMNS and len(out[col].dropna()):
+                top = float(out[col].max()) if out[col].max() > 0 else 1.0
+                config[col] = st.column_config.ProgressColumn(label, format="%.2f%%", min_value=0.0, max_value=top)
+            else:
+                config[col] = st.column_config.NumberColumn(label, format="%.2f%%")
+        elif col in ("tier", "tier_prev", "projected_tier"):
+            out[col] = [tier_label(v, lang) for v in values]
+            config[col] = st.column_config.TextColumn(label)
+        elif col == "movement":
+            out[col] = [movement_label(v, lang) for v in values]
+            config[col] = st.column_config.TextColumn(label)
+        else:
+            out[col] = values
+            config[col] = st.column_config.Column(label)
+    if link_accounts and "account" in df.columns:
+        out["dossier"] = ["./dossier?account=" + _quote(a) for a in df["account"]]
+        config["dossier"] = st.column_config.LinkColumn(label_or("col.dossier", lang, "dossier"),
+                                                        display_text=label_or("col.dossier", lang, "dossier"))
+    return out, config
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(str(text), safe="")

@@ -1,0 +1,40 @@
+"""Import: upload → check (sheet, header, mapping, dates, unit) → validation report → confirm → history."""
+import streamlit as st
+
+from kam_core.ingest.errors import DecisionNeeded, ImportRejected
+from kam_core.permissions import can
+from kam_core.settings import SETTINGS
+from kam_core.views import context, importer
+
+ctx = context.current()
+st.title(ctx.t("page.import"))
+limit_mb = int(st.get_option("server.maxUploadSize"))
+st.caption(ctx.t("import.size_limit", mb=limit_mb))
+
+if not can(ctx.user, "import"):
+    st.info(ctx.t("import.read_only"))
+else:
+    files = st.file_uploader(ctx.t("import.upload"), type=None, accept_multiple_files=True,
+                             help=ctx.t("import.upload_help"), key="import_files")
+    if files:
+        names = [f.name for f in files]
+        chosen = st.selectbox(ctx.t("import.file"), names, key="import_file_pick") if len(files) > 1 else names[0]
+        upload = files[names.index(chosen)]
+        data = upload.getvalue()
+        opts = importer.options_form(ctx, data, upload.name)
+        if opts is not None:
+            try:
+                plan = importer.checked_plan(ctx, data, upload.name, opts)
+            except DecisionNeeded as need:
+                importer.show_decision(ctx, need, data)
+                plan = None
+            except ImportRejected as rej:
+                st.error(importer.rejection_text(ctx, rej))
+                plan = None
+            if plan is not None:
+                importer.show_report(ctx, plan)
+                importer.confirm_button(ctx, plan)
+
+st.divider()
+st.subheader(ctx.t("import.history"))
+importer.history(ctx)

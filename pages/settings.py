@@ -1,0 +1,70 @@
+"""Settings: the policy's thresholds and the display choices, validated, applied everywhere at once."""
+import streamlit as st
+
+from kam_core.i18n import setting_help, setting_label
+from kam_core.permissions import can
+from kam_core.settings import SETTINGS, SettingsError, save_settings
+from kam_core.views import context
+
+ctx = context.current()
+st.title(ctx.t("page.settings"))
+s = ctx.settings
+editable = can(ctx.user, "manage_settings")
+if not editable:
+    st.info(ctx.t("settings.read_only"))
+
+
+def label(key):
+    return setting_label(key, ctx.lang)
+
+
+def helptext(key):
+    return setting_help(key, ctx.lang)
+
+
+with st.form("settings_form"):
+    st.subheader(ctx.t("settings.group.tiers"))
+    c = st.columns(3)
+    strategic = c[0].number_input(label("tier_strategic_min"), min_value=0, value=int(s["tier_strategic_min"]),
+                                  step=1_000_000, help=helptext("tier_strategic_min"))
+    partner = c[1].number_input(label("tier_partner_min"), min_value=0, value=int(s["tier_partner_min"]),
+                                step=1_000_000, help=helptext("tier_partner_min"))
+    ordinary = c[2].number_input(label("tier_ordinary_min"), min_value=0, value=int(s["tier_ordinary_min"]),
+                                 step=1_000_000, help=helptext("tier_ordinary_min"))
+    basis = st.radio(label("tier_basis"), SETTINGS["tier_basis"].choices, horizontal=True,
+                     index=SETTINGS["tier_basis"].choices.index(s["tier_basis"]),
+                     format_func=lambda v: ctx.t(f"tier.basis.{v}"), help=helptext("tier_basis"))
+    st.subheader(ctx.t("settings.group.abc"))
+    c = st.columns(3)
+    a_max = c[0].number_input(label("abc_a_max"), 0.0, 1.0, float(s["abc_a_max"]), 0.01, help=helptext("abc_a_max"))
+    b_max = c[1].number_input(label("abc_b_max"), 0.0, 1.0, float(s["abc_b_max"]), 0.01, help=helptext("abc_b_max"))
+    fiscal = c[2].selectbox(label("fiscal_start_month"), list(range(1, 13)), index=s["fiscal_start_month"] - 1,
+                            help=helptext("fiscal_start_month"))
+    st.subheader(ctx.t("settings.group.criteria"))
+    c = st.columns(2)
+    min_share = c[0].number_input(label("criteria_min_share"), 0.0, 1.0, float(s["criteria_min_share"]), 0.005,
+                                  format="%.3f", help=helptext("criteria_min_share"))
+    top_n = c[1].number_input(label("criteria_top_n"), 1, 100, int(s["criteria_top_n"]), help=helptext("criteria_top_n"))
+    st.subheader(ctx.t("settings.group.display"))
+    c = st.columns(2)
+    unit = c[0].radio(label("amount_unit"), SETTINGS["amount_unit"].choices, horizontal=True,
+                      index=SETTINGS["amount_unit"].choices.index(s["amount_unit"]),
+                      format_func=lambda v: ctx.t(f"unit.{v}"), help=helptext("amount_unit"))
+    language = c[1].radio(label("language"), SETTINGS["language"].choices, horizontal=True,
+                          index=SETTINGS["language"].choices.index(s["language"]),
+                          format_func=lambda v: ctx.t(f"lang.{v}"), help=helptext("language"))
+    submitted = st.form_submit_button(ctx.t("action.save"), disabled=not editable)
+
+if submitted:
+    changes = {"tier_strategic_min": int(strategic), "tier_partner_min": int(partner),
+               "tier_ordinary_min": int(ordinary), "tier_basis": basis, "abc_a_max": float(a_max),
+               "abc_b_max": float(b_max), "fiscal_start_month": int(fiscal), "criteria_min_share": float(min_share),
+               "criteria_top_n": int(top_n), "amount_unit": unit, "language": language}
+    changes = {k: v for k, v in changes.items() if v != s[k]}
+    try:
+        if changes:
+            save_settings(ctx.store, changes, user=ctx.user)
+        st.success(ctx.t("settings.saved"))
+        st.rerun()
+    except SettingsError as exc:
+        st.error(ctx.t("settings.error", message=str(exc)))

@@ -1,0 +1,95 @@
+"""Tiers: the policy's thresholds, who is where, who is close, who moved, the six criteria."""
+import streamlit as st
+
+from kam_core import charts, reports, tiers
+from kam_core.formatting import format_amount, tier_label
+from kam_core.views import context, tables
+
+ctx = context.current()
+st.title(ctx.t("page.tiers"))
+if ctx.year is None:
+    context.empty_state(ctx)
+table = context.tier_table(ctx)
+if table.empty:
+    context.empty_state(ctx, no_year_data=True)
+s = ctx.settings
+
+st.subheader(ctx.t("tier.thresholds_title"))
+st.caption(ctx.t("tier.basis_note", basis=ctx.t(f"tier.basis.{s['tier_basis']}")))
+cols = st.columns(4)
+bounds = {"strategic": s["tier_strategic_min"], "partner": s["tier_partner_min"], "ordinary": s["tier_ordinary_min"]}
+for col, tier in zip(cols, tiers.TIERS):
+    n = int((table["tier"] == tier).sum())
+    limit = (ctx.t("tier.threshold_from", amount=format_amount(bounds[tier], "yuan", ctx.lang)) if tier in bounds
+             else ctx.t("tier.threshold_below", amount=format_amount(bounds["ordinary"], "yuan", ctx.lang)))
+    col.metric(tier_label(tier, ctx.lang), n, help=ctx.t(f"tier.{tier}.desc"))
+    col.caption(limit)
+
+tab_names = ["tiers.tab.accounts", "tier.near_boundary", "tier.migration_title", "tier.checklist_title",
+             "tier.stop_impact_title"]
+t_accounts, t_near, t_move, t_check, t_stop = st.tabs([ctx.t(k) for k in tab_names])
+
+with t_accounts:
+    pick = st.segmented_control(ctx.t("col.tier"), tiers.TIERS, format_func=lambda v: tier_label(v, ctx.lang),
+                                default="strategic", key="tiers_pick")
+    part = table[table["tier"] == pick] if pick else table
+    shown, config = tables.localise(
+        part, ["rank", "account", "basis_amount", "sales", "share", "margin", "yoy", "tier", "to_next_tier"],
+        ctx.lang, ctx.unit, link_accounts=True)
+    st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
+    proj = context.projection(ctx)
+    if not proj.empty:
+        st.markdown(f"**{ctx.t('projection.label')}**")
+        st.caption(ctx.t("projection.note"))
+        shown, config = tables.localise(proj, ["account", "ytd_sales", "months_covered", "projected", "projected_tier"],
+                                        ctx.lang, ctx.unit)
+        st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
+
+with t_near:
+    near = tiers.near_boundary(table, within=0.10)
+    if near.empty:
+        st.info(ctx.t("tiers.none_near"))
+    for row in near.itertuples():
+        st.write(f"**{row.account}** · {tier_label(row.tier, ctx.lang)} · "
+                 + ctx.t("tier.gap_up", amount=format_amount(row.to_next_tier, ctx.unit, ctx.lang)))
+
+with t_move:
+    move = context.migration(ctx)
+    if move.empty:
+        st.info(ctx.t("empty.no_previous_year"))
+    else:
+        st.plotly_chart(charts.migration_sankey(move, ctx.lang), width="stretch")
+        changed = move[move["movement"] != "same"]
+        shown, config = tables.localise(changed, ["account", "tier_prev", "tier", "movement"], ctx.lang, ctx.unit)
+        st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
+
+with t_check:
+    checklist = context.criteria(ctx)
+    st.caption(ctx.t("crit.2.rule", n=s["criteria_top_n"]) + " · "
+               + ctx.t("crit.3.rule", pct=f"{s['criteria_min_share'] * 100:g}%") + " · " + ctx.t("crit.score.rule"))
+    marks = {"pass": "✅", "fail": "❌", "unknown": "❔"}
+    view = checklist.head(50).copy()
+    for i in range(1, 7):
+        view[f"c{i}"] = [marks.get(v, v) for v in view[f"c{i}"]]
+    view = view.rename(columns={f"c{i}": ctx.t(f"crit.{i}.short") for i in range(1, 7)}
+                       | {"account": ctx.t("col.account")})
+    st.dataframe(view, hide_index=True, width="stretch")
+
+with t_stop:
+    impact = context.stop_impact(ctx)
+    shown, config = tables.localise(
+        impact, ["account", "sales", "gross_profit", "sales_without", "sales_drop_share", "profit_drop_share"],
+        ctx.lang, ctx.unit)
+    st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
+
+st.divider()
+c1, c2 = st.columns(2)
+if c1.button(ctx.t("tier.export_xlsx"), key="tiers_build"):
+    with st.spinner("…"):
+        st.session_state["tiers_xlsx"] = reports.build_tier_report(ctx.store, ctx.year, lang=ctx.lang, user=ctx.user)
+if st.session_state.get("tiers_xlsx"):
+    c1.download_button(ctx.t("action.download"), st.session_state["tiers_xlsx"],
+                       file_name=reports.download_name("tier_report", ctx.year), key="tiers_download",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+c2.download_button(ctx.t("tier.export_csv"), reports.table_to_csv_bytes(table[tiers.TIER_COLUMNS]),
+                   file_name=f"kam_tiers_{ctx.year}.csv", mime="text/csv", key="tiers_csv")

@@ -1,0 +1,485 @@
+"""Dossier domain layer: validation, versions, audit, soft delete, reads with access rules."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from kam_core import dossier as d
+from kam_core.permissions import SYSTEM, PermissionDenied, User
+from kam_core.store import open_store
+
+DIRECTOR = User("dee", "director")
+MIA = User("mia", "manager")      # owns Acme
+MAX = User("max", "manager")      # owns Beta, backs up Acme
+VIEWER = User("val", "viewer")
+TODAY = dt.date(2025, 6, 15)
+
+
+@pytest.fixture
+def store():
+    s = open_store(":memory:")
+    s.cursor().execute(
+        "insert into users (name, role) values ('dee', 'director'), ('mia', 'manager'),"
+        " ('max', 'manager'), ('val', 'viewer')"
+    )
+    d.set_owner(s, DIRECTOR, "Acme", "mia", "max")
+    d.set_owner(s, DIRECTOR, "Beta", "max", None)
+    yield s
+    s.close()
+
+
+def errors_of(exc_info) -> dict[str, str]:
+    return exc_info.value.errors
+
+
+def audit_rows(store, table: str, key) -> list[tuple]:
+    return store.cursor().execute(
+        "select who, action, field, old_value, new_value from audit_log"
+        " where table_name = ? and record_key = ? order by id", [table, str(key)]
+    ).fetchall()
+
+
+# -- validation -----------------------------------------------------------
+def test_a_contact_without_role_and_name_reports_both_as_required(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_contact(store, MIA, "Acme", {"title": "采购员"})
+    assert errors_of(e) == {"role": "is required", "name": "is required"}
+
+
+def test_blank_text_counts_as_missing_for_required_fields(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "   "})
+    assert set(errors_of(e)) == {"name"}
+
+
+@pytest.mark.parametrize("email", ["li.na@example.com", "a+b@sub.example.cn", "X_Y-1@example.org"])
+def test_well_formed_email_addresses_are_accepted(store, email):
+    cid = d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "李娜", "email": email})
+    assert d.list_contacts(store, MIA, "Acme").set_index("id").loc[cid, "email"] == email
+
+
+@pytest.mark.parametrize("email", ["li.na@example", "no-at-sign.example.com", "a b@example.com", "a@@example.com",
+                                   "a@example.c", "@example.com"])
+def test_malformed_email_addresses_are_rejected(store, email):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "李娜", "email": email})
+    assert "e-mail" in errors_of(e)["email"]
+
+
+@pytest.mark.parametrize("phone", [
+    "13800001234", "138-0000-1234", "138 0000 1234", "+86 138 0000 1234", "+8613800001234",
+    "021-12345678", "0755-1234567", "(021)12345678", "+86 21 1234 5678", "400-123-4567",
+    "021-12345678-801", "021-12345678转801", "０２１－１２３４５６７８",
+])
+def test_chinese_mobile_and_landline_numbers_are_accepted(store, phone):
+    cid = d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "张伟", "phone": phone})
+    assert d.list_contacts(store, MIA, "Acme").set_index("id").loc[cid, "phone"] == phone.strip()
+
+
+@pytest.mark.parametrize("phone", ["12800001234", "1380000123", "138000012345", "021-1234", "abc",
+                                   "138@0000@1234", "21-12345678", "+1 650 253 0000"])
+def test_malformed_phone_numbers_are_rejected(store, phone):
+    with pytest.raises(d.ValidationError) as e:
+        d.upsert_account(store, MIA, "Acme", {"phone": phone})
+    assert "phone number" in errors_of(e)["phone"]
+
+
+def test_fax_follows_the_phone_rule(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.upsert_account(store, MIA, "Acme", {"fax": "12345"})
+    assert set(errors_of(e)) == {"fax"}
+
+
+def test_an_agreement_ending_before_it_starts_is_rejected_and_equal_dates_are_fine(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_agreement(store, MIA, "Acme", {"title": "年度协议", "valid_from": "2025-02-01", "valid_to": "2025-01-31"})
+    assert "valid_to" in errors_of(e)
+    rid = d.add_agreement(store, MIA, "Acme", {"title": "一日协议", "valid_from": "2025-02-01", "valid_to": "2025-02-01"})
+    assert rid > 0
+
+
+def test_a_plan_period_ending_before_it_starts_is_rejected(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_plan(store, MIA, "Acme", {"kind": "monthly_promotion", "side": "ours",
+                                        "period_start": dt.date(2025, 5, 10), "period_end": dt.date(2025, 5, 9)})
+    assert set(errors_of(e)) == {"period_end"}
+
+
+def test_a_follow_up_before_the_meeting_is_rejected(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_negotiation(store, MIA, "Acme", {"held_on": "2025-05-10", "topic": "返利", "follow_up_on": "2025-05-01"})
+    assert set(errors_of(e)) == {"follow_up_on"}
+
+
+def test_date_order_is_checked_against_the_stored_record_on_update(store):
+    rid = d.add_agreement(store, MIA, "Acme", {"title": "年度协议", "valid_from": "2025-01-01", "valid_to": "2025-12-31"})
+    with pytest.raises(d.ValidationError) as e:
+        d.update_agreement(store, MIA, rid, {"valid_from": "2026-01-01"}, expected_version=1)
+    assert "valid_to" in errors_of(e)
+
+
+@pytest.mark.parametrize("value", ["next week", "2025-02-30", 20250101, "1899-01-01"])
+def test_things_that_are_not_dates_are_rejected(store, value):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_negotiation(store, MIA, "Acme", {"held_on": value, "topic": "返利"})
+    assert "date" in errors_of(e)["held_on"]
+
+
+def test_dates_are_accepted_in_iso_slash_and_chinese_forms(store):
+    ids = [d.add_negotiation(store, MIA, "Acme", {"held_on": v, "topic": "t"})
+           for v in ("2025-03-01", "2025/3/1", "2025年3月1日", dt.datetime(2025, 3, 1, 9, 30))]
+    got = d.list_records(store, MIA, "Acme", "negotiations").set_index("id").loc[ids, "held_on"]
+    assert {x.date() for x in got} == {dt.date(2025, 3, 1)}
+
+
+@pytest.mark.parametrize("score", [0, 6, 3.5, "x", True, -1])
+def test_scores_outside_whole_numbers_one_to_five_are_rejected(store, score):
+    with pytest.raises(d.ValidationError) as e:
+        d.upsert_account(store, MIA, "Acme", {"score_cooperation": score})
+    assert "1 to 5" in errors_of(e)["score_cooperation"] or "number" in errors_of(e)["score_cooperation"]
+
+
+def test_scores_one_to_five_are_stored_as_integers(store):
+    acct = d.upsert_account(store, MIA, "Acme", {"score_brand_awareness": 1, "score_cooperation": "4",
+                                                 "score_supply_priority": 5.0, "score_new_product_priority": None})
+    assert (acct["score_brand_awareness"], acct["score_cooperation"], acct["score_supply_priority"],
+            acct["score_new_product_priority"]) == (1, 4, 5, None)
+
+
+def test_a_contact_relationship_strength_is_a_score_too(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "王芳", "relationship": 9})
+    assert set(errors_of(e)) == {"relationship"}
+
+
+def test_roles_kinds_sides_and_influence_must_come_from_their_lists(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_contact(store, MIA, "Acme", {"role": "ceo", "name": "王芳", "influence": "boss"})
+    assert set(errors_of(e)) == {"role", "influence"}
+    with pytest.raises(d.ValidationError) as e:
+        d.add_plan(store, MIA, "Acme", {"kind": "party", "side": "both"})
+    assert set(errors_of(e)) == {"kind", "side"}
+
+
+def test_a_role_typed_with_spaces_and_capitals_is_normalised(store):
+    cid = d.add_contact(store, MIA, "Acme", {"role": "Purchasing Manager", "name": "王芳"})
+    assert d.list_contacts(store, MIA, "Acme").set_index("id").loc[cid, "role"] == "purchasing_manager"
+
+
+def test_a_negative_budget_is_rejected_and_zero_or_thousands_commas_are_fine(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_plan(store, MIA, "Acme", {"kind": "budget", "side": "ours", "budget": -1})
+    assert errors_of(e) == {"budget": "must be zero or more"}
+    rid = d.add_plan(store, MIA, "Acme", {"kind": "budget", "side": "ours", "budget": "1,000.5"})
+    d.add_plan(store, MIA, "Acme", {"kind": "budget", "side": "ours", "budget": 0})
+    row = store.cursor().execute("select budget from plans where id = ?", [rid]).fetchone()
+    assert row[0] == Decimal("1000.50")
+
+
+def test_a_rebate_share_above_one_is_rejected(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_agreement(store, MIA, "Acme", {"title": "返利", "rebate_share": 3})
+    assert set(errors_of(e)) == {"rebate_share"}
+
+
+def test_unknown_fields_and_owner_fields_cannot_be_written_through_upsert(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.upsert_account(store, MIA, "Acme", {"owner": "mia", "colour": "red", "phone": "x"})
+    assert set(errors_of(e)) == {"owner", "colour", "phone"}
+
+
+def test_a_record_cannot_be_moved_to_another_account(store):
+    cid = d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "王芳"})
+    with pytest.raises(d.ValidationError) as e:
+        d.update_contact(store, MIA, cid, {"account": "Beta"})
+    assert set(errors_of(e)) == {"account"}
+
+
+def test_a_failed_validation_writes_nothing(store):
+    before = store.cursor().execute("select count(*) from audit_log").fetchone()[0]
+    with pytest.raises(d.ValidationError):
+        d.upsert_account(store, MIA, "Acme", {"address": "上海", "email": "bad"})
+    assert store.cursor().execute("select count(*) from audit_log").fetchone()[0] == before
+    assert d.get_account(store, MIA, "Acme")["address"] is None
+
+
+# -- optimistic concurrency -------------------------------------------------
+def test_two_edits_from_the_same_version_conflict_and_the_second_sees_both_values(store):
+    v = d.get_account(store, MIA, "Acme")["version"]
+    d.upsert_account(store, MIA, "Acme", {"phone": "021-11111111"}, expected_version=v)
+    with pytest.raises(d.VersionConflict) as e:
+        d.upsert_account(store, MAX, "Acme", {"phone": "021-22222222"}, expected_version=v)
+    assert e.value.fields == {"phone": ("021-11111111", "021-22222222")}
+    assert (e.value.expected_version, e.value.current_version) == (v, v + 1)
+    assert e.value.updated_by == "mia"
+    assert "021-11111111" in str(e.value) and "021-22222222" in str(e.value) and "mia" in str(e.value)
+    assert d.get_account(store, MIA, "Acme")["phone"] == "021-11111111"
+
+
+def test_a_stale_contact_edit_conflicts_and_leaves_the_first_edit_in_place(store):
+    cid = d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "王芳", "title": "采购员"})
+    d.update_contact(store, MIA, cid, {"title": "高级采购员"}, expected_version=1)
+    with pytest.raises(d.VersionConflict) as e:
+        d.update_contact(store, MAX, cid, {"title": "采购主管"}, expected_version=1)
+    assert e.value.fields == {"title": ("高级采购员", "采购主管")}
+    row = d.list_contacts(store, MIA, "Acme").iloc[0]
+    assert (row["title"], row["version"]) == ("高级采购员", 2)
+
+
+def test_the_version_increments_once_per_write_and_not_for_a_write_that_changes_nothing(store):
+    assert d.get_account(store, MIA, "Acme")["version"] == 1      # created by set_owner in one insert
+    a = d.upsert_account(store, MIA, "Acme", {"phone": "021-11111111", "address": "上海"}, expected_version=1)
+    assert a["version"] == 2
+    a = d.upsert_account(store, MIA, "Acme", {"phone": "021-11111111"}, expected_version=2)
+    assert a["version"] == 2
+
+
+# -- audit trail ------------------------------------------------------------
+def test_each_changed_field_leaves_one_audit_row_with_old_and_new_values(store):
+    d.upsert_account(store, MIA, "Acme", {"address": "上海", "website": "a.example.com"})
+    d.upsert_account(store, MIA, "Acme", {"address": "北京", "website": "a.example.com", "score_cooperation": 4})
+    rows = [r for r in audit_rows(store, "accounts", "Acme") if r[2] in ("address", "website", "score_cooperation")]
+    assert rows == [
+        ("mia", "update", "address", None, "上海"),
+        ("mia", "update", "website", None, "a.example.com"),
+        ("mia", "update", "address", "上海", "北京"),
+        ("mia", "update", "score_cooperation", None, "4"),
+    ]
+
+
+def test_adding_a_record_audits_each_given_field_as_an_insert(store):
+    cid = d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "王芳", "phone": "138-0000-0001"})
+    assert audit_rows(store, "contacts", cid) == [
+        ("mia", "insert", "account", None, "Acme"),
+        ("mia", "insert", "role", None, "buyer"),
+        ("mia", "insert", "name", None, "王芳"),
+        ("mia", "insert", "phone", None, "138-0000-0001"),
+    ]
+
+
+def test_owner_assignment_is_audited(store):
+    d.set_owner(store, DIRECTOR, "Acme", "max", "mia")
+    rows = [r for r in audit_rows(store, "accounts", "Acme") if r[2] in ("owner", "backup_owner")]
+    assert rows[-2:] == [("dee", "update", "owner", "mia", "max"), ("dee", "update", "backup_owner", "max", "mia")]
+
+
+def test_account_history_collects_account_and_record_changes_newest_first(store):
+    d.upsert_account(store, MIA, "Acme", {"address": "上海"})
+    cid = d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "王芳"})
+    d.update_contact(store, MIA, cid, {"name": "王芳芳"})
+    d.add_contact(store, MAX, "Beta", {"role": "buyer", "name": "别的"})
+    h = d.account_history(store, DIRECTOR, "Acme")
+    assert list(h[["table_name", "field", "old_value", "new_value"]].head(1).itertuples(index=False, name=None)) == [
+        ("contacts", "name", "王芳", "王芳芳")]
+    assert "别的" not in set(h["new_value"].dropna())
+    assert ("accounts", "address") in set(zip(h["table_name"], h["field"]))
+
+
+# -- soft delete and restore ------------------------------------------------
+def test_a_deleted_contact_disappears_from_the_list_and_comes_back_on_restore(store):
+    cid = d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "王芳"})
+    d.delete_contact(store, MIA, cid)
+    assert d.list_contacts(store, MIA, "Acme").empty
+    assert d.list_contacts(store, MIA, "Acme", include_deleted=True)["id"].tolist() == [cid]
+    with pytest.raises(d.ValidationError):
+        d.update_contact(store, MIA, cid, {"title": "x"})
+    d.restore_contact(store, MIA, cid)
+    assert d.list_contacts(store, MIA, "Acme")["id"].tolist() == [cid]
+    assert [r[1] for r in audit_rows(store, "contacts", cid)][-2:] == ["delete", "restore"]
+
+
+def test_soft_delete_works_for_every_record_kind(store):
+    ids = {
+        "negotiations": d.add_negotiation(store, MIA, "Acme", {"held_on": "2025-01-02", "topic": "t"}),
+        "agreements": d.add_agreement(store, MIA, "Acme", {"title": "t"}),
+        "price_changes": d.add_price_change(store, MIA, "Acme", {"changed_on": "2025-01-02", "new_price": 9.9}),
+        "plans": d.add_plan(store, MIA, "Acme", {"kind": "other", "side": "theirs"}),
+    }
+    for kind, rid in ids.items():
+        d.delete_record(store, MIA, kind, rid)
+        assert d.list_records(store, VIEWER, "Acme", kind).empty, kind
+        d.restore_record(store, MIA, kind, rid)
+        assert d.list_records(store, VIEWER, "Acme", kind)["id"].tolist() == [rid], kind
+
+
+def test_editing_a_missing_record_says_it_does_not_exist(store):
+    with pytest.raises(d.NotFound):
+        d.update_plan(store, MIA, 999, {"title": "x"})
+
+
+# -- permissions ------------------------------------------------------------
+def test_a_viewer_cannot_edit_anything(store):
+    with pytest.raises(PermissionDenied):
+        d.upsert_account(store, VIEWER, "Acme", {"address": "上海"})
+    with pytest.raises(PermissionDenied):
+        d.add_contact(store, VIEWER, "Acme", {"role": "buyer", "name": "王芳"})
+    cid = d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "王芳"})
+    with pytest.raises(PermissionDenied):
+        d.delete_contact(store, VIEWER, cid)
+
+
+def test_a_manager_edits_own_and_backed_up_accounts_but_not_others(store):
+    d.upsert_account(store, MIA, "Acme", {"address": "上海"})
+    d.upsert_account(store, MAX, "Acme", {"address": "北京"})       # backup owner
+    with pytest.raises(PermissionDenied):
+        d.upsert_account(store, MIA, "Beta", {"address": "上海"})
+    cid = d.add_contact(store, MAX, "Beta", {"role": "buyer", "name": "王芳"})
+    with pytest.raises(PermissionDenied):
+        d.update_contact(store, MIA, cid, {"title": "x"})
+    with pytest.raises(PermissionDenied):
+        d.restore_contact(store, MIA, cid)
+
+
+def test_only_a_director_creates_a_dossier_for_an_unowned_account(store):
+    with pytest.raises(PermissionDenied):
+        d.upsert_account(store, MIA, "Gamma", {"address": "上海"})
+    assert d.upsert_account(store, DIRECTOR, "Gamma", {"address": "上海"})["version"] == 1
+
+
+def test_only_directors_assign_owners_and_only_to_managers_or_directors(store):
+    with pytest.raises(PermissionDenied):
+        d.set_owner(store, MIA, "Acme", "mia", None)
+    with pytest.raises(d.ValidationError) as e:
+        d.set_owner(store, DIRECTOR, "Acme", "nobody", "val")
+    assert set(errors_of(e)) == {"owner", "backup_owner"}
+    with pytest.raises(d.ValidationError):
+        d.set_owner(store, DIRECTOR, "Acme", "mia", "mia")
+
+
+def test_a_manager_sees_personal_fields_only_on_own_accounts_and_a_director_everywhere(store):
+    d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "王芳", "phone": "138-0000-0001",
+                                       "email": "w@example.com", "personal_notes": "喜欢茶", "spending_limit": 1000})
+    d.add_contact(store, MAX, "Beta", {"role": "buyer", "name": "李娜", "phone": "138-0000-0002",
+                                       "email": "l@example.com", "personal_notes": "喜欢咖啡", "spending_limit": 2000})
+    own = d.list_contacts(store, MIA, "Acme").iloc[0]
+    assert (own["phone"], own["email"], own["personal_notes"], own["spending_limit"]) == (
+        "138-0000-0001", "w@example.com", "喜欢茶", 1000.0)
+    other = d.list_contacts(store, MIA, "Beta")
+    assert other.attrs["personal_hidden"] is True
+    assert other[["phone", "email", "personal_notes", "spending_limit"]].isna().all().all()
+    assert other.iloc[0]["name"] == "李娜"      # the person is visible, the details are not
+    viewer = d.list_contacts(store, VIEWER, "Acme")
+    assert viewer[["phone", "email", "personal_notes", "spending_limit"]].isna().all().all()
+    boss = d.list_contacts(store, DIRECTOR, "Beta").iloc[0]
+    assert (boss["phone"], boss["spending_limit"]) == ("138-0000-0002", 2000.0)
+
+
+def test_history_masks_personal_values_for_viewers_but_not_for_the_owner(store):
+    cid = d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "王芳", "phone": "138-0000-0001"})
+    d.update_contact(store, MIA, cid, {"phone": "138-0000-0009"})
+    hv = d.account_history(store, VIEWER, "Acme")
+    phone_rows = hv[(hv["table_name"] == "contacts") & (hv["field"] == "phone")].fillna("")
+    assert phone_rows[["old_value", "new_value"]].values.tolist() == [[d.MASK, d.MASK], ["", d.MASK]]
+    assert "王芳" in set(hv["new_value"])
+    ho = d.account_history(store, MIA, "Acme")
+    phone_rows = ho[(ho["table_name"] == "contacts") & (ho["field"] == "phone")].fillna("")
+    assert phone_rows[["old_value", "new_value"]].values.tolist() == [["138-0000-0001", "138-0000-0009"],
+                                                                        ["", "138-0000-0001"]]
+
+
+def test_may_edit_and_may_read_personal_follow_the_rules(store):
+    assert d.may_edit(store, MIA, "Acme") and not d.may_edit(store, MIA, "Beta") and not d.may_edit(store, VIEWER, "Acme")
+    assert d.may_read_personal(store, MAX, "Acme") and not d.may_read_personal(store, VIEWER, "Acme")
+
+
+# -- derived reads ----------------------------------------------------------
+def test_completeness_on_a_worked_example(store):
+    # present: phone, address (2 basic) + org_structure, history (2 facts) + buyer, chairman (2 levels)
+    # + one negotiation = 7 of 8 + 4 + 12 + 2 = 26; 'other' is not a policy level, the agreement is deleted.
+    d.upsert_account(store, MIA, "Acme", {"phone": "021-12345678", "address": "上海", "org_structure": "x", "history": "y"})
+    d.add_contact(store, MIA, "Acme", {"role": "buyer", "name": "a"})
+    d.add_contact(store, MIA, "Acme", {"role": "chairman", "name": "b"})
+    d.add_contact(store, MIA, "Acme", {"role": "other", "name": "c"})
+    d.add_negotiation(store, MIA, "Acme", {"held_on": "2025-01-02", "topic": "t"})
+    d.delete_agreement(store, MIA, d.add_agreement(store, MIA, "Acme", {"title": "t"}))
+    c = d.completeness(store, VIEWER, "Acme")
+    assert (c["present"], c["total"]) == (7, 26)
+    assert c["score"] == pytest.approx(7 / 26)
+    assert len(c["missing"]) == 19
+    assert {"contact:purchasing_manager", "fax", "email", "agreement", "price_policy"} <= set(c["missing_keys"])
+    assert not {"contact:buyer", "contact:chairman", "phone", "negotiation"} & set(c["missing_keys"])
+    assert "Fax" in c["missing"] and "传真" in d.completeness(store, VIEWER, "Acme", lang="zh")["missing"]
+
+
+def test_an_account_without_a_dossier_has_completeness_zero(store):
+    c = d.completeness(store, VIEWER, "Nobody")
+    assert (c["score"], c["present"], len(c["missing"])) == (0.0, 0, 26)
+
+
+def test_department_gaps_list_missing_decision_makers_and_unreplaced_expired_agreements(store):
+    for name in ("A", "B", "C", "D", "E"):
+        d.upsert_account(store, DIRECTOR, name, {})
+    d.add_contact(store, DIRECTOR, "A", {"role": "chairman", "name": "a"})
+    d.add_agreement(store, DIRECTOR, "A", {"title": "old", "valid_to": "2025-06-14"})
+    d.add_contact(store, DIRECTOR, "B", {"role": "buyer", "name": "b", "influence": "decision_maker"})
+    d.add_contact(store, DIRECTOR, "C", {"role": "buyer", "name": "c"})
+    d.add_contact(store, DIRECTOR, "D", {"role": "general_manager", "name": "d"})
+    d.add_agreement(store, DIRECTOR, "D", {"title": "old", "valid_to": "2025-01-01"})
+    d.add_agreement(store, DIRECTOR, "D", {"title": "new", "valid_to": "2025-06-15"})
+    d.add_contact(store, DIRECTOR, "E", {"role": "purchasing_director", "name": "e"})
+    d.add_agreement(store, DIRECTOR, "E", {"title": "old", "valid_to": "2025-01-01", "status": "renewed"})
+    gaps = d.department_gaps(store, VIEWER, TODAY, accounts=["A", "B", "C", "D", "E"])
+    assert gaps[["account", "no_decision_maker", "expired_agreements"]].values.tolist() == [
+        ["A", False, 1], ["C", True, 0]]
+    assert gaps.iloc[0]["last_expired"].date() == dt.date(2025, 6, 14)
+
+
+def test_expiring_agreements_include_the_sixtieth_day_and_exclude_past_and_terminated_ones(store):
+    for title, vt, status in [("in60", TODAY + dt.timedelta(days=60), None), ("in61", TODAY + dt.timedelta(days=61), None),
+                              ("today", TODAY, "active"), ("past", TODAY - dt.timedelta(days=1), None),
+                              ("ended", TODAY + dt.timedelta(days=5), "terminated")]:
+        d.add_agreement(store, MIA, "Acme", {"title": title, "valid_to": vt, "status": status})
+    e = d.expiring_agreements(store, TODAY)
+    assert e[["title", "days_left"]].values.tolist() == [["today", 0], ["in60", 60]]
+
+
+def test_search_finds_accounts_by_name_alias_and_sales_with_exact_matches_first(store):
+    cur = store.cursor()
+    cur.execute("insert into sales (import_id, date, account, amount) values (1, '2025-01-01', 'Acme Foods', 1),"
+                " (1, '2025-01-01', 'Zeta', 1)")
+    cur.execute("insert into account_aliases (alias_key, alias, account) values ('宝洁', '宝洁（中国）有限公司', 'Zeta')")
+    assert d.search_accounts(store, "acme") == ["Acme", "Acme Foods"]
+    assert d.search_accounts(store, "宝洁") == ["Zeta"]
+    assert d.search_accounts(store, "ＡＣＭＥ ｆｏｏｄｓ") == ["Acme Foods"]
+    assert d.search_accounts(store, "") == ["Acme", "Acme Foods", "Beta", "Zeta"]
+
+
+def test_scores_frame_has_one_row_per_dossier_with_nullable_scores(store):
+    d.upsert_account(store, MIA, "Acme", {"score_brand_awareness": 5, "score_cooperation": 4,
+                                          "score_supply_priority": 3, "score_new_product_priority": 2})
+    f = d.scores_frame(store)
+    assert list(f.columns) == ["account", "brand_awareness", "cooperation", "supply_priority", "new_product_priority"]
+    assert f.iloc[0].tolist() == ["Acme", 5, 4, 3, 2]
+    assert f.iloc[1]["account"] == "Beta" and f.iloc[1].iloc[1:].isna().all()
+
+
+def test_the_dossier_version_moves_on_every_dossier_write_only(store):
+    v0 = d.dossier_version(store)
+    d.upsert_account(store, MIA, "Acme", {"address": "上海"})
+    v1 = d.dossier_version(store)
+    store.cursor().execute("insert into audit_log (id, who, action) values (nextval('audit_id_seq'), 'x', 'sign_in')")
+    assert v1 > v0 and d.dossier_version(store) == v1
+
+
+# -- demo dossiers ----------------------------------------------------------
+def test_demo_dossiers_are_fictional_complete_enough_and_loaded_once(store):
+    names = ["Acme", "Beta", "Gamma", "Delta", "Eps", "Zeta"]
+    today = dt.date(2025, 6, 15)
+    assert d.load_demo_dossiers(store, names, today=today) == 4     # Acme and Beta already had dossiers
+    assert d.load_demo_dossiers(store, ["Gamma", "Delta", "Eps", "Zeta"], today=today) == 0
+    fresh = open_store(":memory:")
+    assert d.load_demo_dossiers(fresh, names, today=today) == 6
+    assert d.completeness(fresh, SYSTEM, "Acme")["score"] == 1.0
+    contacts = fresh.cursor().execute("select phone, email from contacts").fetchall()
+    assert all(p.startswith("138-0000-") and e.endswith("@example.com") for p, e in contacts)
+    exp = d.expiring_agreements(fresh, today)
+    assert "Acme" in set(exp["account"])
+    gaps = d.department_gaps(fresh, SYSTEM, today)
+    assert gaps.set_index("account").loc["Beta", "expired_agreements"] == 1
+    assert bool(gaps.set_index("account").loc["Delta", "no_decision_maker"])
+    again = open_store(":memory:")
+    d.load_demo_dossiers(again, names, today=today)
+    q = "select role, name, phone from contacts order by id"
+    assert again.cursor().execute(q).fetchall() == fresh.cursor().execute(q).fetchall()   # fixed seed

@@ -1,0 +1,281 @@
+"""The import pipeline end to end on tiny literal files: what is loaded, skipped, rejected, reported."""
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from kam_core.ingest.errors import DecisionNeeded, ImportRejected
+from kam_core.ingest.pipeline import ImportOptions, commit_import, import_file, list_imports, prepare_import, undo_import
+from kam_core.store import open_store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "kam.duckdb")
+    yield s
+    s.close()
+
+
+def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:
+    return text.strip("\n").replace("\n", "\r\n").encode(encoding)
+
+
+def sales_rows(store):
+    return store.cursor().execute(
+        "select date::varchar, account, sku, qty, amount, cost, profit from sales order by source_row").fetchall()
+
+
+SIMPLE = """
+日期,供应商,商品编码,数量,销售额,成本
+2025-01-03,甲公司,00123,2,"1,234.50",1000
+2025-01-04,乙公司,00456,1,¥99.90,
+2025-01-05,甲公司,00123,-1,(100.00),-80
+"""
+
+
+def test_a_simple_csv_loads_every_line_with_text_codes_and_computed_profit(store):
+    import_id, plan = import_file(store, csv_bytes(SIMPLE), "simple.csv")
+    assert import_id == 1
+    assert sales_rows(store) == [
+        ("2025-01-03", "甲公司", "00123", Decimal("2.000"), Decimal("1234.50"), Decimal("1000.00"), Decimal("234.50")),
+        ("2025-01-04", "乙公司", "00456", Decimal("1.000"), Decimal("99.90"), None, None),
+        ("2025-01-05", "甲公司", "00123", Decimal("-1.000"), Decimal("-100.00"), Decimal("-80.00"), Decimal("-20.00")),
+    ]
+    d = plan.report.data
+    assert (d["rows_read"], d["rows_accepted"], d["rows_skipped"], d["rows_rejected"]) == (3, 3, 0, 0)
+    assert d["amount_loaded"] == pytest.approx(1234.50 + 99.90 - 100.00)
+    assert d["lines_without_cost"] == 1
+
+
+def test_nothing_is_written_by_prepare(store):
+    prepare_import(store, csv_bytes(SIMPLE), "simple.csv")
+    assert store.cursor().execute("select count(*) from sales").fetchone()[0] == 0
+    assert store.cursor().execute("select count(*) from imports").fetchone()[0] == 0
+
+
+def test_a_totals_row_is_dropped_counted_and_used_as_checksum(store):
+    text = SIMPLE + "合计,,,2,1234.40,920\n"
+    _, plan = import_file(store, csv_bytes(text), "with_total.csv")
+    d = plan.report.data
+    assert d["skipped_by_reason"] == {"totals": 1}
+    assert d["reconciliation"]["status"] == "ok"
+    assert d["reconciliation"]["file_total"] == pytest.approx(1234.40)
+    assert len(sales_rows(store)) == 3
+
+
+def test_a_totals_row_that_does_not_add_up_stops_the_import_with_the_difference(store):
+    text = SIMPLE + "合计,,,2,9999.00,920\n"
+    with pytest.raises(DecisionNeeded) as exc:
+        prepare_import(store, csv_bytes(text), "bad_total.csv")
+    assert exc.value.code == "totals_mismatch"
+    assert "8,764.60" in exc.value.message  # 9999.00 − 1234.40
+
+
+def test_an_unlabelled_total_row_is_recognised_by_its_sum(store):
+    # Like the POS export in bad_inputs §1.3: no label, key columns empty, amount = sum above.
+    text = SIMPLE + ",,,2,1234.40,\n"
+    _, plan = import_file(store, csv_bytes(text), "unlabelled.csv")
+    assert plan.report.data["skipped_by_reason"] == {"totals": 1}
+    assert plan.report.data["rows_accepted"] == 3
+
+
+def test_blank_rows_in_the_middle_do_not_stop_reading(store):
+    text = SIMPLE.replace("2025-01-04", "\n,,,,,\n2025-01-04")
+    _, plan = import_file(store, csv_bytes(text), "blank.csv")
+    assert plan.report.data["rows_accepted"] == 3
+    assert plan.report.data["skipped_by_reason"].get("blank") == 1
+
+
+def test_rows_with_impossible_dates_or_bad_numbers_are_rejected_with_sheet_row_column_value_reason(store):
+    text = """
+日期,供应商,销售额
+2018-02-29,甲,10
+2018-03-01,甲,abc
+2018-03-02,,5
+2018-03-03,乙,7
+"""
+    _, plan = import_file(store, csv_bytes(text), "bad.csv")
+    rejected = {(r["row"], r["column"], r["value"], r["reason"]) for r in plan.report.rejected}
+    assert rejected == {
+        (2, "日期", "2018-02-29", "not a valid date"),
+        (3, "销售额", "abc", "not a number"),
+        (4, "供应商", None, "supplier is missing"),
+    }
+    assert plan.report.data["rows_rejected"] == 3
+    assert sales_rows(store) == [("2018-03-03", "乙", None, None, Decimal("7.00"), None, None)]
+    csv_text = plan.report.rejected_csv().decode("utf-8-sig")
+    assert "2018-02-29" in csv_text and "not a valid date" in csv_text
+
+
+def test_zero_importable_rows_is_an_error_and_writes_nothing(store):
+    text = "日期,供应商,销售额\n2018-02-30,甲,10\n"
+    with pytest.raises(ImportRejected) as exc:
+        prepare_import(store, csv_bytes(text), "none.csv")
+    assert exc.value.code == "no_rows"
+    assert store.cursor().execute("select count(*) from imports").fetchone()[0] == 0
+
+
+def test_ambiguous_day_month_dates_ask_the_user_and_the_answer_is_applied(store):
+    text = "date,supplier,amount\n03/04/2025,A,10\n05/06/2025,B,20\n"
+    with pytest.raises(DecisionNeeded) as exc:
+        prepare_import(store, csv_bytes(text), "ambiguous.csv")
+    assert exc.value.code == "date_order"
+    import_file(store, csv_bytes(text), "ambiguous.csv", ImportOptions(date_order="dmy"))
+    assert [r[0] for r in sales_rows(store)] == ["2025-04-03", "2025-06-05"]
+
+
+def test_a_day_above_twelve_settles_the_order_without_asking(store):
+    text = "date,supplier,amount\n03/04/2025,A,10\n25/06/2025,B,20\n"
+    import_file(store, csv_bytes(text), "dmy.csv")
+    assert [r[0] for r in sales_rows(store)] == ["2025-04-03", "2025-06-25"]
+
+
+def test_the_unit_in_the_header_converts_wan_to_yuan(store):
+    text = "日期,供应商,销售额(万元),成本(万元)\n2025-01-03,甲,1.2345,1\n"
+    import_file(store, csv_bytes(text), "wan.csv")
+    assert sales_rows(store)[0][4:] == (Decimal("12345.00"), Decimal("10000.00"), Decimal("2345.00"))
+
+
+def test_a_unit_price_column_is_never_taken_as_the_amount(store):
+    text = "日期,供应商,单价,数量\n2025-01-03,甲,9.9,3\n"
+    with pytest.raises(DecisionNeeded) as exc:
+        prepare_import(store, csv_bytes(text), "price_only.csv")
+    assert exc.value.code == "unmapped_required"
+    assert "amount" in exc.value.message
+
+
+def test_the_same_bytes_are_refused_unless_forced(store):
+    import_file(store, csv_bytes(SIMPLE), "simple.csv")
+    with pytest.raises(DecisionNeeded) as exc:
+        prepare_import(store, csv_bytes(SIMPLE), "copy.csv")
+    assert exc.value.code == "duplicate_file"
+    import_file(store, csv_bytes(SIMPLE), "copy.csv", ImportOptions(force=True))
+    assert len(sales_rows(store)) == 6
+
+
+def test_an_overlapping_import_is_warned_about(store):
+    import_file(store, csv_bytes(SIMPLE), "simple.csv")
+    other = SIMPLE.replace("1,234.50", "1,234.51")
+    plan = prepare_import(store, csv_bytes(other), "again.csv")
+    assert any("already covers" in w for w in plan.report.data["warnings"])
+
+
+def test_undo_removes_the_whole_import_and_keeps_its_record(store):
+    import_id, _ = import_file(store, csv_bytes(SIMPLE), "simple.csv")
+    v = store.data_version()
+    assert undo_import(store, import_id) == 3
+    assert sales_rows(store) == []
+    assert store.data_version() == v + 1
+    [row] = list_imports(store)
+    assert (row["id"], row["status"]) == (import_id, "undone")
+    with pytest.raises(ImportRejected):
+        undo_import(store, import_id)
+    # after an undo the same bytes may come in again without --force
+    import_file(store, csv_bytes(SIMPLE), "simple.csv")
+
+
+def test_list_imports_has_the_json_contract_fields(store):
+    import_file(store, csv_bytes(SIMPLE), "simple.csv")
+    [row] = list_imports(store)
+    for key in ("id", "file_name", "sha256", "sheets", "rows_loaded", "rows_skipped", "rows_rejected",
+                "amount_total", "profit_total", "date_min", "date_max", "imported_at", "status"):
+        assert key in row
+    assert row["amount_total"] == pytest.approx(1234.40)
+    assert row["profit_total"] == pytest.approx(234.50 - 20.00)
+    assert row["date_min"] == "2025-01-03" and row["date_max"] == "2025-01-05"
+    json.dumps(row)
+
+
+def test_a_confirmed_mapping_is_reused_for_the_next_file_with_the_same_headers(store):
+    text = "日期,厂家名称,金额X\n2025-01-03,甲,10\n"
+    opts = ImportOptions(mapping={"supplier": "厂家名称", "amount": "金额X"})
+    import_file(store, csv_bytes(text), "first.csv", opts)
+    second = text.replace("10", "11")
+    _, plan = import_file(store, csv_bytes(second), "second.csv")
+    assert plan.report.data["profile_used"] is True
+    assert plan.mapping["amount"] == "金额X"
+
+
+def test_brand_as_account_and_product_prefix_as_account(store):
+    text = "日期,品牌,产品名称,销售额\n2025-01-03,Fiskars,Fiskars 剪刀, 蓝色,10\n"
+    text = "日期,品牌,产品名称,销售额\n2025-01-03,菲斯卡,\"Fiskars 剪刀, 蓝色\",10\n"
+    import_file(store, csv_bytes(text), "p.csv", ImportOptions(account_from="product-prefix"))
+    import_file(store, csv_bytes(text), "b.csv", ImportOptions(account_from="brand", force=True))
+    assert sorted(r[1] for r in sales_rows(store)) == ["Fiskars", "菲斯卡"]
+
+
+def test_an_xlsx_with_title_rows_totals_and_wan_units_reconciles(store):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "明细"
+    ws.append(["2025年1月供应商销售明细表"])
+    ws.append(["日期：2025-01-01 至 2025-01-31  门店：全部"])
+    ws.append([])
+    ws.append(["销售日期", "供应商", "商品编码", "销售额(万元)"])
+    ws.append(["2025-01-03", "甲公司", "007", 1.5])
+    ws.append(["2025-01-04", "乙公司", "008", 0.25])
+    ws.append(["合计", None, None, 1.75])
+    buf = io.BytesIO()
+    wb.save(buf)
+    _, plan = import_file(store, buf.getvalue(), "report.xlsx")
+    d = plan.report.data
+    assert d["sheets"][0]["header_row"] == 4
+    assert "2025年1月供应商销售明细表" in (d["sheets"][0]["title"] or "")
+    assert d["reconciliation"]["status"] == "ok"
+    assert [(r[1], r[2], r[4]) for r in sales_rows(store)] == [
+        ("甲公司", "007", Decimal("15000.00")), ("乙公司", "008", Decimal("2500.00"))]
+
+
+def test_sheets_are_stacked_only_when_their_headers_match(store):
+    wb = openpyxl.Workbook()
+    a = wb.active
+    a.title = "一月"
+    a.append(["日期", "供应商", "销售额"])
+    a.append(["2025-01-03", "甲", 1])
+    b = wb.create_sheet("二月")
+    b.append(["日期", "供应商", "销售额"])
+    b.append(["2025-02-03", "乙", 2])
+    c = wb.create_sheet("对照表")
+    c.append(["编码", "名称"])
+    c.append(["1", "甲"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    _, plan = import_file(store, buf.getvalue(), "two.xlsx", ImportOptions(sheets=["一月", "二月"]))
+    got = store.cursor().execute("select source_sheet, account from sales order by 1").fetchall()
+    assert got == [("一月", "甲"), ("二月", "乙")]
+    with pytest.raises(ImportRejected) as exc:
+        prepare_import(store, buf.getvalue(), "two.xlsx", ImportOptions(sheets=["一月", "对照表"], force=True))
+    assert exc.value.code == "sheet_signatures_differ"
+
+
+def test_a_failure_during_commit_leaves_the_database_as_it_was(store, monkeypatch):
+    import_file(store, csv_bytes(SIMPLE), "simple.csv")
+    plan = prepare_import(store, csv_bytes(SIMPLE.replace("99.90", "99.91")), "second.csv")
+    before = (sales_rows(store), list_imports(store), store.data_version())
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("kam_core.ingest.pipeline._profit_total", boom)
+    with pytest.raises(RuntimeError):
+        commit_import(store, plan)
+    assert (sales_rows(store), list_imports(store), store.data_version()) == before
+
+
+def test_formula_like_text_is_kept_and_flagged(store):
+    text = '日期,供应商,销售额\n2025-01-03,"=HYPERLINK(""http://x"",""y"")",10\n'
+    _, plan = import_file(store, csv_bytes(text), "f.csv")
+    assert plan.report.data["formula_cells"] == 1
+    assert sales_rows(store)[0][1] == '=HYPERLINK("http://x","y")'
+
+
+def test_inventory_exports_load_into_the_inventory_table(store):
+    text = "日期,供应商,商品编码,库存数量,库存金额\n2025-01-31,甲,001,10,200\n"
+    import_file(store, csv_bytes(text), "inv.csv",
+                ImportOptions(kind="inventory", mapping={"qty": "库存数量", "amount": "库存金额"}))
+    got = store.cursor().execute("select snapshot_date::varchar, account, sku, qty_on_hand, stock_value from inventory").fetchall()
+    assert got == [("2025-01-31", "甲", "001", Decimal("10.000"), Decimal("200.00"))]

@@ -1,0 +1,179 @@
+"""Tiers, to-next-tier, migration, projection, criteria and stop impact, worked out by hand."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from kam_core import tiers
+from kam_core.settings import save_settings
+from kam_core.store import open_store
+
+# The hand-worked 2023–2025 lines of tests/test_metrics.py: Alpha at exactly 50,000,000.00,
+# Zeta at 20,000,000.00, Beta and Delta tied at 5,000,000.00 (Beta has no cost, Delta a line
+# without cost), Gamma at 4,999,999.99, Eps negative after returns, Omega lost in 2025.
+from test_metrics import LINES, PROFIT_2025, TOTAL_2025, add_lines  # noqa: E402
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "t.duckdb")
+    add_lines(s, LINES)
+    yield s
+    s.close()
+
+
+def test_tier_frame_has_the_csv_columns_then_the_basis_amount(store):
+    df = tiers.assign_tiers(store, 2025)
+    assert list(df.columns) == tiers.TIER_COLUMNS + ["basis_amount"]
+    assert list(df["account"]) == ["Alpha", "Zeta", "Beta", "Delta", "Gamma", "Eps"]
+
+
+def test_lower_bounds_are_inclusive_on_the_sales_basis(store):
+    df = tiers.assign_tiers(store, 2025).set_index("account")
+    assert df["tier"].to_dict() == {
+        "Alpha": "strategic", "Zeta": "partner", "Beta": "ordinary",
+        "Delta": "ordinary", "Gamma": "none", "Eps": "none",
+    }
+    assert pd.isna(df.loc["Alpha", "to_next_tier"])
+    assert df.loc["Zeta", "to_next_tier"] == 30_000_000.0
+    assert df.loc["Beta", "to_next_tier"] == 15_000_000.0
+    assert df.loc["Gamma", "to_next_tier"] == 0.01
+    assert df.loc["Eps", "to_next_tier"] == 5_200_000.0
+
+
+def test_cost_basis_sums_known_costs_and_leaves_accounts_without_costs_untiered(store):
+    df = tiers.assign_tiers(store, 2025, basis="cost").set_index("account")
+    assert df["basis_amount"].to_dict() == pytest.approx(
+        {"Alpha": 46_000_000.0, "Zeta": 18_000_000.0, "Beta": float("nan"), "Delta": 3_600_000.0,
+         "Gamma": 5_099_999.99, "Eps": -180_000.0}, nan_ok=True)
+    assert df["tier"].to_dict() == {
+        "Alpha": "partner", "Zeta": "ordinary", "Beta": None, "Delta": "none", "Gamma": "ordinary", "Eps": "none",
+    }
+    assert df.loc["Alpha", "to_next_tier"] == 4_000_000.0
+    assert df.loc["Delta", "to_next_tier"] == 1_400_000.0
+    assert pd.isna(df.loc["Beta", "to_next_tier"])
+    # the basis changes the tier, never the sales ranking
+    assert list(df.index) == ["Alpha", "Zeta", "Beta", "Delta", "Gamma", "Eps"]
+
+
+def test_stored_cost_basis_setting_is_the_default_basis(store):
+    save_settings(store, {"tier_basis": "cost"})
+    assert tiers.assign_tiers(store, 2025).set_index("account").loc["Alpha", "tier"] == "partner"
+
+
+def test_changed_thresholds_apply_without_restarting(store):
+    assert tiers.assign_tiers(store, 2025).set_index("account").loc["Gamma", "tier"] == "none"
+    save_settings(store, {"tier_ordinary_min": 4_000_000, "tier_partner_min": 30_000_000})
+    df = tiers.assign_tiers(store, 2025).set_index("account")
+    assert df.loc["Gamma", "tier"] == "ordinary"
+    assert df.loc["Gamma", "to_next_tier"] == 25_000_000.01
+    assert df.loc["Zeta", "tier"] == "ordinary"
+    assert df.loc["Zeta", "to_next_tier"] == 10_000_000.0
+
+
+def test_tier_csv_is_exact_for_a_hand_worked_year(tmp_path):
+    s = open_store(tmp_path / "csv.duckdb")
+    add_lines(s, [
+        ("2025-03-01", "甲", "6000000.00", None, "600000.00"),
+        ("2025-03-01", "乙", "3000000.00", None, None),
+        ("2025-03-01", "丙", "1000000.00", None, "-100000.00"),
+        ("2024-03-01", "甲", "4800000.00", None, None),
+    ])
+    assert tiers.tier_csv(tiers.assign_tiers(s, 2025)) == (
+        "account,year,sales,gross_profit,margin,share,profit_share,rank,profit_rank,cum_share,abc,yoy,tier,to_next_tier\n"
+        "甲,2025,6000000.00,600000.00,0.100000,0.600000,1.200000,1,1,0.600000,A,0.250000,ordinary,14000000.00\n"
+        "乙,2025,3000000.00,,,0.300000,,2,,0.900000,A,,none,2000000.00\n"
+        "丙,2025,1000000.00,-100000.00,-0.100000,0.100000,-0.200000,3,2,1.000000,B,,none,4000000.00\n"
+    )
+
+
+def test_tier_csv_of_no_accounts_is_the_header_only(store):
+    assert tiers.tier_csv(tiers.assign_tiers(store, 2031)) == ",".join(tiers.TIER_COLUMNS) + "\n"
+
+
+def test_tier_json_carries_the_same_rounded_values_with_nulls(store):
+    records = json.loads(tiers.tier_json(tiers.assign_tiers(store, 2025)))
+    assert [r["account"] for r in records] == ["Alpha", "Zeta", "Beta", "Delta", "Gamma", "Eps"]
+    gamma = records[4]
+    assert list(gamma) == tiers.TIER_COLUMNS
+    assert (gamma["sales"], gamma["rank"], gamma["tier"], gamma["to_next_tier"]) == (4999999.99, 5, "none", 0.01)
+    assert records[0]["to_next_tier"] is None and records[1]["yoy"] is None
+
+
+def test_migration_names_up_down_same_new_and_lost(store):
+    df = tiers.tier_migration(store, 2025)
+    assert df.to_dict("records") == [
+        {"account": "Alpha", "tier_prev": "partner", "tier": "strategic", "movement": "up"},
+        {"account": "Zeta", "tier_prev": None, "tier": "partner", "movement": "new"},
+        {"account": "Beta", "tier_prev": None, "tier": "ordinary", "movement": "new"},  # gap year
+        {"account": "Delta", "tier_prev": None, "tier": "ordinary", "movement": "new"},
+        {"account": "Gamma", "tier_prev": "ordinary", "tier": "none", "movement": "down"},
+        {"account": "Eps", "tier_prev": "none", "tier": "none", "movement": "same"},
+        {"account": "Omega", "tier_prev": "ordinary", "tier": None, "movement": "lost"},
+    ]
+
+
+def test_months_covered_counts_whole_months_and_the_days_of_the_last(store):
+    assert tiers.months_covered(dt.date(2025, 1, 1), dt.date(2025, 3, 31)) == 3.0
+    assert tiers.months_covered(dt.date(2025, 1, 1), dt.date(2025, 2, 14)) == 1.5
+    assert tiers.months_covered(dt.date(2025, 4, 1), dt.date(2026, 1, 31)) == 10.0
+
+
+def test_run_rate_projects_year_to_date_over_the_months_covered(tmp_path):
+    s = open_store(tmp_path / "rr.duckdb")
+    add_lines(s, [
+        ("2026-01-05", "A", "1500000.00", None, None),
+        ("2026-06-30", "A", "1500000.00", None, None),  # 6.0 months covered
+        ("2026-03-01", "B", "12000000.00", None, None),
+    ])
+    df = tiers.run_rate_projection(s, 2026, today=dt.date(2026, 7, 15)).set_index("account")
+    assert df.loc["A", "ytd_sales"] == 3_000_000.0
+    assert df.loc["A", "months_covered"] == 6.0
+    assert df.loc["A", "projected"] == 6_000_000.0
+    assert df.loc["A", "projected_tier"] == "ordinary"
+    assert (df.loc["B", "projected"], df.loc["B", "projected_tier"]) == (24_000_000.0, "partner")
+
+
+def test_run_rate_is_empty_for_a_finished_year(store):
+    assert len(tiers.run_rate_projection(store, 2025, today=dt.date(2026, 1, 1))) == 0
+    assert len(tiers.run_rate_projection(store, 2025, today=dt.date(2025, 12, 31))) == 6
+
+
+def test_criteria_checklist_passes_fails_and_leaves_unknown(store):
+    scores = pd.DataFrame([{"account": "Alpha", "brand_awareness": 5, "cooperation": 4,
+                            "supply_priority": 3, "new_product_priority": None}])
+    df = tiers.criteria_checklist(store, 2025, settings={"criteria_top_n": 3}, scores=scores).set_index("account")
+    assert df.loc["Alpha"].to_dict() == {"c1": "pass", "c2": "pass", "c3": "pass", "c4": "pass",
+                                         "c5": "fail", "c6": "unknown"}
+    assert df.loc["Beta", "c2"] == "pass" and df.loc["Delta", "c2"] == "fail"
+    assert df.loc["Eps", "c3"] == "fail"  # negative share
+    assert df.loc["Delta", "c3"] == "pass"  # 5.9 % of sales, 5.9 % of profit
+    assert df.loc["Beta", "c1"] == "unknown"
+
+
+def test_criterion_three_is_unknown_when_profit_is_unknown(store):
+    df = tiers.criteria_checklist(store, 2024).set_index("account")
+    assert df.loc["Omega", "c3"] == "unknown"  # share 11.8 %, profit unknown
+    assert df.loc["Eps", "c3"] == "fail"  # share 0
+    assert set(df[["c1", "c4", "c5", "c6"]].stack()) == {"unknown"}
+
+
+def test_stop_impact_gives_the_company_without_each_top_account(store):
+    df = tiers.stop_impact(store, 2025, top=2)
+    assert list(df["account"]) == ["Alpha", "Zeta"]
+    alpha = df.iloc[0]
+    assert alpha["sales_without"] == pytest.approx(34_799_999.99, abs=1e-6)
+    assert alpha["gross_profit_without"] == 2_780_000.0
+    assert alpha["sales_drop_share"] == pytest.approx(50_000_000 / TOTAL_2025, rel=1e-12)
+    assert alpha["profit_drop_share"] == pytest.approx(4_000_000 / PROFIT_2025, rel=1e-12)
+
+
+def test_near_boundary_finds_accounts_just_below_the_next_threshold(store):
+    df = tiers.assign_tiers(store, 2025)
+    assert list(tiers.near_boundary(df)["account"]) == ["Gamma"]
+    wide = tiers.near_boundary(df, within=0.8)
+    assert list(wide["account"]) == ["Zeta", "Beta", "Delta", "Gamma"]
+    assert list(wide["next_threshold"]) == [50_000_000.0, 20_000_000.0, 20_000_000.0, 5_000_000.0]
