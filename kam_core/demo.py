@@ -30,12 +30,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .ingest.accounts import alias_key
 from .store import Store
-
-try:  # written concurrently by the ingest engineer; the contract is in DESIGN.md
-    from .ingest.accounts import normalise_name as _normalise_name
-except ImportError:  # pragma: no cover - only while kam_core.ingest.accounts is absent
-    _normalise_name = None
 
 DEFAULT_SEED = 20251127
 DEMO_FILE_NAME = "演示数据 demo"
@@ -393,9 +389,7 @@ def generate_sales(seed: int = DEFAULT_SEED, today: date | datetime | None = Non
 # Loading into the store
 # --------------------------------------------------------------------------
 def _alias_key(name: str) -> str:
-    if _normalise_name is not None:
-        return _normalise_name(name)
-    return " ".join(name.split())
+    return alias_key(name)
 
 
 def _demo_sha256(seed: int, today: date) -> str:

@@ -1057,3 +1057,61 @@ def load_demo_dossiers(store: Store, accounts: list[str], seed: int = 7, owners:
                 "budget": rng.randrange(1, 10) * 50_000, "status": "proposed",
             }))
     return created
+
+
+# --------------------------------------------------------------------------
+# Account aliases (raw names from imports → canonical accounts)
+# --------------------------------------------------------------------------
+def list_aliases(store: Store, user: User) -> pd.DataFrame:
+    """Every raw name seen in imports and the account it counts for.
+
+    Columns ``alias_key, alias, account, has_dossier, lines`` (sales lines of
+    that account), sorted by account then alias. An alias whose account has
+    no dossier is a name the department has not yet recognised.
+    """
+    permissions.require(user, "read_numbers")
+    return store.cursor().execute(
+        """
+        select a.alias_key, a.alias, a.account, d.name is not null as has_dossier, coalesce(n.lines, 0) as lines
+        from account_aliases a
+        left join (select name from accounts where deleted_at is null) d on d.name = a.account
+        left join (select account, count(*) as lines from sales group by account) n on n.account = a.account
+        order by a.account, a.alias
+        """
+    ).df()
+
+
+def merge_alias(store: Store, user: User, alias_key_: str, account: str) -> int:
+    """Count raw name ``alias_key_`` for ``account`` from now on, and move its lines already loaded.
+
+    Updates ``account_aliases``, the ``sales`` and ``inventory`` lines whose raw
+    name has that key, records the change in the audit log and bumps the data
+    version (every cached figure is recomputed). Splitting an alias back out is
+    the same call with its own name as ``account``. Returns the number of
+    sales lines moved. Raises :class:`NotFound` for an unknown alias key.
+    """
+    from .ingest.accounts import alias_key as key_of
+
+    permissions.require(user, "manage_aliases")
+    account = _account_name(account)
+    with store.transaction() as cur:
+        row = cur.execute("select alias, account from account_aliases where alias_key = ?", [alias_key_]).fetchone()
+        if row is None:
+            raise NotFound(f"alias {alias_key_!r} does not exist")
+        old = row[1]
+        if old == account:
+            return 0
+        raws = [r[0] for table in ("sales", "inventory") for r in cur.execute(
+            f"select distinct account_raw from {table} where account = ? and account_raw is not null", [old]).fetchall()]
+        mine = sorted({r for r in raws if key_of(r) == alias_key_})
+        cur.execute("update account_aliases set account = ? where alias_key = ?", [account, alias_key_])
+        moved = 0
+        if mine:
+            moved = cur.execute("select count(*) from sales where account = ? and list_contains(?, account_raw)",
+                                [old, mine]).fetchone()[0]
+            for table in ("sales", "inventory"):
+                cur.execute(f"update {table} set account = ? where account = ? and list_contains(?, account_raw)",
+                            [account, old, mine])
+        audit.record(cur, user.name, "merge_alias", "account_aliases", alias_key_, "account", old, account)
+        Store.bump_data_version(cur)
+    return int(moved)

@@ -232,3 +232,22 @@ def set_exchange_checklist(store: Store, user: User, account: str, items: dict[s
         raise dossier.ValidationError({"exchange_checklist": "unknown items: " + ", ".join(sorted(unknown))})
     acct = dossier.upsert_account(store, user, account, {"exchange_checklist": {**current, **items}}, expected_version)
     return acct["exchange_checklist"]
+
+
+def exchange_frame(store: Store, user: User, accounts: Sequence[str] | None = None) -> pd.DataFrame:
+    """The §5 steps 1–2 checklist of every dossier (or of ``accounts``): one row per account.
+
+    Columns ``account``, one boolean per item of :data:`EXCHANGE_ITEMS` (False
+    when not recorded) and ``done`` (how many items are ticked).
+    """
+    permissions.require(user, "read_dossier")
+    rows = store.cursor().execute(
+        "select name, exchange_checklist from accounts where deleted_at is null order by name").fetchall()
+    wanted = None if accounts is None else set(accounts)
+    data = []
+    for name, text in rows:
+        if wanted is not None and name not in wanted:
+            continue
+        items = dossier._checklist(text)
+        data.append({"account": name, **items, "done": sum(items.values())})
+    return pd.DataFrame(data, columns=["account", *EXCHANGE_ITEMS, "done"])

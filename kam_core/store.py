@@ -66,9 +66,11 @@ MIGRATIONS: list[str] = [
         sku varchar,
         product varchar,
         qty decimal(18,3),
-        amount decimal(18,2) not null,
-        cost decimal(18,2),
-        profit decimal(18,2),
+        -- Yuan with 4 decimals: real exports carry sub-cent line amounts (129.696), and
+        -- rounding each line to cents would stop the file total reconciling.
+        amount decimal(18,4) not null,
+        cost decimal(18,4),
+        profit decimal(18,4),
         unit_price decimal(18,4)
     );
     create table inventory (
@@ -82,7 +84,7 @@ MIGRATIONS: list[str] = [
         product varchar,
         store varchar,
         qty_on_hand decimal(18,3),
-        stock_value decimal(18,2)
+        stock_value decimal(18,4)
     );
     create table account_aliases (
         alias_key varchar primary key,                   -- normalised raw name

@@ -90,7 +90,14 @@ _NUM_RE = (
 _NUM_STRIP = "(),%+CR"  # removed before the cast; a leading/trailing '-' is trimmed too
 # Plain numbers as the readers write them (repr(float), ints): no cleaning needed.
 _NUM_FAST_RE = r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
+_NUM_FAST2_RE = r"^-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$"
 _DATE_FAST_RE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2})?$"
+# Year-first dates with a weekday or a time (POS and WPS exports); the general
+# path gives the same result, only slower.
+_DATE_FAST2_RE = (
+    r"^[1-9][0-9]{3}[-/][0-9]{1,2}[-/][0-9]{1,2}"
+    r"(?: (?:星期|周)[一二三四五六日天]| [0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?$"
+)
 
 _WEEKDAY_RE = (
     r"(?i)[ ,]*\(?(?:(?:星期|周|礼拜)[一二三四五六日天七]|"
@@ -173,6 +180,7 @@ def _macro_sql() -> list[str]:
         "create or replace macro kam__num_finite(v) as case when isfinite(v) then v end",
         f"""create or replace macro kam_number(txt) as
             case when regexp_full_match(txt, {_sql_str(_NUM_FAST_RE)}) then kam__num_finite(try_cast(txt as double))
+                 when regexp_full_match(txt, {_sql_str(_NUM_FAST2_RE)}) then try_cast(replace(txt, ',', '') as double)
                  else list_transform([kam__prep(txt)], lambda p:
                         case when kam__blank_prepped(p) then null
                              else list_transform([kam__num_core(p)], lambda c: kam__num_finite(kam__num_clean(c)))[1]
@@ -206,6 +214,10 @@ def _macro_sql() -> list[str]:
                  else try_cast(kam__date_iso(kam__date_seps(d), o) as date) end""",
         f"""create or replace macro kam__date(txt, o, is1904) as
             case when regexp_full_match(txt, {_sql_str(_DATE_FAST_RE)}) then try_cast(left(txt, 10) as date)
+                 when regexp_full_match(txt, {_sql_str(_SERIAL_RE)})
+                   then kam__date_serial(floor(cast(txt as double)), is1904)
+                 when regexp_full_match(txt, {_sql_str(_DATE_FAST2_RE)})
+                   then try_cast(replace(split_part(txt, ' ', 1), '/', '-') as date)
                  else list_transform([kam__prep(txt)], lambda p:
                         case when kam__blank_prepped(p) then null
                              else list_transform([kam__date_strip(p)], lambda d: kam__date_d(d, o, is1904))[1]
@@ -220,19 +232,23 @@ def _macro_sql() -> list[str]:
     ]
 
 
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+def install_macros(con: duckdb.DuckDBPyConnection, *, temporary: bool = False) -> None:
     """Create (or replace) the ``kam_*`` macros on ``con``; safe to call repeatedly.
 
     Public macros: ``kam_number(txt)``, ``kam_number_ok(txt)``,
     ``kam_date(txt, date_order)``, ``kam_date_ok(txt, date_order)``,
     ``kam_date1904(txt, date_order)``, ``kam_date1904_ok(txt, date_order)``,
     ``kam_is_blank(txt)`` (NULL or an empty marker) and ``kam_excel_error(txt)``.
-    Macros named ``kam__*`` are internal. Temporary macros would vanish with the
-    connection's catalog scope; these are ``create or replace`` so that a store
-    file opened by a newer version simply gets the newer definitions.
+    Macros named ``kam__*`` are internal.
+
+    By default the macros are stored in the database (so every cursor of a
+    store sees them, and a newer version simply replaces them). With
+    ``temporary=True`` they live only in this connection's temp catalog — for
+    read-only databases or throw-away connections.
     """
+    kind = "create or replace temp macro" if temporary else "create or replace macro"
     for sql in _macro_sql():
-        con.execute(sql)
+        con.execute(sql.replace("create or replace macro", kind, 1))
 
 
 # -- Python twins -------------------------------------------------------------
@@ -350,20 +366,29 @@ def parse_date(s: str | None, order: str = "ymd", date1904: bool = False) -> _dt
 class DateOrderChoice:
     """What the values of one text column say about its date order.
 
-    ``possible``: the orders under which every non-empty value parses.
+    ``possible``: the orders with the fewest unparseable non-empty values —
+    normally the orders under which *every* value parses (``unparsed == 0``);
+    a column with a few impossible dates (``2018-02-29``) still gets an order,
+    and those rows are rejected per row by the pipeline.
     ``ambiguous``: True when two possible orders give different dates for at
     least one value (``03/04/2025``) — the pipeline must ask the user.
     ``examples``: up to five raw values that read differently (for the question).
+    ``bad_counts``: unparseable non-empty values per order.
     ``order``: the order to use when not ambiguous (the first possible one in
-    ``DATE_ORDERS``; any possible order gives the same dates then), else None.
-    When ``possible`` holds all three orders and ``ambiguous`` is False the order
-    is irrelevant (ISO, 年月日, serials, or an empty column).
+    ``DATE_ORDERS``; every possible order gives the same dates then), else None.
+    ``order_irrelevant``: all three orders fit and agree (ISO, 年月日, serials,
+    or an empty column).
     """
 
     possible: frozenset[str]
     ambiguous: bool
     examples: list[str] = field(default_factory=list)
     bad_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unparsed(self) -> int:
+        """Non-empty values no possible order can read (0 when every value parses)."""
+        return min(self.bad_counts.values()) if self.bad_counts else 0
 
     @property
     def order(self) -> str | None:
@@ -397,7 +422,8 @@ def date_order_choice(
     )
     bad = con.execute(f"select {bad_sql} from {relation_sql}").fetchone()
     bad_counts = dict(zip(DATE_ORDERS, (int(b) for b in bad)))
-    possible = [o for o in DATE_ORDERS if bad_counts[o] == 0]
+    fewest = min(bad_counts.values())
+    possible = [o for o in DATE_ORDERS if bad_counts[o] == fewest]
     examples: list[str] = []
     if len(possible) > 1:
         differ = " or ".join(
@@ -414,4 +440,5 @@ def date_order_choice(
 
 def date_orders(con: duckdb.DuckDBPyConnection, relation_sql: str, column: str) -> set[str]:
     """The orders among ymd/dmy/mdy under which every non-empty value of the column parses."""
-    return set(date_order_choice(con, relation_sql, column).possible)
+    choice = date_order_choice(con, relation_sql, column)
+    return set(choice.possible) if choice.unparsed == 0 else set()

@@ -424,7 +424,7 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
     recon["rejected_amount"] = round(float(rej_amount), 2)
     recon["parsed_total"] = round(recon["lines_total"] - float(rej_amount), 2)
     rejected = [dict(zip(("sheet", "row", "column", "value", "reason"), r)) for r in con.execute(
-        f"select * from rejects order by sheet, row, column limit {MAX_REPORTED_REJECTS}").fetchall()]
+        f'select * from rejects order by sheet, "row", "column" limit {MAX_REPORTED_REJECTS}').fetchall()]
 
     # -- accounts -------------------------------------------------------------
     report_progress(0.8, "matching accounts")
@@ -453,9 +453,9 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
             select src_sheet as source_sheet, src_row::integer as source_row, date,
                    m.account, m.account_raw, supplier, brand, category, store, region, sku, product,
                    qty_val::decimal(18,3) as qty,
-                   amount_val::decimal(18,2) as amount,
-                   coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)::decimal(18,2) as cost,
-                   coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,2) as profit,
+                   amount_val::decimal(18,4) as amount,
+                   coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)::decimal(18,4) as cost,
+                   coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,4) as profit,
                    unit_price_val::decimal(18,4) as unit_price
             from cleaned c join name_map m on c.{acc_field} = m.src_name
             where row_class = 'data' order by src_sheet, src_row"""
@@ -463,7 +463,7 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         rows_sql = f"""
             select src_sheet as source_sheet, src_row::integer as source_row, date as snapshot_date,
                    m.account, m.account_raw, sku, product, store,
-                   qty_val::decimal(18,3) as qty_on_hand, amount_val::decimal(18,2) as stock_value
+                   qty_val::decimal(18,3) as qty_on_hand, amount_val::decimal(18,4) as stock_value
             from cleaned c join name_map m on c.{acc_field} = m.src_name
             where row_class = 'data' order by src_sheet, src_row"""
     rows = con.execute(rows_sql).fetch_arrow_table()
@@ -624,12 +624,11 @@ def _close(a: float, b: float) -> bool:
 
 
 def _new_aliases(store: Store, resolved: dict[str, str]) -> list[tuple[str, str, str]]:
-    keys = {acc.normalise_name(raw): (raw, account) for raw, account in resolved.items()}
-    if not keys:
-        return []
-    known = {r[0] for r in store.cursor().execute(
-        "select alias_key from account_aliases where alias_key in (select unnest(?))", [list(keys)]).fetchall()}
-    return [(k, raw, account) for k, (raw, account) in sorted(keys.items()) if k not in known]
+    """Alias rows to add for raw names the alias table does not know yet."""
+    keys = sorted({acc.alias_key(raw) for raw in resolved} - {""})
+    known = [r[0] for r in store.cursor().execute(
+        "select alias_key from account_aliases where list_contains(?, alias_key)", [keys]).fetchall()] if keys else []
+    return acc.new_alias_rows(resolved, known)
 
 
 def _overlapping_imports(store: Store, dmin: date | None, dmax: date | None, accounts: list[str], kind: str) -> list[tuple]:
@@ -693,7 +692,7 @@ def commit_import(store: Store, plan: ImportPlan, user: str | None = None,
         cur.execute(
             """insert into mapping_profiles (signature, mapping, options) values (?, ?, ?)
                on conflict (signature) do update set mapping = excluded.mapping, options = excluded.options,
-               used_count = mapping_profiles.used_count + 1, updated_at = current_timestamp""",
+               used_count = mapping_profiles.used_count + 1, updated_at = now()""",
             [plan.signature, json.dumps(plan.mapping, ensure_ascii=False),
              json.dumps({"unit": opts.unit, "account_from": opts.account_from})])
         Store.bump_data_version(cur)

@@ -229,19 +229,19 @@ _VECTORISED = {float: _floats_text, datetime.date: _dates_text, datetime.datetim
 
 
 def _column_text(col: tuple[object, ...]) -> pa.Array:
-    """One column as text: whole-column fast paths for the common single-type columns
-    (blank cells allowed), the per-cell ``_cell_text`` for anything mixed."""
+    """One column as text: numbers, dates or datetimes are converted as a whole column
+    (text cells such as the header keep their place), other mixes cell by cell."""
     types = set(map(type, col))
-    if types <= {str}:
-        arr = pa.array(col, pa.string())
-        return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    if str in types:
+        text = pa.array([v if type(v) is str else None for v in col], pa.string())
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        if types == {str}:
+            return text
     kinds = types - {str}
     if len(kinds) == 1 and (kind := next(iter(kinds))) in _VECTORISED:
-        values = list(col) if str not in types else [None if type(v) is str and v == "" else v for v in col]
-        try:
-            return _VECTORISED[kind](values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-            pass  # non-empty text mixed in: cell by cell below
+        values = [None if type(v) is str else v for v in col] if str in types else list(col)
+        converted = _VECTORISED[kind](values)
+        return pc.coalesce(text, converted) if str in types else converted
     return pa.array([_cell_text(v) for v in col], pa.string())
 
 
