@@ -1,10 +1,12 @@
 """KAM Dashboard: the frame. Page config, sign-in, the shared sidebar, navigation."""
+from pathlib import Path
+
 import streamlit as st
 
 from kam_core.i18n import t
 from kam_core.views import context
 
-st.set_page_config(page_title="大客户管理看板 · KAM Dashboard", page_icon="📊", layout="wide")
+st.set_page_config(page_title="大客户管理看板 · KAM Dashboard", page_icon=":material/dashboard:", layout="wide")
 
 store = context.get_store()
 context.ensure_first_start_data(store, st.query_params.get("lang", "zh"))
@@ -15,18 +17,17 @@ user = signin.require_sign_in(store)
 ctx = context.prepare(store, user)
 signin.sign_out_button(ctx.lang)
 
-from pathlib import Path  # noqa: E402
-
-pages = [
-    st.Page("pages/overview.py", title=ctx.t("page.overview"), icon="📊", url_path="overview", default=True),
-    st.Page("pages/import.py", title=ctx.t("page.import"), icon="📥", url_path="import"),
-    st.Page("pages/rankings.py", title=ctx.t("page.rankings"), icon="🏆", url_path="rankings"),
-    st.Page("pages/tiers.py", title=ctx.t("page.tiers"), icon="🎯", url_path="tiers"),
-    st.Page("pages/dossier.py", title=ctx.t("page.dossier"), icon="📇", url_path="dossier"),
-    st.Page("pages/plans.py", title=ctx.t("page.plans"), icon="🤝", url_path="plans"),
-    st.Page("pages/settings.py", title=ctx.t("page.settings"), icon="⚙️", url_path="settings"),
-]
-# A page joins the navigation once its script exists (dossier and plans arrive with their issue).
 here = Path(__file__).parent
-st.navigation([p for p in pages if (here / "pages" / f"{p.url_path}.py").exists()]).run()
+PAGES = [  # (script, label key, icon)
+    ("overview", "page.overview", ":material/dashboard:"),
+    ("import", "page.import", ":material/upload_file:"),
+    ("rankings", "page.rankings", ":material/leaderboard:"),
+    ("tiers", "page.tiers", ":material/workspace_premium:"),
+    ("dossier", "page.dossier", ":material/contact_page:"),
+    ("plans", "page.plans", ":material/handshake:"),
+    ("settings", "page.settings", ":material/settings:"),
+]
+pages = [st.Page(f"pages/{name}.py", title=ctx.t(label), icon=icon, url_path=name, default=(name == "overview"))
+         for name, label, icon in PAGES if (here / "pages" / f"{name}.py").exists()]
+st.navigation(pages).run()
 st.sidebar.caption(t("app.title", ctx.lang))

@@ -111,9 +111,8 @@ def _tier_colour(code: str) -> str:
 
 
 def _month_labels(months: pd.Series) -> list[str]:
-    if pd.api.types.is_datetime64_any_dtype(months):
-        return [m.strftime("%Y-%m") for m in months]
-    return [str(m) for m in months]
+    """``2026-01`` for datetimes and dates alike (a month axis needs no day)."""
+    return [m.strftime("%Y-%m") if hasattr(m, "strftime") else str(m) for m in months]
 
 
 def _by_rank(tier_table: pd.DataFrame) -> pd.DataFrame:

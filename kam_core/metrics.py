@@ -362,3 +362,45 @@ def monthly_sales(
     df["sales"] = df["sales"].astype("float64")
     df["gross_profit"] = pd.to_numeric(df["gross_profit"], errors="coerce").astype("float64")
     return df[MONTHLY_COLUMNS]
+
+
+def same_period_last_year(
+    store: Store, year: int, filters: Filters | None = None, settings: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """For an unfinished (fiscal) year: last year's figures over the same stretch of days.
+
+    ``year`` runs to its latest sales date ``through``; last year is cut on
+    the same calendar day a year earlier (29 Feb → 28 Feb), so a year-to-date
+    total is compared like for like rather than with a full year. None when ``year`` is complete
+    (its latest line is on its last day) or has no lines. Keys: through,
+    prev_through, sales, gross_profit, margin.
+    """
+    settings = resolve_settings(store, settings)
+    start_month = int(settings["fiscal_start_month"])
+    start, end = fiscal_year_bounds(year, start_month)
+    prev_start, _ = fiscal_year_bounds(year - 1, start_month)
+    t = filtered_sales(store, filters)
+    latest = engine.execute(
+        store, ("latest_in_year", year, filters, start_month),
+        lambda: t.filter(t["date"] >= start, t["date"] < end).aggregate(through=t["date"].max()))["through"].iloc[0]
+    if latest is None or pd.isna(latest):
+        return None
+    latest = pd.Timestamp(latest).date()
+    if latest >= end - dt.timedelta(days=1):
+        return None
+    try:
+        cut = latest.replace(year=latest.year - 1)
+    except ValueError:                         # 29 February
+        cut = latest.replace(year=latest.year - 1, day=28)
+    lines = t.filter(t["date"] >= prev_start, t["date"] <= cut)
+    known = lines["profit"].notnull()
+    row = engine.execute(
+        store, ("same_period", year, filters, start_month, cut),
+        lambda: lines.aggregate(
+            sales=lines["amount"].sum().cast("float64"),
+            gross_profit=lines["profit"].sum(where=known).cast("float64"),
+            known_amount=lines["amount"].sum(where=known).cast("float64"),
+        )).to_dict("records")[0]
+    gp, known_amount = _opt_float(row["gross_profit"]), _opt_float(row["known_amount"])
+    return {"through": latest, "prev_through": cut, "sales": _opt_float(row["sales"]), "gross_profit": gp,
+            "margin": gp / known_amount if gp is not None and known_amount else None}

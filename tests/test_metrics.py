@@ -225,3 +225,22 @@ def test_a_new_import_is_seen_by_the_next_call_and_from_another_thread(store):
     worker.start()
     worker.join()
     assert seen == [[2023, 2024, 2025, 2026]]
+
+
+def test_an_unfinished_year_is_compared_with_the_same_days_of_last_year(tmp_path):
+    from kam_core.metrics import same_period_last_year
+    from kam_core.store import open_store
+
+    store = open_store(tmp_path / "ytd.duckdb")
+    rows = [("2024-01-15", "A", 100, 60), ("2024-02-29", "A", 10, None), ("2024-03-01", "A", 1000, 0),
+            ("2025-01-10", "A", 300, 200), ("2025-02-28", "B", 50, 50)]
+    with store.transaction() as cur:
+        for d, acc, amount, cost in rows:
+            cur.execute("insert into sales (import_id, date, account, amount, cost, profit) values (1, ?, ?, ?, ?, ?)",
+                        [d, acc, amount, cost, None if cost is None else amount - cost])
+    got = same_period_last_year(store, 2025)
+    # 2025 runs to 28 Feb, so 2024 counts to 28 Feb: only the 15 Jan line (29 Feb and 1 Mar are later)
+    assert got["through"].isoformat() == "2025-02-28" and got["prev_through"].isoformat() == "2024-02-28"
+    assert got["sales"] == 100 and got["gross_profit"] == 40 and got["margin"] == 0.4
+    # 2024 ends with a line on 1 March, not 31 December: still unfinished, compared with 2023 (no lines)
+    assert same_period_last_year(store, 2024)["sales"] is None

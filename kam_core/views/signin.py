@@ -90,6 +90,20 @@ def auth_enabled() -> bool:
     return os.environ.get("KAM_AUTH", "on").strip().lower() not in {"off", "0", "false", "no"}
 
 
+def _local_user() -> User:
+    """The ``KAM_AUTH=off`` user: the director ``local``, or, for tests of other roles,
+    ``KAM_AUTH_AS=role`` or ``role:name`` (e.g. ``viewer`` or ``manager:li_kam``).
+
+    Test-only hook: it is read only when sign-in is already off (development),
+    so it grants nothing that ``KAM_AUTH=off`` does not.
+    """
+    spec = os.environ.get("KAM_AUTH_AS", "").strip()
+    if not spec:
+        return LOCAL_USER
+    role, _, name = spec.partition(":")
+    return User(name.strip() or f"local_{role.strip()}", role.strip())
+
+
 def idle_timeout_seconds() -> int:
     """``KAM_IDLE_MINUTES`` (default 30) in seconds."""
     try:
@@ -170,7 +184,7 @@ def _start_session(store: Store, user: User) -> None:
 def current_user(store: Store) -> User | None:
     """The signed-in user for this browser session, or None. Refreshes the idle clock."""
     if not auth_enabled():
-        return LOCAL_USER
+        return _local_user()
     configured, _ = _oidc_provider()
     if configured:
         return _current_oidc_user(store)

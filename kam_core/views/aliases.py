@@ -1,0 +1,72 @@
+"""Alias management: raw account names from imports, suggested matches, merge and split with history.
+
+A raw name whose account has no dossier is one the department has not
+recognised yet; :func:`kam_core.ingest.accounts.suggest_aliases` proposes the
+dossier account it probably is. Merging (and splitting back out) goes through
+:func:`kam_core.dossier.merge_alias`, which moves the loaded lines, writes the
+audit log and bumps the data version so every figure is recomputed.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .. import audit, dossier
+from ..ingest.accounts import suggest_aliases
+from ..permissions import PermissionDenied, can
+from . import context
+
+
+def alias_section(ctx: context.Context) -> None:
+    """The alias manager (an expander); shown to those who may manage aliases."""
+    if not can(ctx.user, "manage_aliases"):
+        return
+    with st.expander(ctx.t("alias.title")):
+        st.caption(ctx.t("alias.help"))
+        aliases = dossier.list_aliases(ctx.store, ctx.user)
+        if aliases.empty:
+            st.info(ctx.t("alias.none"))
+            return
+        known = sorted(aliases.loc[aliases["has_dossier"], "account"].unique())
+        unknown = aliases[~aliases["has_dossier"]]
+        pairs = suggest_aliases(unknown["alias"].tolist(), known)
+        st.markdown(f"**{ctx.t('alias.suggestions')}**")
+        if pairs:
+            st.dataframe(pd.DataFrame(pairs, columns=[ctx.t("alias.raw"), ctx.t("alias.candidate"), ctx.t("alias.score")]),
+                         hide_index=True, width="stretch")
+        else:
+            st.caption(ctx.t("alias.no_suggestions"))
+        st.markdown(f"**{ctx.t('alias.unknown', n=len(unknown))}**")
+        st.dataframe(unknown[["alias", "account", "lines"]].rename(columns={
+            "alias": ctx.t("alias.raw"), "account": ctx.t("col.account"), "lines": ctx.t("col.lines")}),
+            hide_index=True, width="stretch", height=200)
+
+        labels = {r.alias_key: f"{r.alias} → {r.account}" for r in aliases.itertuples()}
+        suggested = pairs[0][0] if pairs else None
+        keys = list(labels)
+        first = next((k for k in keys if aliases.set_index("alias_key").loc[k, "alias"] == suggested), keys[0])
+        with st.form("alias_merge"):
+            key = st.selectbox(ctx.t("alias.raw"), keys, index=keys.index(first), format_func=labels.get,
+                               key="alias_pick")
+            targets = sorted(set(aliases["account"]) | set(known))
+            target = st.selectbox(ctx.t("alias.merge_into"), targets, key="alias_target")
+            c1, c2 = st.columns(2)
+            merge = c1.form_submit_button(ctx.t("alias.merge"), type="primary")
+            split = c2.form_submit_button(ctx.t("alias.split"))
+        if merge or split:
+            raw = aliases.set_index("alias_key").loc[key, "alias"]
+            account = target if merge else raw
+            try:
+                moved = dossier.merge_alias(ctx.store, ctx.user, key, account)
+            except (PermissionDenied, dossier.NotFound, dossier.ValidationError) as exc:
+                st.error(str(exc))
+            else:
+                st.session_state.setdefault("dz_flash", []).append(
+                    ("success", ctx.t("alias.merged", alias=raw, account=account, n=moved)))
+                st.rerun()
+        rows = audit.history(ctx.store.cursor(), table="account_aliases", limit=50)
+        if rows:
+            st.markdown(f"**{ctx.t('alias.history')}**")
+            st.dataframe(pd.DataFrame(rows)[["happened_at", "who", "record_key", "old_value", "new_value"]].rename(columns={
+                "happened_at": ctx.t("audit.when"), "who": ctx.t("audit.who"), "record_key": ctx.t("alias.raw"),
+                "old_value": ctx.t("audit.old"), "new_value": ctx.t("audit.new")}), hide_index=True, width="stretch")

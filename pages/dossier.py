@@ -1,0 +1,21 @@
+"""Dossier: one account's numbers, people, facts, records, plans and history on one page (policy §4)."""
+import streamlit as st
+
+from kam_core.permissions import PermissionDenied
+from kam_core.views import aliases, context, dossier_view
+
+ctx = context.current()
+st.title(ctx.t("page.dossier"))
+if ctx.year is None:
+    context.empty_state(ctx)
+table = context.tier_table(ctx)
+try:
+    account = dossier_view.pick_account(ctx, table)
+    if account is None:
+        st.info(ctx.t("dossier.no_match"))
+    else:
+        dossier_view.render_dossier(ctx, account, table)
+    dossier_view.department_section(ctx)
+    aliases.alias_section(ctx)
+except PermissionDenied as exc:
+    st.error(ctx.t("dossier.denied", message=str(exc)))

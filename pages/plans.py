@@ -1,0 +1,14 @@
+"""Joint marketing plans (policy §5): timeline, budgets by quarter, promotion uplift, exchange checklists."""
+import streamlit as st
+
+from kam_core.permissions import PermissionDenied
+from kam_core.views import context, dossier_view
+
+ctx = context.current()
+st.title(ctx.t("page.plans"))
+if ctx.year is None:
+    context.empty_state(ctx)
+try:
+    dossier_view.plans_page(ctx)
+except PermissionDenied as exc:
+    st.error(ctx.t("dossier.denied", message=str(exc)))

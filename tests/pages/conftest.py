@@ -1,0 +1,73 @@
+"""Shared AppTest fixtures for page tests.
+
+``demo_db`` is a private copy of a small demo database (the demo sales plus
+demo dossiers for the top 20 accounts), built once per session and copied
+per test, so a test may write to it. ``app`` makes an ``AppTest`` of the whole
+frame (``dashboard.py``) opened on one page, with ``KAM_AUTH=off`` (the local
+director) unless a role is given (``KAM_AUTH_AS``, see kam_core/views/signin.py).
+
+    def test_x(app):
+        at = app("pages/dossier.py", query={"account": "某某"}).run()
+        assert not at.exception
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kam_core import demo
+from kam_core.store import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database built once: sales, aliases and demo dossiers (no users)."""
+    path = tmp_path_factory.mktemp("demo") / "kam.duckdb"
+    store = open_store(path)
+    try:
+        demo.load_demo(store)
+        demo.load_demo_extras(store)
+        store.cursor().execute("checkpoint")
+    finally:
+        store.close()
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_db_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo database for one test (path to the file)."""
+    path = tmp_path / "kam.duckdb"
+    shutil.copyfile(demo_db_template, path)
+    return path
+
+
+@pytest.fixture
+def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+    """Factory: ``app(page=None, query=None, role=None) -> AppTest`` (not yet run).
+
+    ``page`` is a script path such as ``"pages/dossier.py"``; ``query`` sets
+    URL query params; ``role`` runs as another user (``"viewer"``,
+    ``"manager:li_kam"``) instead of the local director.
+    """
+    monkeypatch.setenv("KAM_DB", str(demo_db))
+    monkeypatch.setenv("KAM_AUTH", "off")
+    monkeypatch.setenv("KAM_AUTO_DEMO", "0")
+    monkeypatch.delenv("KAM_AUTH_AS", raising=False)
+
+    def make(page: str | None = None, query: dict[str, str] | None = None, role: str | None = None) -> AppTest:
+        if role:
+            monkeypatch.setenv("KAM_AUTH_AS", role)
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        if page:
+            at.switch_page(page)
+        return at
+
+    return make

@@ -1,0 +1,144 @@
+"""Hostile and broken files through the whole import: a clear message, and the database unchanged.
+
+Also the hard stop: a process killed in the middle of a load leaves the
+database as it was, and openable.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import hostile_files as hf
+from kam_core.ingest.errors import ImportRejected
+from kam_core.ingest.pipeline import ImportOptions, import_file, list_imports, prepare_import
+from kam_core.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "h.duckdb")
+    import_file(s, hf.sales_csv(20), "base.csv")      # something to keep intact
+    yield s
+    s.close()
+
+
+def snapshot(store):
+    cur = store.cursor()
+    return (cur.execute("select count(*), sum(amount) from sales").fetchone(), len(list_imports(store)),
+            store.data_version())
+
+
+CASES = [
+    ("billion_laughs.xlsx", hf.billion_laughs_xlsx, "xml_entities"),
+    ("xxe.xlsx", hf.xxe_xlsx, "xml_entities"),
+    ("zipbomb.xlsx", hf.zip_bomb_xlsx, "zip_bomb"),
+    ("encrypted.xlsx", hf.encrypted_xlsx, "encrypted"),
+    ("truncated.xlsx", hf.truncated_xlsx, "truncated"),
+    ("html_table.xls", hf.html_table_xls, "html_as_xls"),
+    ("spreadsheetml2003.xls", hf.spreadsheetml2003_xls, "spreadsheetml_2003"),
+    ("power_pivot.xlsx", hf.power_pivot_only_xlsx, "power_pivot_only"),
+    ("noise.xlsx", hf.noise_bin, "not_a_spreadsheet"),
+    ("empty.csv", hf.empty_csv, "empty"),
+    ("short_record.csv", hf.short_record_csv, "field_count"),
+]
+
+
+@pytest.mark.parametrize("name,make,code", CASES, ids=[c[0] for c in CASES])
+def test_a_hostile_or_broken_file_is_refused_by_name_and_nothing_changes(store, name, make, code):
+    before = snapshot(store)
+    with pytest.raises(ImportRejected) as exc:
+        import_file(store, make(), name)
+    assert exc.value.code == code
+    assert exc.value.message                      # a sentence for the user, not a stack trace
+    assert snapshot(store) == before
+
+
+def test_a_zip_bomb_is_refused_fast_and_without_inflating(store):
+    data = hf.zip_bomb_xlsx(200)
+    start = time.perf_counter()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ImportRejected):
+        prepare_import(store, data, "bomb.xlsx")
+    assert time.perf_counter() - start < 2.0
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    assert grown_mb < 500
+
+
+def test_disguised_but_readable_files_are_read_by_their_content(store):
+    # a GBK TSV saved as .xls is text: it is read as such, and the report says so
+    _, plan = import_file(store, hf.tsv_as_xls(), "tsv_as.xls")
+    d = plan.report.data
+    assert (d["format"], d["delimiter"], d["rows_accepted"]) == ("csv", "\t", 2)
+    assert d["encoding"] in ("gb18030", "gbk")
+    assert d["amount_loaded"] == pytest.approx(300.5)
+    # an xlsx renamed .csv is read as the workbook it is
+    _, plan = import_file(store, hf.sales_xlsx(10), "really_an_xlsx.csv")
+    assert plan.report.data["format"] == "xlsx" and plan.report.data["rows_accepted"] == 10
+
+
+def test_a_wrong_dimension_does_not_cut_the_sheet(store):
+    rows = [hf.SALES_HEADER] + hf.sales_rows(100)
+    data = hf.build_xlsx({"Sheet1": hf.sheet_xml(rows, dimension="A1:A1")})
+    _, plan = import_file(store, data, "wrong_dimension.xlsx")
+    assert plan.report.data["rows_accepted"] == 100
+
+
+def test_formula_text_from_a_csv_is_kept_as_text_and_flagged(store):
+    text = "日期,供应商,销售额\n2025-01-02,\"=cmd|' /C calc'!A0\",1\n2025-01-02,@SUM(A1),2\n2025-01-02,甲,-3\n"
+    _, plan = import_file(store, text.encode("utf-8"), "formula.csv")
+    assert plan.report.data["formula_cells"] == 2          # -3 is a number, not a formula
+    names = {r[0] for r in store.cursor().execute("select account from sales where import_id = 2").fetchall()}
+    assert "=cmd|' /C calc'!A0" in names
+
+
+KILLER = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from kam_core.store import open_store
+    from kam_core.ingest import pipeline
+    store = open_store({db!r})
+    plan = pipeline.prepare_import(store, open({file!r}, 'rb').read(), 'big.csv')
+    original = pipeline.Store.bump_data_version
+    def slow_bump(cur):
+        original(cur)
+        print('LOADING', flush=True)       # rows are inserted, the transaction is still open
+        time.sleep(60)
+    pipeline.Store.bump_data_version = staticmethod(slow_bump)
+    pipeline.commit_import(store, plan)
+""")
+
+
+@pytest.mark.slow
+def test_killing_the_process_in_the_middle_of_a_load_leaves_the_database_as_it_was(tmp_path):
+    db = tmp_path / "kill.duckdb"
+    s = open_store(db)
+    import_file(s, hf.sales_csv(50), "before.csv")
+    before = snapshot(s)
+    s.close()
+    big = tmp_path / "big.csv"
+    big.write_bytes(hf.sales_csv(20000, seed=9))
+    code = KILLER.format(root=str(ROOT), db=str(db), file=str(big))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == "LOADING", proc.stderr.read()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    s = open_store(db)           # opens (replaying the WAL if any) and shows the old state
+    assert snapshot(s) == before
+    import_file(s, big.read_bytes(), "big.csv")   # and the same file can then be loaded
+    assert s.cursor().execute("select count(*) from sales").fetchone()[0] == before[0][0] + 20000
+    s.close()
