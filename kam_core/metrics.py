@@ -298,17 +298,20 @@ def _opt_float(value: Any) -> float | None:
 
 
 def year_summary(
-    store: Store, year: int, filters: Filters | None = None, settings: Mapping[str, Any] | None = None
+    store: Store, year: int, filters: Filters | None = None, settings: Mapping[str, Any] | None = None,
+    table: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Company-level figures for ``year`` and the previous year's for comparison.
 
     Keys: sales, gross_profit, margin, hhi, top1_share, top10_share, n_accounts,
     lines, lines_without_profit, prev_sales, prev_gross_profit. ``hhi`` = Σ
     share² × 10,000; ``top10_share`` = cumulative share at rank 10 (or the last). Values are
-    Python floats/ints, None when unknown (no data, zero total).
+    Python floats/ints, None when unknown (no data, zero total). ``table``: the
+    year's account table (or tier table) when the caller has it already.
     """
     settings = resolve_settings(store, settings)
-    table = account_year_table(store, year, filters, settings)
+    if table is None:
+        table = account_year_table(store, year, filters, settings)
     totals = _year_totals(store, year, filters, settings)
     cur = totals.get(year, {})
     prev = totals.get(year - 1, {})

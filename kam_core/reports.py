@@ -536,10 +536,11 @@ def build_tier_report(
     lang = normalise_lang(lang)
     settings = metrics.resolve_settings(store, settings)
     table = tiers.assign_tiers(store, year, settings=settings)
-    summary = metrics.year_summary(store, year, settings=settings)
-    migration = tiers.tier_migration(store, year, settings=settings)
+    summary = metrics.year_summary(store, year, settings=settings, table=table)
+    migration = tiers.tier_migration(store, year, settings=settings, table=table)
     people = _owners(store)
-    criteria = tiers.criteria_checklist(store, year, settings=settings, scores=dossier.scores_frame(store))
+    criteria = tiers.criteria_checklist(store, year, settings=settings, scores=dossier.scores_frame(store),
+                                        table=table)
     for c in criteria.columns:
         if c != "account":  # pass / fail / unknown → 满足 / 不满足 / 未评分
             criteria[c] = [label(f"crit.{v}", lang) if has_label(f"crit.{v}") else v for v in criteria[c]]

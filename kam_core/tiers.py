@@ -156,17 +156,21 @@ def tier_json(df: pd.DataFrame) -> str:
 
 # -- analyses on top of the tier table ------------------------------------------
 def tier_migration(
-    store: Store, year: int, filters: Filters | None = None, settings: Mapping[str, Any] | None = None
+    store: Store, year: int, filters: Filters | None = None, settings: Mapping[str, Any] | None = None,
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each account's tier in ``year − 1`` and ``year`` and how it moved.
 
     ``movement``: up / down / same when the account has lines in both years,
     ``new`` when only in ``year``, ``lost`` when only in ``year − 1``; None when
     either tier is unknown (cost basis without costs). Accounts of ``year`` in
-    rank order, then the lost ones in their previous rank order.
+    rank order, then the lost ones in their previous rank order. ``table``: this
+    year's :func:`assign_tiers` result when the caller has it already.
     """
     settings = resolve_settings(store, settings)
-    cur = assign_tiers(store, year, filters=filters, settings=settings)[["account", "tier"]]
+    if table is None:
+        table = assign_tiers(store, year, filters=filters, settings=settings)
+    cur = table[["account", "tier"]]
     prev = assign_tiers(store, year - 1, filters=filters, settings=settings)[["account", "tier"]]
     prev = prev.rename(columns={"tier": "tier_prev"})
     in_cur = set(cur["account"])
@@ -254,6 +258,7 @@ def criteria_checklist(
     settings: Mapping[str, Any] | None = None,
     scores: pd.DataFrame | None = None,
     filters: Filters | None = None,
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Policy 1.2's six criteria per account: 'pass', 'fail' or 'unknown'.
 
@@ -263,10 +268,12 @@ def criteria_checklist(
     cooperation, c5 supply priority, c6 new-product priority: the dossier's
     1–5 score ≥ 4 passes; ``scores`` has columns account, brand_awareness,
     cooperation, supply_priority, new_product_priority; a missing account,
-    score or frame gives unknown. Rows in rank order.
+    score or frame gives unknown. Rows in rank order. ``table``: the year's
+    :func:`assign_tiers` (or account-year) result when the caller has it already.
     """
     settings = resolve_settings(store, settings)
-    table = execute_account_year(store, year, filters, settings)
+    if table is None:
+        table = execute_account_year(store, year, filters, settings)
     minimum = float(settings["criteria_min_share"])
     top_n = int(settings["criteria_top_n"])
     by_account: dict[str, dict] = {}

@@ -64,7 +64,12 @@ if submitted:
     try:
         if changes:
             save_settings(ctx.store, changes, user=ctx.user)
-        st.success(ctx.t("settings.saved"))
-        st.rerun()
     except SettingsError as exc:
         st.error(ctx.t("settings.error", message=str(exc)))
+    else:
+        # Shown after the rerun that applies the new values everywhere (a message
+        # written before st.rerun() would vanish with it).
+        st.session_state["settings_saved"] = True
+        st.rerun()
+elif st.session_state.pop("settings_saved", False):
+    st.success(ctx.t("settings.saved"))

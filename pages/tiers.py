@@ -2,7 +2,7 @@
 import streamlit as st
 
 from kam_core import charts, reports, tiers
-from kam_core.formatting import format_amount, tier_label
+from kam_core.formatting import amount_scale, format_amount, tier_label
 from kam_core.views import context, tables
 
 ctx = context.current()
@@ -25,9 +25,18 @@ for col, tier in zip(cols, tiers.TIERS):
     col.metric(tier_label(tier, ctx.lang), n, help=ctx.t(f"tier.{tier}.desc"))
     col.caption(limit)
 
-tab_names = ["tiers.tab.accounts", "tier.near_boundary", "tier.migration_title", "tier.checklist_title",
-             "tier.stop_impact_title"]
-t_accounts, t_near, t_move, t_check, t_stop = st.tabs([ctx.t(k) for k in tab_names])
+t_accounts, t_near, t_move, t_check, t_stop = st.tabs([
+    ctx.t("kpi.accounts_per_tier"), ctx.t("tier.near_boundary"),
+    ctx.t("tier.migration_title", prev=ctx.year - 1, year=ctx.year), ctx.t("tier.checklist_title"),
+    ctx.t("tier.stop_impact_title")])
+
+
+def gap_text(amount: float) -> str:
+    """The gap to the next tier in the chosen unit, in yuan when the unit would round it to zero."""
+    divisor, _ = amount_scale(ctx.unit, ctx.lang)
+    unit = ctx.unit if abs(amount) >= divisor / 100 else "yuan"
+    return format_amount(amount, unit, ctx.lang)
+
 
 with t_accounts:
     pick = st.segmented_control(ctx.t("col.tier"), tiers.TIERS, format_func=lambda v: tier_label(v, ctx.lang),
@@ -51,7 +60,7 @@ with t_near:
         st.info(ctx.t("tiers.none_near"))
     for row in near.itertuples():
         st.write(f"**{row.account}** · {tier_label(row.tier, ctx.lang)} · "
-                 + ctx.t("tier.gap_up", amount=format_amount(row.to_next_tier, ctx.unit, ctx.lang)))
+                 + ctx.t("tier.gap_up", amount=gap_text(row.to_next_tier)))
 
 with t_move:
     move = context.migration(ctx)

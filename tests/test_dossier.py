@@ -483,3 +483,66 @@ def test_demo_dossiers_are_fictional_complete_enough_and_loaded_once(store):
     d.load_demo_dossiers(again, names, today=today)
     q = "select role, name, phone from contacts order by id"
     assert again.cursor().execute(q).fetchall() == fresh.cursor().execute(q).fetchall()   # fixed seed
+
+
+# -- aliases: merge and split ----------------------------------------------
+def _sales_with_aliases(store):
+    cur = store.cursor()
+    cur.execute(
+        "insert into sales (import_id, date, account, account_raw, amount) values"
+        " (1, '2025-01-02', 'Acme', 'Acme', 100), (1, '2025-01-03', 'Acme Trading', 'Acme Trading', 20),"
+        " (1, '2025-01-04', 'Acme Trading', 'ACME TRADING', 3), (1, '2025-01-05', 'Acme Trading', 'Acme Trading Ltd', 5)"
+    )
+    cur.execute(
+        "insert into account_aliases (alias_key, alias, account) values"
+        " ('acme', 'Acme', 'Acme'), ('acme trading', 'Acme Trading', 'Acme Trading')"
+    )
+
+
+def test_merging_an_alias_moves_its_lines_records_it_and_bumps_the_data_version(store):
+    _sales_with_aliases(store)
+    before = store.data_version()
+    moved = d.merge_alias(store, MIA, "acme trading", "Acme")
+    # 'Acme Trading', 'ACME TRADING' and 'Acme Trading Ltd' all normalise to the key 'acme trading'
+    assert moved == 3
+    cur = store.cursor()
+    assert cur.execute("select account, sum(amount) from sales group by account").fetchall() == [("Acme", Decimal("128.00"))]
+    assert cur.execute("select account from account_aliases where alias_key = 'acme trading'").fetchone() == ("Acme",)
+    assert audit_rows(store, "account_aliases", "acme trading") == [
+        ("mia", "merge_alias", "account", "Acme Trading", "Acme")]
+    assert store.data_version() > before
+
+
+def test_splitting_an_alias_back_out_restores_its_own_account(store):
+    _sales_with_aliases(store)
+    d.merge_alias(store, MIA, "acme trading", "Acme")
+    assert d.merge_alias(store, MIA, "acme trading", "Acme Trading") == 3
+    rows = store.cursor().execute("select account, sum(amount) from sales group by account order by 1").fetchall()
+    assert rows == [("Acme", Decimal("100.00")), ("Acme Trading", Decimal("28.00"))]
+
+
+def test_a_viewer_may_not_merge_aliases_and_an_unknown_alias_is_reported(store):
+    _sales_with_aliases(store)
+    with pytest.raises(PermissionDenied):
+        d.merge_alias(store, VIEWER, "acme trading", "Acme")
+    with pytest.raises(d.NotFound):
+        d.merge_alias(store, MIA, "no such name", "Acme")
+    assert store.cursor().execute("select count(*) from sales where account = 'Acme'").fetchone() == (1,)
+
+
+def test_list_aliases_tells_which_raw_names_have_a_dossier(store):
+    _sales_with_aliases(store)
+    df = d.list_aliases(store, VIEWER)
+    assert df[["alias", "account", "has_dossier", "lines"]].values.tolist() == [
+        ["Acme", "Acme", True, 1], ["Acme Trading", "Acme Trading", False, 3]]
+
+
+def test_the_exchange_frame_lists_each_dossiers_ticked_items(store):
+    from kam_core import plans
+
+    plans.set_exchange_checklist(store, MIA, "Acme", {"their_ad_agencies": True, "our_event_calendar_sent": True})
+    df = plans.exchange_frame(store, VIEWER)
+    assert df["account"].tolist() == ["Acme", "Beta"]
+    assert df["done"].tolist() == [2, 0]
+    assert df.loc[0, "their_ad_agencies"] and not df.loc[0, "their_marketing_structure"]
+    assert plans.exchange_frame(store, VIEWER, accounts=["Beta"])["account"].tolist() == ["Beta"]

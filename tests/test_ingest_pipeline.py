@@ -280,3 +280,12 @@ def test_inventory_exports_load_into_the_inventory_table(store):
                 ImportOptions(kind="inventory", mapping={"qty": "库存数量", "amount": "库存金额"}))
     got = store.cursor().execute("select snapshot_date::varchar, account, sku, qty_on_hand, stock_value from inventory").fetchall()
     assert got == [("2025-01-31", "甲", "001", Decimal("10.000"), Decimal("200.00"))]
+
+
+def test_the_user_can_override_the_header_row(store):
+    text = "导出人：张三,,\n日期,供应商,销售额\n2025-01-03,甲,10\n"
+    _, plan = import_file(store, csv_bytes(text), "h.csv", ImportOptions(header_row=2))
+    assert plan.report.data["sheets"][0]["header_row"] == 2
+    assert sales_rows(store)[0][:2] == ("2025-01-03", "甲")
+    with pytest.raises(ImportRejected):
+        prepare_import(store, csv_bytes(text), "h.csv", ImportOptions(header_row=99, force=True))

@@ -350,7 +350,7 @@ def test_dossier_export_without_the_right_or_the_choice_has_no_personal_fields(d
         assert personal not in values
     assert "张三" in values and "事业部制" in values and "'=SUM(1)" in values
     contacts = sheet_rows(open_xlsx(data)["联系人"])
-    assert contacts[0] == ["角色", "姓名", "职务", "权限", "影响力", "关系强度"]
+    assert contacts[0] == ["层级", "姓名", "职务", "权限", "影响力", "关系强度"]
     assert _audit_exports(dossier_store) == []
 
 

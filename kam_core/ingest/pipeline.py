@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from ..store import Store
 from . import accounts as acc
@@ -242,14 +243,12 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
             raise ImportRejected("empty", f"sheet {sheet!r} is empty")
         sample = _grid_rows(table, 30)
         guess = headers.find_header(sample)
-        row_numbers = table.column("_row").to_pylist()[:30]
         if options.header_row is not None:
-            if options.header_row not in table.column("_row").to_pylist():
+            found = pa.compute.index(table.column("_row"), options.header_row).as_py()
+            if found < 0:
                 raise ImportRejected("bad_option", f"row {options.header_row} is not in sheet {sheet!r}")
-            idx = table.column("_row").to_pylist().index(options.header_row)
-            raw_header = [c for c in table.slice(idx, 1).drop(["_row"]).to_pylist()[0].values()]
-            cols = _unique([headers.normalise_header(c) or f"column_{j + 1}" for j, c in enumerate(raw_header)])
-            header_idx, title = idx, None
+            guess = headers.build_header(_grid_rows(table, found + 1), found, 1)
+            header_idx, cols, title = found, list(guess.columns), guess.title
         else:
             header_idx, cols, title = guess.row_index, list(guess.columns), guess.title
         sig = mapping.header_signature(cols)
@@ -269,12 +268,11 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         grid_cols = [c for c in body.column_names if c != "_row"][:width]
         select = ", ".join(f"{_q(c)} as {_q(f'c{j}')}" for j, c in enumerate(grid_cols))
         pad = ", ".join(f"null::varchar as {_q(f'c{j}')}" for j in range(len(grid_cols), width))
-        raw_parts.append(
-            f"select ? as src_sheet, _row as src_row, {select}{', ' + pad if pad else ''} from {view}")
-        del row_numbers
+        raw_parts.append(f"select {i} as sheet_no, _row as src_row, {select}{', ' + pad if pad else ''} from {view}")
     assert columns is not None and signature is not None
-    params = list(sheet_names)
-    con.execute("create temp table raw as " + " union all ".join(raw_parts), params)
+    # A view, not a copy: the grid stays in Arrow and is read where it is used.
+    con.execute("create temp view raw as " + " union all ".join(raw_parts))
+    con.register("sheet_names", pa.table({"sheet_no": list(range(len(sheet_names))), "src_sheet": list(sheet_names)}))
 
     # -- mapping --------------------------------------------------------
     profile = _saved_profile(store, signature)
@@ -328,33 +326,10 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
             else:
                 units[f] = mapping.unit_from_header(field_map[f])[0]
 
-    # -- classify rows ---------------------------------------------------
-    report_progress(0.55, "checking rows")
-    all_cols = [f"c{j}" for j in range(len(columns))]
-    blank = " and ".join(f"nullif(trim({_q(c)}), '') is null" for c in all_cols)
-    totals_label = " or ".join(f"regexp_matches(lower(coalesce({_q(c)}, '')), $pat)" for c in all_cols)
-    header_repeat = " and ".join(
-        f"coalesce(trim({_q(c)}), '') = {_sql_str(h)}" for c, h in zip(all_cols, columns) if h and not h.startswith("column_"))
-    header_repeat = header_repeat or "false"
-    dcol = _q(col_of["date"])
-    acol = _q(col_of[account_field])
-    amount_col = col_of.get("amount") or col_of.get("qty")
-    mcol = _q(amount_col)
-    con.execute(
-        f"""create temp table classified as
-        select *,
-          case when {blank} then 'blank'
-               when {header_repeat} then 'repeated_header'
-               when {totals_label} then 'totals'
-               when nullif(trim({dcol}), '') is null and nullif(trim({acol}), '') is null
-                    and kam_number({mcol}) is not null then 'totals_unlabelled'
-               else 'data' end as row_class
-        from raw""",
-        {"pat": TOTALS_PATTERN},
-    )
-
     # -- date order -----------------------------------------------------
-    choice = clean.date_order_choice(con, "(select * from classified where row_class = 'data')", col_of["date"])
+    # Decided on the column's distinct values: a few hundred dates, not a million rows.
+    dcol = _q(col_of["date"])
+    choice = clean.date_order_choice(con, f"(select distinct {dcol} from raw)", col_of["date"], date1904=date1904)
     if options.date_order is not None:
         date_order = options.date_order
     elif choice.ambiguous:
@@ -366,34 +341,12 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
     else:
         date_order = _preferred_order(choice.possible)
 
-    # -- clean ------------------------------------------------------------
-    report_progress(0.65, "cleaning values")
-    date_fn = "kam_date1904" if date1904 else "kam_date"
-    sel = [f"src_sheet, src_row, row_class",
-           f"{date_fn}({dcol}, $order) as date",
-           f"{date_fn}_ok({dcol}, $order) as date_ok" if date1904 else f"kam_date_ok({dcol}, $order) as date_ok",
-           f"{dcol} as raw_date"]
-    for f in TEXT_FIELDS:
-        if f in col_of:
-            sel.append(f"nullif(trim({_q(col_of[f])}), '') as {f}")
-        else:
-            sel.append(f"null::varchar as {f}")
-    for f in NUMBER_FIELDS:
-        if f in col_of:
-            c = _q(col_of[f])
-            mult = units.get(f, 1)
-            sel.append(f"kam_number({c}) * {int(mult)} as {f}_val")
-            sel.append(f"kam_number_ok({c}) as {f}_ok")
-            sel.append(f"{c} as raw_{f}")
-        else:
-            sel += [f"null::double as {f}_val", f"true as {f}_ok", f"null::varchar as raw_{f}"]
-    text_cols = [c for f, c in col_of.items() if f in TEXT_FIELDS]
-    formula_expr = " + ".join(
-        f"(regexp_matches(coalesce({_q(c)}, ''), '^[=+@\\t\\r-]') and kam_number({_q(c)}) is null)::int" for c in text_cols) or "0"
-    sel.append(f"{formula_expr} as formula_cells")
-    con.execute(f"create temp table cleaned as select {', '.join(sel)} from classified", {"order": date_order})
+    # -- classify and clean, in one pass --------------------------------------
+    report_progress(0.55, "cleaning values")
+    con.execute(_cleaning_sql(columns, col_of, account_field, units, date1904), {"order": date_order, "pat": TOTALS_PATTERN})
 
     # -- totals rows as checksums -------------------------------------------
+    report_progress(0.7, "checking totals")
     recon, unlabelled_as_data = _reconcile(con)
     if unlabelled_as_data:
         con.execute("update cleaned set row_class = 'data' where row_class = 'totals_unlabelled'")
@@ -458,14 +411,14 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
                    coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,4) as profit,
                    unit_price_val::decimal(18,4) as unit_price
             from cleaned c join name_map m on c.{acc_field} = m.src_name
-            where row_class = 'data' order by src_sheet, src_row"""
+            where row_class = 'data' order by sheet_no, src_row"""
     else:
         rows_sql = f"""
             select src_sheet as source_sheet, src_row::integer as source_row, date as snapshot_date,
                    m.account, m.account_raw, sku, product, store,
                    qty_val::decimal(18,3) as qty_on_hand, amount_val::decimal(18,4) as stock_value
             from cleaned c join name_map m on c.{acc_field} = m.src_name
-            where row_class = 'data' order by src_sheet, src_row"""
+            where row_class = 'data' order by sheet_no, src_row"""
     rows = con.execute(rows_sql).fetch_arrow_table()
 
     counts = dict(con.execute("select row_class, count(*) from cleaned group by all").fetchall())
@@ -540,8 +493,7 @@ def _details(con: duckdb.DuckDBPyConnection, sheet_reports: list[dict], field_ma
     """What a page needs to show the file: sheets, header, columns, mapping, the first rows."""
     columns = sheet_reports[0]["columns"]
     rows = con.execute(
-        "select src_row, * exclude (src_sheet, src_row) from raw "
-        "where src_sheet = ? order by src_row limit 10", [sheet_reports[0]["name"]]).fetchall()
+        "select src_row, * exclude (sheet_no, src_row) from raw where sheet_no = 0 order by src_row limit 10").fetchall()
     preview = [dict(zip(["row"] + columns, r)) for r in rows]
     return {"sheets": sheet_reports, "columns": columns, "mapping": dict(field_map), "preview": preview}
 
@@ -578,45 +530,87 @@ def _reconcile(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], bool]:
     row (a subtotal) or since the start (a grand total). Unlabelled candidates
     that match nothing are data after all (they will be rejected for their
     missing date). Returns the reconciliation summary and whether unlabelled
-    candidates are data.
+    candidates are data. Running sums are computed in the engine; only the
+    totals rows come back.
     """
+    lines_total = float(con.execute(
+        "select coalesce(sum(amount_val), 0) from cleaned where row_class = 'data'").fetchone()[0])
     rows = con.execute(
-        "select row_class, coalesce(amount_val, 0), amount_val is not null from cleaned "
-        "where row_class in ('data', 'totals', 'totals_unlabelled') order by src_sheet, src_row").fetchall()
-    seg = cum = 0.0
-    checks = []
-    labelled_mismatch = False
-    unlabelled_ok = True
-    any_unlabelled = False
-    last_total = None
-    for cls, amount, _ in rows:
-        if cls == "data":
-            seg += amount
-            cum += amount
-            continue
-        ok = _close(amount, seg) or _close(amount, cum)
-        if cls == "totals_unlabelled":
-            any_unlabelled = True
-            unlabelled_ok &= ok
-        elif not ok:
-            labelled_mismatch = True
-        checks.append((cls, amount, ok))
-        last_total = amount
-        seg = 0.0
-    unlabelled_as_data = any_unlabelled and not unlabelled_ok
+        """with ordered as (
+               select sheet_no, src_row, row_class, coalesce(amount_val, 0) as amount,
+                      sum(case when row_class = 'data' then coalesce(amount_val, 0) else 0 end)
+                          over (order by sheet_no, src_row rows unbounded preceding) as cum
+               from cleaned where row_class in ('data', 'totals', 'totals_unlabelled'))
+           select row_class, amount, cum from ordered where row_class <> 'data' order by sheet_no, src_row""").fetchall()
+
+    def check(candidates):
+        prev_cum, out = 0.0, []
+        for cls, amount, cum in candidates:
+            out.append((cls, amount, _close(amount, cum - prev_cum) or _close(amount, cum)))
+            prev_cum = cum
+        return out
+
+    checks = check(rows)
+    unlabelled_as_data = any(c == "totals_unlabelled" and not ok for c, _, ok in checks)
     if unlabelled_as_data:
-        # re-run without the unlabelled candidates
-        checks = [c for c in checks if c[0] != "totals_unlabelled"]
-        last_total = checks[-1][1] if checks else None
-    lines_total = round(cum, 2)
+        checks = check([r for r in rows if r[0] != "totals_unlabelled"])
     if not checks:
-        return ({"file_total": None, "lines_total": lines_total, "parsed_total": lines_total,
-                 "rejected_amount": 0.0, "difference": None, "status": "no_total_row", "totals_rows": 0}, unlabelled_as_data)
-    status = "mismatch" if labelled_mismatch else "ok"
-    file_total = round(last_total, 2) if last_total is not None else None
-    return ({"file_total": file_total, "lines_total": lines_total, "parsed_total": lines_total,
-             "rejected_amount": 0.0, "difference": round((file_total or 0) - lines_total, 2) if status == "mismatch" else 0.0,
-             "status": status, "totals_rows": len(checks)}, unlabelled_as_data)
+        return ({"file_total": None, "lines_total": round(lines_total, 2), "parsed_total": round(lines_total, 2),
+                 "rejected_amount": 0.0, "difference": None, "status": "no_total_row", "totals_rows": 0},
+                unlabelled_as_data)
+    mismatch = any(not ok for cls, _, ok in checks)
+    file_total = round(float(checks[-1][1]), 2)
+    return ({"file_total": file_total, "lines_total": round(lines_total, 2), "parsed_total": round(lines_total, 2),
+             "rejected_amount": 0.0, "difference": round(file_total - lines_total, 2) if mismatch else 0.0,
+             "status": "mismatch" if mismatch else "ok", "totals_rows": len(checks)}, unlabelled_as_data)
+
+
+def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str, units: dict[str, int],
+                  date1904: bool) -> str:
+    """One pass over ``raw``: the row's class, typed values, per-value ok flags, raw text of mapped cells.
+
+    Column names here are the grid's own (c0…cN), never headers from the file;
+    header texts appear only as escaped string literals for the repeated-header test.
+    Expensive checks sit behind CASE so they run only on the rows that need them.
+    """
+    all_cols = [f"c{j}" for j in range(len(columns))]
+    blank = " and ".join(f"nullif(trim({_q(c)}), '') is null" for c in all_cols)
+    joined = "concat_ws('|', " + ", ".join(_q(c) for c in all_cols) + ")"
+    totals = " or ".join(f"regexp_matches(lower(coalesce({_q(c)}, '')), $pat)" for c in all_cols)
+    header_cells = [(c, h) for c, h in zip(all_cols, columns) if h and not h.startswith("column_")]
+    header = " and ".join(f"coalesce(trim({_q(c)}), '') = {_sql_str(h)}" for c, h in header_cells) or "false"
+    first_c, first_h = header_cells[0] if header_cells else (all_cols[0], "")
+    date_fn = "kam_date1904" if date1904 else "kam_date"
+    dcol = _q(col_of["date"])
+    acol = _q(col_of[account_field])
+    mcol = _q(col_of.get("amount") or col_of.get("qty"))
+    base = ["sheet_no", "src_row", f"{date_fn}({dcol}, $order) as date", f"{dcol} as raw_date"]
+    for f in TEXT_FIELDS:
+        base.append(f"nullif(trim({_q(col_of[f])}), '') as {f}" if f in col_of else f"null::varchar as {f}")
+    for f in NUMBER_FIELDS:
+        if f in col_of:
+            base += [f"kam_number({_q(col_of[f])}) as {f}_num", f"{_q(col_of[f])} as raw_{f}"]
+        else:
+            base += [f"null::double as {f}_num", f"null::varchar as raw_{f}"]
+    text_cols = [c for f, c in col_of.items() if f in TEXT_FIELDS]
+    formula = " + ".join(
+        f"(case when regexp_matches(coalesce({_q(c)}, ''), '^[=+@\\t\\r-]') then kam_number({_q(c)}) is null "
+        f"else false end)::int" for c in text_cols) or "0"
+    base.append(f"{formula} as formula_cells")
+    base.append(f"""case when {blank} then 'blank'
+               when coalesce(trim({_q(first_c)}), '') = {_sql_str(first_h)} and {header} then 'repeated_header'
+               when (contains({joined}, '计') or contains(lower({joined}), 'total')) and ({totals}) then 'totals'
+               when nullif(trim({dcol}), '') is null and nullif(trim({acol}), '') is null
+                    and kam_number({mcol}) is not null then 'totals_unlabelled'
+               else 'data' end as row_class""")
+    finals = ["b.* exclude (" + ", ".join(f"{f}_num" for f in NUMBER_FIELDS) + ")", "n.src_sheet",
+              "case when date is not null then true else kam_is_blank(raw_date) end as date_ok"]
+    for f in NUMBER_FIELDS:
+        mult = int(units.get(f, 1))
+        finals.append(f"{f}_num * {mult} as {f}_val")
+        finals.append(f"case when {f}_num is not null or raw_{f} is null then true else kam_is_blank(raw_{f}) end as {f}_ok")
+    return (f"create temp table cleaned as with b as (select {', '.join(base)} from raw) "
+            f"select {', '.join(finals)} from b join sheet_names n using (sheet_no)")
 
 
 def _close(a: float, b: float) -> bool:

@@ -49,7 +49,8 @@ def alias_section(ctx: context.Context) -> None:
             key = st.selectbox(ctx.t("alias.raw"), keys, index=keys.index(first), format_func=labels.get,
                                key="alias_pick")
             targets = sorted(set(aliases["account"]) | set(known))
-            target = st.selectbox(ctx.t("alias.merge_into"), targets, key="alias_target")
+            default = targets.index(pairs[0][1]) if pairs and pairs[0][1] in targets else 0
+            target = st.selectbox(ctx.t("alias.merge_into"), targets, index=default, key="alias_target")
             c1, c2 = st.columns(2)
             merge = c1.form_submit_button(ctx.t("alias.merge"), type="primary")
             split = c2.form_submit_button(ctx.t("alias.split"))

@@ -7,7 +7,7 @@ frame (``dashboard.py``) opened on one page, with ``KAM_AUTH=off`` (the local
 director) unless a role is given (``KAM_AUTH_AS``, see kam_core/views/signin.py).
 
     def test_x(app):
-        at = app("pages/dossier.py", query={"account": "某某"}).run()
+        at = app("pages/dossier.py", query={"account": "某某"}).run()   # the frame ran once already
         assert not at.exception
 """
 from __future__ import annotations
@@ -49,7 +49,10 @@ def demo_db(demo_db_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
-    """Factory: ``app(page=None, query=None, role=None) -> AppTest`` (not yet run).
+    """Factory: ``app(page=None, query=None, role=None) -> AppTest``; call ``.run()`` on it.
+
+    With ``page`` the frame has already run once on the default page (pages of
+    ``st.navigation`` exist only then) and the next ``run()`` shows ``page``.
 
     ``page`` is a script path such as ``"pages/dossier.py"``; ``query`` sets
     URL query params; ``role`` runs as another user (``"viewer"``,
@@ -67,6 +70,8 @@ def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest
         for key, value in (query or {}).items():
             at.query_params[key] = value
         if page:
+            # st.navigation pages exist only after the frame has run once, so run it, then switch.
+            at.run()
             at.switch_page(page)
         return at
 

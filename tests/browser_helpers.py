@@ -1,0 +1,184 @@
+"""Helpers for the real-browser test: a Streamlit server in a subprocess and Streamlit DOM waits.
+
+Kept apart from ``test_browser.py`` so the test reads as the user's story.
+Chromium is Debian's (``/usr/bin/chromium``) driven by Playwright's Python API;
+``playwright install`` is never run.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+from playwright.sync_api import Locator, Page, expect
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+VIEWPORT = {"width": 1400, "height": 900}
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class StreamlitServer:
+    """``streamlit run dashboard.py`` on a free loopback port with its own database.
+
+    Used as a context manager: the process is always terminated (then killed
+    if it does not stop), and its log is kept in ``log_path`` for failures.
+    """
+
+    def __init__(self, db_path: Path, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.db_path = Path(db_path)
+        self.log_path = Path(log_path)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = extra_env or {}
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "StreamlitServer":
+        env = dict(os.environ)
+        env.update({"KAM_DB": str(self.db_path), "PYTHONUNBUFFERED": "1"})
+        # The browser test signs in like a user; a development switch must not skip that.
+        env.pop("KAM_AUTH", None)
+        env.pop("KAM_AUTH_AS", None)
+        env.update(self.extra_env)
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        """Poll ``/_stcore/health`` until it answers ``ok``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"streamlit did not answer within {timeout:.0f}s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-5000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------- Streamlit DOM
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the app is connected and no script run is in progress.
+
+    The status widget ("Running…") appears while a script runs; it can flash
+    by too fast to see, so a short settle follows, then it must be gone.
+    """
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.wait_for_timeout(300)
+    status = page.locator('[data-testid="stStatusWidget"]')
+    expect(status).to_have_count(0, timeout=timeout)
+    # Elements of the previous run fade ("stale") until the new run replaces them.
+    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=timeout)
+
+
+def wait_charts(page: Page) -> None:
+    """Wait until every Plotly chart on the page has drawn its SVG (plotly.js loads lazily)."""
+    charts = main(page).locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
+    page.wait_for_timeout(300)
+
+
+def main(page: Page) -> Locator:
+    return page.locator('[data-testid="stMain"]')
+
+
+def sidebar(page: Page) -> Locator:
+    return page.locator('[data-testid="stSidebar"]')
+
+
+def go_to(page: Page, label: str) -> None:
+    """Open a page through the sidebar navigation (keeps the browser session)."""
+    sidebar(page).locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first.click()
+    wait_idle(page)
+    expect(main(page).locator("h1").first).to_contain_text(label)
+
+
+def metric_value(page: Page, label: str) -> str:
+    """The value text of the ``st.metric`` whose label is exactly ``label``."""
+    metric = main(page).locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+    expect(metric.first).to_be_visible()
+    return metric.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def wan_value(text: str) -> float:
+    """``"12,345.67 万元"`` or ``"12,345.67 (10k CNY)"`` → 12345.67 (a number in 万元)."""
+    m = re.search(r"[−-]?[\d,]+(?:\.\d+)?", text)
+    if not m:
+        raise ValueError(f"no amount in {text!r}")
+    return float(m.group(0).replace(",", "").replace("−", "-"))
+
+
+def shoot(page: Page, path: Path) -> Path:
+    """A full-page screenshot.
+
+    Streamlit scrolls inside its own container, so a plain full-page shot
+    would only show the viewport: the page is made as tall as its content
+    for the shot and restored afterwards.
+    """
+    height = page.evaluate(
+        """() => {
+            const el = document.querySelector('[data-testid="stMain"]') || document.body;
+            const block = document.querySelector('[data-testid="stMainBlockContainer"]');
+            return Math.max(el.scrollHeight, block ? block.scrollHeight + 120 : 0);
+        }""")
+    size = page.viewport_size or VIEWPORT
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height))})
+    page.wait_for_timeout(800)  # charts re-layout to the new size
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    page.wait_for_timeout(300)
+    return path
+
+
+def iter_pngs(folder: Path) -> Iterator[Path]:
+    yield from sorted(folder.glob("*.png"))
