@@ -133,7 +133,8 @@ def run_child(kind: str, file: Path, workdir: Path) -> dict:
         t0 = time.perf_counter()
     """) + textwrap.dedent(CHILD[kind]) + textwrap.dedent("""
         RESULT['seconds'] = time.perf_counter() - t0
-        RESULT['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM, not ru_maxrss: the latter keeps the parent's size from before exec
+        RESULT['peak_mb'] = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024
         print(json.dumps(RESULT))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

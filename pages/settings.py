@@ -22,6 +22,17 @@ def helptext(key):
     return setting_help(key, ctx.lang)
 
 
+# kam_core.settings raises English messages; the two rules a user meets here have labels.
+LOCALISED_ERRORS = {"tier thresholds must increase": "settings.thresholds_increase",
+                    "ABC cut-offs must increase": "settings.abc_increase"}
+
+
+def error_text(exc: SettingsError) -> str:
+    message = str(exc)
+    key = next((k for prefix, k in LOCALISED_ERRORS.items() if message.startswith(prefix)), None)
+    return ctx.t(key) if key else message
+
+
 with st.form("settings_form"):
     st.subheader(ctx.t("settings.group.tiers"))
     c = st.columns(3)
@@ -65,7 +76,7 @@ if submitted:
         if changes:
             save_settings(ctx.store, changes, user=ctx.user)
     except SettingsError as exc:
-        st.error(ctx.t("settings.error", message=str(exc)))
+        st.error(ctx.t("settings.error", message=error_text(exc)))
     else:
         # Shown after the rerun that applies the new values everywhere (a message
         # written before st.rerun() would vanish with it).

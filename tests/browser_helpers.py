@@ -157,24 +157,31 @@ def wan_value(text: str) -> float:
     return float(m.group(0).replace(",", "").replace("−", "-"))
 
 
-def shoot(page: Page, path: Path) -> Path:
-    """A full-page screenshot.
+def content_height(page: Page) -> int:
+    """How tall the page would be without Streamlit's inner scrolling (main area or sidebar)."""
+    return int(page.evaluate(
+        """() => {
+            const block = document.querySelector('[data-testid="stMainBlockContainer"]');
+            const side = document.querySelector('[data-testid="stSidebarContent"]');
+            const main = block ? block.offsetTop + block.scrollHeight : 0;
+            return Math.max(main, side ? side.scrollHeight : 0);
+        }"""))
+
+
+def shoot(page: Page, path: Path, height: int | None = None) -> Path:
+    """A screenshot of the whole page, or of its top ``height`` pixels.
 
     Streamlit scrolls inside its own container, so a plain full-page shot
-    would only show the viewport: the page is made as tall as its content
+    would only show the viewport: the viewport is made as tall as the content
     for the shot and restored afterwards.
     """
-    height = page.evaluate(
-        """() => {
-            const el = document.querySelector('[data-testid="stMain"]') || document.body;
-            const block = document.querySelector('[data-testid="stMainBlockContainer"]');
-            return Math.max(el.scrollHeight, block ? block.scrollHeight + 120 : 0);
-        }""")
     size = page.viewport_size or VIEWPORT
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height))})
+    tall = height or max(size["height"], content_height(page))
+    page.set_viewport_size({"width": size["width"], "height": tall})
     page.wait_for_timeout(800)  # charts re-layout to the new size
+    wait_idle(page)
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=height is None)
     page.set_viewport_size(size)
     page.wait_for_timeout(300)
     return path

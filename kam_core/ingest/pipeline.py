@@ -130,10 +130,23 @@ class ImportPlan:
     sha256: str
     options: ImportOptions
     report: ValidationReport
-    rows: pa.Table                          # accepted rows in the target table's columns
     new_aliases: list[tuple[str, str, str]]  # (alias_key, alias, account)
     signature: str
     mapping: dict[str, str]
+    # The checked rows stay in the private staging engine until commit, which
+    # streams them into the store batch by batch (no second full copy in memory).
+    staging: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+    rows_sql: str = field(default="", repr=False)
+
+    def rows(self) -> pa.Table:
+        """The accepted rows as they will be loaded (for tests and previews)."""
+        return self.staging.execute(self.rows_sql).fetch_arrow_table()
+
+    def close(self) -> None:
+        """Free the staging engine (after commit, or when the plan is dropped)."""
+        if self.staging is not None:
+            self.staging.close()
+            self.staging = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -222,8 +235,9 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
     try:
         clean.install_macros(con)
         return _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report_progress)
-    finally:
+    except BaseException:
         con.close()
+        raise
 
 
 def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report_progress) -> ImportPlan:
@@ -273,6 +287,7 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
     # A view, not a copy: the grid stays in Arrow and is read where it is used.
     con.execute("create temp view raw as " + " union all ".join(raw_parts))
     con.register("sheet_names", pa.table({"sheet_no": list(range(len(sheet_names))), "src_sheet": list(sheet_names)}))
+    preview = _preview_rows(con, columns)
 
     # -- mapping --------------------------------------------------------
     profile = _saved_profile(store, signature)
@@ -315,7 +330,7 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         raise DecisionNeeded("unmapped_required",
                              f"no column found for {', '.join(missing)}{hint}; columns: {', '.join(columns)}. "
                              "Map it with --map FIELD=HEADER.", missing,
-                             details=_details(con, sheet_reports, field_map))
+                             details=_details(preview, sheet_reports, field_map))
     col_of = {f: f"c{columns.index(h)}" for f, h in field_map.items()}
 
     units: dict[str, int] = {}
@@ -337,13 +352,19 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         raise DecisionNeeded(
             "date_order",
             f"the dates ({ex}) can be read as {' or '.join(sorted(choice.possible))}: say which with --date-order",
-            sorted(choice.possible), details=_details(con, sheet_reports, field_map))
+            sorted(choice.possible), details=_details(preview, sheet_reports, field_map))
     else:
         date_order = _preferred_order(choice.possible)
 
     # -- classify and clean, in one pass --------------------------------------
     report_progress(0.55, "cleaning values")
     con.execute(_cleaning_sql(columns, col_of, account_field, units, date1904), {"order": date_order, "pat": TOTALS_PATTERN})
+    # Everything needed from the grid is in `cleaned` now: let the Arrow copy go.
+    con.execute("drop view raw")
+    for i in range(len(sheet_names)):
+        con.unregister(f"grid_{i}")
+    del grid, table, body
+    pa.default_memory_pool().release_unused()
 
     # -- totals rows as checksums -------------------------------------------
     report_progress(0.7, "checking totals")
@@ -411,15 +432,14 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
                    coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,4) as profit,
                    unit_price_val::decimal(18,4) as unit_price
             from cleaned c join name_map m on c.{acc_field} = m.src_name
-            where row_class = 'data' order by sheet_no, src_row"""
+            where row_class = 'data'"""
     else:
         rows_sql = f"""
             select src_sheet as source_sheet, src_row::integer as source_row, date as snapshot_date,
                    m.account, m.account_raw, sku, product, store,
                    qty_val::decimal(18,3) as qty_on_hand, amount_val::decimal(18,4) as stock_value
             from cleaned c join name_map m on c.{acc_field} = m.src_name
-            where row_class = 'data' order by sheet_no, src_row"""
-    rows = con.execute(rows_sql).fetch_arrow_table()
+            where row_class = 'data'"""
 
     counts = dict(con.execute("select row_class, count(*) from cleaned group by all").fetchall())
     rows_read = sum(counts.values())
@@ -435,7 +455,11 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         f"select coalesce(sum(n - 1), 0) from (select count(*) n from cleaned where row_class = 'data' "
         f"group by date, {', '.join(TEXT_FIELDS)}, {', '.join(f + '_val' for f in NUMBER_FIELDS)} having count(*) > 1)"
     ).fetchone()[0]
-    amount_in_rows = float(pa.compute.sum(rows.column("amount" if options.kind == "sales" else "stock_value")).as_py() or 0)
+    # the totals of exactly what will be loaded (decimal values, after rejections)
+    money = "amount" if options.kind == "sales" else "stock_value"
+    loaded_amount, loaded_profit = con.execute(
+        f"select sum({money}), {'sum(profit)' if options.kind == 'sales' else 'null'} from ({rows_sql})").fetchone()
+    amount_in_rows = float(loaded_amount or 0)
 
     warnings: list[str] = []
     if used_profile:
@@ -467,6 +491,7 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         "date_max": stats[1].isoformat() if stats[1] else None,
         "totals": {"amount": stats[2], "cost": stats[3], "profit": stats[4], "qty": stats[5]},
         "amount_loaded": round(amount_in_rows, 2),
+        "profit_loaded": None if loaded_profit is None else round(float(loaded_profit), 2),
         "reconciliation": recon,
         "duplicate_lines": int(dup_lines), "formula_cells": int(stats[6] or 0),
         "lines_without_cost": int(stats[7] or 0),
@@ -475,7 +500,7 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         "alias_suggestions": [list(s) for s in suggestions],
         "warnings": warnings,
         "profile_used": used_profile,
-        "preview": _details(con, sheet_reports, field_map)["preview"],
+        "preview": _details(preview, sheet_reports, field_map)["preview"],
     }
     if recon["status"] == "mismatch":
         raise DecisionNeeded(
@@ -485,17 +510,21 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
             [])
     report_progress(0.95, "report ready")
     return ImportPlan(file_name=file_name, sha256=sha, options=options,
-                      report=ValidationReport(report, rejected), rows=rows, new_aliases=new_aliases,
-                      signature=signature, mapping=dict(field_map))
+                      report=ValidationReport(report, rejected), new_aliases=new_aliases,
+                      signature=signature, mapping=dict(field_map), staging=con, rows_sql=rows_sql)
 
 
-def _details(con: duckdb.DuckDBPyConnection, sheet_reports: list[dict], field_map: dict[str, str]) -> dict:
-    """What a page needs to show the file: sheets, header, columns, mapping, the first rows."""
-    columns = sheet_reports[0]["columns"]
+def _preview_rows(con: duckdb.DuckDBPyConnection, columns: list[str]) -> list[dict]:
+    """The first ten rows under the header of the first sheet, as the user will see them."""
     rows = con.execute(
         "select src_row, * exclude (sheet_no, src_row) from raw where sheet_no = 0 order by src_row limit 10").fetchall()
-    preview = [dict(zip(["row"] + columns, r)) for r in rows]
-    return {"sheets": sheet_reports, "columns": columns, "mapping": dict(field_map), "preview": preview}
+    return [dict(zip(["row"] + columns, r)) for r in rows]
+
+
+def _details(preview: list[dict], sheet_reports: list[dict], field_map: dict[str, str]) -> dict:
+    """What a page needs to show the file: sheets, header, columns, mapping, the first rows."""
+    return {"sheets": sheet_reports, "columns": sheet_reports[0]["columns"], "mapping": dict(field_map),
+            "preview": preview}
 
 
 def _unique(cols: list[str]) -> list[str]:
@@ -668,10 +697,11 @@ def commit_import(store: Store, plan: ImportPlan, user: str | None = None,
              json.dumps(plan.mapping, ensure_ascii=False), opts.unit or _unit_name(d["units"]), opts.account_from,
              d["date_order"], d["rows_read"], d["rows_accepted"], d["rows_skipped"], d["rows_rejected"],
              d["amount_loaded"] if opts.kind == "sales" else None,
-             _profit_total(plan.rows) if opts.kind == "sales" else None,
+             d["profit_loaded"] if opts.kind == "sales" else None,
              d["date_min"], d["date_max"], json.dumps(plan.report.to_dict(), ensure_ascii=False, default=str), user])
-        staged = plan.rows
-        cur.register("staged_rows", staged)
+        if plan.staging is None:
+            raise ImportRejected("plan_closed", "this import was already loaded or discarded; check the file again")
+        cur.register("staged_rows", plan.staging.execute(plan.rows_sql).fetch_record_batch(100_000))
         if opts.kind == "sales":
             cols = ", ".join(SALES_COLUMNS)
             cur.execute(f"insert into sales (import_id, {cols}) select ?, {cols} from staged_rows", [import_id])
@@ -690,6 +720,7 @@ def commit_import(store: Store, plan: ImportPlan, user: str | None = None,
             [plan.signature, json.dumps(plan.mapping, ensure_ascii=False),
              json.dumps({"unit": opts.unit, "account_from": opts.account_from})])
         Store.bump_data_version(cur)
+    plan.close()
     report_progress(1.0, "loaded")
     return int(import_id)
 
@@ -697,11 +728,6 @@ def commit_import(store: Store, plan: ImportPlan, user: str | None = None,
 def _unit_name(units: dict[str, int]) -> str:
     names = {v: k for k, v in UNITS.items()}
     return names.get(units.get("amount", 1), "yuan")
-
-
-def _profit_total(rows: pa.Table) -> float | None:
-    total = pa.compute.sum(rows.column("profit")).as_py()
-    return None if total is None else float(total)
 
 
 def undo_import(store: Store, import_id: int, user: str | None = None) -> int:

@@ -197,6 +197,7 @@ def confirm_button(ctx: Context, plan: ImportPlan) -> None:
         st.session_state["import_done"] = ctx.t("import.done", id=import_id,
                                                 rows=format_number(plan.report.data["rows_accepted"]))
         st.session_state.pop("import_files", None)
+        _disarm_undo()
         st.rerun()
 
 
@@ -233,4 +234,12 @@ def history(ctx: Context) -> None:
         n = undo_import(ctx.store, int(pick), user=ctx.user.name)
         st.session_state["import_done"] = ctx.t("import.undone", id=pick, rows=format_number(n))
         st.session_state["import_plans"] = {}
+        _disarm_undo()
         st.rerun()
+
+
+def _disarm_undo() -> None:
+    """After an import or an undo: untick the confirmation (the next undo must be confirmed
+    again) and let the picker start at the newest import again."""
+    st.session_state.pop("undo_sure", None)
+    st.session_state.pop("undo_pick", None)

@@ -74,7 +74,7 @@ UPLOAD_CSV = """日期,门店,区域,供应商,品类,销售额,毛利
 
 
 @pytest.fixture(scope="session")
-def _fixture_db_master(tmp_path_factory) -> Path:
+def fixture_db_file(tmp_path_factory) -> Path:
     """The fixture database, built once through the real importer; tests get copies."""
     path = tmp_path_factory.mktemp("kam_master") / "fixture.duckdb"
     store = open_store(path)
@@ -86,23 +86,23 @@ def _fixture_db_master(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def fixture_db(_fixture_db_master, tmp_path, monkeypatch) -> Path:
+def fixture_db(fixture_db_file, tmp_path, monkeypatch) -> Path:
     """A private copy of the fixture database, selected for the app with ``KAM_DB``.
 
     A copy per test because the app keeps one connection per file open for the
     whole process (``st.cache_resource``) and some tests write (settings, imports).
     """
     path = tmp_path / "kam.duckdb"
-    shutil.copy(_fixture_db_master, path)
+    shutil.copy(fixture_db_file, path)
     _app_env(monkeypatch, path)
     return path
 
 
 @pytest.fixture
-def auth_db(_fixture_db_master, tmp_path, monkeypatch) -> Path:
+def auth_db(fixture_db_file, tmp_path, monkeypatch) -> Path:
     """A copy of the fixture database (no users yet) with sign-in switched on, as in production."""
     path = tmp_path / "kam.duckdb"
-    shutil.copy(_fixture_db_master, path)
+    shutil.copy(fixture_db_file, path)
     _app_env(monkeypatch, path, auth=True)
     return path
 

@@ -1,0 +1,77 @@
+"""Tiers: counts, who is close to the next tier, who moved, the six criteria, the export."""
+from __future__ import annotations
+
+import pytest
+
+from core_fixtures import dataframe_with, fixture_db, fixture_db_file, metrics_by_label, open_page, texts  # noqa: F401
+
+
+@pytest.fixture
+def at(fixture_db):
+    return open_page("tiers")
+
+
+def test_the_tiers_page_counts_the_accounts_per_tier_with_the_policy_thresholds(at):
+    assert [t.value for t in at.title] == ["大客户分级"]
+    shown = metrics_by_label(at)
+    assert {k: shown[k] for k in ("战略性大客户", "伙伴式大客户", "普通大客户", "非大客户")} == {
+        "战略性大客户": "1", "伙伴式大客户": "2", "普通大客户": "1", "非大客户": "1"}
+    captions = [c.value for c in at.caption]
+    for line in ("年度金额 ≥ ¥50,000,000.00", "年度金额 ≥ ¥20,000,000.00", "年度金额 ≥ ¥5,000,000.00",
+                 "年度金额 < ¥5,000,000.00", "分级依据：销售额"):
+        assert line in captions
+
+
+def test_the_tab_labels_are_filled_in(at):
+    labels = [tab.label for tab in at.tabs]
+    assert labels[0] == "各级大客户数"
+    assert labels[2] == "级别变动（2024 → 2025）"
+    assert not any("{" in label for label in labels)
+
+
+def test_the_near_boundary_list_names_the_accounts_within_ten_percent_and_their_gap(at):
+    near = [m.value for m in at.tabs[1].markdown]
+    assert near == [
+        "**Echo** · 伙伴式大客户 · 还差 500.00 万元 升级",    # 4,999,999.99 to 50M
+        "**Delta** · 非大客户 · 还差 ¥0.01 升级",             # a gap of one cent is not "0.00 万元"
+    ]
+
+
+def test_the_accounts_table_shows_the_picked_tier(at):
+    assert list(dataframe_with(at, "basis_amount")["account"]) == ["Alpha"]
+    at.button_group(key="tiers_pick").set_value("partner").run()
+    table = dataframe_with(at, "basis_amount")
+    assert list(table["account"]) == ["Echo", "Bravo"]
+    assert list(table["to_next_tier"]) == pytest.approx([499.999999, 3000.0])   # 万元
+
+
+def test_the_migration_table_lists_only_the_accounts_that_moved(at):
+    move = dataframe_with(at, "movement")
+    assert list(zip(move["account"], move["tier_prev"], move["tier"], move["movement"])) == [
+        ("Alpha", "伙伴式大客户", "战略性大客户", "升级"),
+        ("Echo", "—", "伙伴式大客户", "新增"),
+        ("Delta", "普通大客户", "非大客户", "降级"),
+        ("Foxtrot", "普通大客户", "—", "流失"),
+    ]
+
+
+def test_the_criteria_checklist_marks_rank_and_share_and_leaves_the_dossier_criteria_open(at):
+    checklist = dataframe_with(at, "销售前十")
+    assert list(checklist["客户/供应商"]) == ["Alpha", "Echo", "Bravo", "Charlie", "Delta"]
+    assert set(checklist["销售前十"]) == {"✅"}            # all five rank within 10
+    assert set(checklist["销售及利润贡献"]) == {"✅"}      # Delta: 4 % of sales, 3.6 % of profit ≥ 1 %
+    assert set(checklist["品牌知名度"]) == {"❔"}          # no dossier scores in the fixture
+
+
+def test_the_stop_impact_shows_each_top_accounts_share_of_the_total(at):
+    impact = dataframe_with(at, "sales_drop_share")
+    assert list(impact["account"]) == ["Alpha", "Echo", "Bravo", "Charlie", "Delta"]
+    assert impact["sales_drop_share"].iloc[0] == pytest.approx(40.0)
+    assert impact["sales_without"].iloc[0] == pytest.approx(7500.0)           # 万元
+
+
+def test_the_tier_table_can_be_downloaded_as_csv_and_built_as_a_workbook(at):
+    assert [b.label for b in at.download_button] == ["导出 CSV"]
+    at.button(key="tiers_build").click().run()
+    assert not at.exception
+    assert [b.label for b in at.download_button] == ["下载", "导出 CSV"]
