@@ -14,7 +14,6 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -185,7 +184,3 @@ def shoot(page: Page, path: Path, height: int | None = None) -> Path:
     page.set_viewport_size(size)
     page.wait_for_timeout(300)
     return path
-
-
-def iter_pngs(folder: Path) -> Iterator[Path]:
-    yield from sorted(folder.glob("*.png"))

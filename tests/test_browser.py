@@ -24,6 +24,7 @@ import secrets
 import shutil
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium fonts-noto-cjk",
                 allow_module_level=True)
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
+pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
 
 import openpyxl  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
@@ -253,7 +254,7 @@ def _edit_a_dossier_from_rankings(page: Page, shots, account: str) -> None:
     wait_idle(page)
     expect(m.locator("h1").first).to_have_text("客户档案")
     expect(m.locator("h3").filter(has_text=account).first).to_be_visible()
-    assert f"account=" in page.url
+    assert "account=" + quote(account, safe="") in page.url  # the link reproduces the view
 
     page.get_by_role("tab", name="企业信息").click()
     form = m.locator('[data-testid="stForm"]').filter(has=page.get_by_label("电话", exact=True))

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from kam_core.i18n import t
 
 from core_fixtures import (DASHBOARD, TIMEOUT, auth_db, empty_db, fixture_db, fixture_db_file,  # noqa: F401
-                           metrics_by_label, open_page, sidebar_widget, texts)
+                           metrics_by_label, open_page, sidebar_widget)
 
 PAGES = {"overview": "总览", "import": "导入数据", "rankings": "排名", "tiers": "大客户分级", "settings": "设置"}
 PAGES_EN = {"overview": "Overview", "import": "Import", "rankings": "Rankings", "tiers": "Tiers",

@@ -1,6 +1,8 @@
 """Rankings: the table in rank order, and the sidebar filters that change it."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from core_fixtures import (ACCOUNTS_2024, ACCOUNTS_2025, dataframe_with, fixture_db,  # noqa: F401
@@ -22,13 +24,9 @@ def test_the_ranking_lists_the_accounts_in_rank_order_with_their_figures(fixture
     assert df["share"].iloc[0] == pytest.approx(40.0)
     assert df["margin"].iloc[2] == pytest.approx(15.0)            # Bravo 3M / 20M
     assert df["yoy"].iloc[0] == pytest.approx(25.0)               # Alpha 50M vs 40M
-    assert pd_isna(df["yoy"].iloc[1])                              # Echo is new
+    assert math.isnan(df["yoy"].iloc[1])                           # Echo is new
     assert list(df["tier"]) == ["战略性大客户", "伙伴式大客户", "伙伴式大客户", "普通大客户", "非大客户"]
     assert df["dossier"].iloc[0] == "./dossier?account=Alpha"
-
-
-def pd_isna(value) -> bool:
-    return value != value or value is None
 
 
 def test_choosing_another_year_in_the_sidebar_changes_the_table(fixture_db):

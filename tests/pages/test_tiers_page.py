@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core_fixtures import dataframe_with, fixture_db, fixture_db_file, metrics_by_label, open_page, texts  # noqa: F401
+from core_fixtures import dataframe_with, fixture_db, fixture_db_file, metrics_by_label, open_page  # noqa: F401
 
 
 @pytest.fixture
