@@ -27,7 +27,7 @@ PAGES = [  # (script, label key, icon)
     ("plans", "page.plans", ":material/handshake:"),
     ("settings", "page.settings", ":material/settings:"),
 ]
-pages = [st.Page(f"pages/{name}.py", title=ctx.t(label), icon=icon, url_path=name, default=(name == "overview"))
-         for name, label, icon in PAGES if (here / "pages" / f"{name}.py").exists()]
+pages = [st.Page(f"app_pages/{name}.py", title=ctx.t(label), icon=icon, url_path=name, default=(name == "overview"))
+         for name, label, icon in PAGES if (here / "app_pages" / f"{name}.py").exists()]
 st.navigation(pages).run()
 st.sidebar.caption(t("app.title", ctx.lang))

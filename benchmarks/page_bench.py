@@ -34,7 +34,7 @@ from streamlit.testing.v1 import AppTest
 at = AppTest.from_file("dashboard.py", default_timeout=600)
 at.run()                                   # the frame and the default page, to settle imports
 if {page!r} != "overview":
-    at.switch_page("pages/{page}.py")
+    at.switch_page("app_pages/{page}.py")
 out = {{}}
 def timed(name):
     t0 = time.perf_counter(); at.run(); out[name] = time.perf_counter() - t0

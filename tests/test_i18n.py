@@ -155,7 +155,7 @@ def _label_calls():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    files = [root / "dashboard.py", *(root / "pages").glob("*.py"), *(root / "kam_core").rglob("*.py")]
+    files = [root / "dashboard.py", *(root / "app_pages").glob("*.py"), *(root / "kam_core").rglob("*.py")]
     for path in files:
         if not path.exists() or path.name == "i18n.py":
             continue

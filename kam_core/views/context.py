@@ -255,7 +255,7 @@ def empty_state(ctx: Context, no_year_data: bool = False) -> None:
     st.info(ctx.t("empty.no_data_year", year=ctx.year) if no_year_data else ctx.t("empty.no_data"))
     c1, c2 = st.columns(2)
     with c1:
-        st.page_link("pages/import.py", label=ctx.t("empty.go_import"), icon="📥")
+        st.page_link("app_pages/import.py", label=ctx.t("empty.go_import"), icon="📥")
     with c2:
         if not no_year_data and st.button(ctx.t("empty.load_demo"), key="kam_load_demo"):
             from .. import demo

@@ -7,7 +7,7 @@ frame (``dashboard.py``) opened on one page, with ``KAM_AUTH=off`` (the local
 director) unless a role is given (``KAM_AUTH_AS``, see kam_core/views/signin.py).
 
     def test_x(app):
-        at = app("pages/dossier.py", query={"account": "某某"}).run()   # the frame ran once already
+        at = app("app_pages/dossier.py", query={"account": "某某"}).run()   # the frame ran once already
         assert not at.exception
 """
 from __future__ import annotations
@@ -54,7 +54,7 @@ def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest
     With ``page`` the frame has already run once on the default page (pages of
     ``st.navigation`` exist only then) and the next ``run()`` shows ``page``.
 
-    ``page`` is a script path such as ``"pages/dossier.py"``; ``query`` sets
+    ``page`` is a script path such as ``"app_pages/dossier.py"``; ``query`` sets
     URL query params; ``role`` runs as another user (``"viewer"``,
     ``"manager:li_kam"``) instead of the local director.
     """

@@ -38,8 +38,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
-from streamlit.runtime import pages_manager
 from streamlit.testing.v1 import AppTest
 
 from kam_core.ingest.pipeline import import_file
@@ -115,24 +113,7 @@ def empty_db(tmp_path, monkeypatch) -> Path:
     return path
 
 
-class _NavigationPagesManager(pages_manager.PagesManager):
-    """AppTest's pages manager, told (as ``st.navigation`` tells the real one) to ignore ``pages/``.
-
-    Streamlit 1.67's AppTest resets ``PagesManager.uses_pages_directory`` before
-    every run, so with the page scripts in a folder named ``pages/`` next to
-    ``dashboard.py`` it falls back to the old automatic multipage mode and, after
-    ``switch_page``, runs the page script *alone*: no frame, no sidebar, no
-    sign-in, and a stale context from the first run. A real server sets the flag
-    to False on the first ``st.navigation`` call and keeps it.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-
 def _app_env(monkeypatch, path: Path, auth: bool = False) -> None:
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
     monkeypatch.setenv("KAM_DB", str(path))
     if auth:
         monkeypatch.delenv("KAM_AUTH", raising=False)
@@ -142,14 +123,14 @@ def _app_env(monkeypatch, path: Path, auth: bool = False) -> None:
 
 
 def open_page(page: str | None = None, lang: str | None = None) -> AppTest:
-    """Run the dashboard (optionally switched to ``pages/<page>.py``) and return it, checked for exceptions."""
+    """Run the dashboard (optionally switched to ``app_pages/<page>.py``) and return it, checked for exceptions."""
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
     if lang:
         at.query_params["lang"] = lang
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     if page:
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -9,7 +9,7 @@ from kam_core.permissions import SYSTEM
 from kam_core.store import open_store
 from kam_core.views.dossier_view import org_chart_dot
 
-PAGE = "pages/dossier.py"
+PAGE = "app_pages/dossier.py"
 
 
 def first_dossier(path) -> tuple[str, pd.DataFrame]:

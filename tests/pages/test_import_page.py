@@ -43,7 +43,7 @@ def test_confirming_loads_the_file_and_the_overview_shows_it_at_once(fixture_db)
     assert not at.exception
     assert [s.value for s in at.success] == ["已导入 2 行（导入编号 2）。"]
     assert list(history(at)["文件名"]) == ["upload.csv", "fixture.csv"]
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("app_pages/overview.py").run()
     shown = metrics_by_label(at)
     assert shown["销售额"] == "12,500.03 万元"                     # + 300.00 yuan
     assert shown["客户数"] == "6"
@@ -78,5 +78,5 @@ def test_undo_asks_for_confirmation_then_removes_the_import(fixture_db):
     assert list(history(at)["状态"]) == ["已撤销", "有效"]
     assert not at.checkbox(key="undo_sure").value                  # the next undo needs a new tick
     assert at.button(key="undo_go").disabled
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("app_pages/overview.py").run()
     assert metrics_by_label(at)["销售额"] == "12,500.00 万元"

@@ -17,7 +17,7 @@ PAGES_EN = {"overview": "Overview", "import": "Import", "rankings": "Rankings", 
 def test_every_page_renders_inside_the_frame_on_the_fixture_database(fixture_db):
     at = open_page()
     for page, title in PAGES.items():
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert [t.value for t in at.title] == [title]
         assert sidebar_widget(at, "selectbox", "kam_year").value == 2025     # the frame's sidebar ran
@@ -28,7 +28,7 @@ def test_the_sidebar_filters_stay_in_the_url_when_switching_pages(fixture_db):
     at = open_page("rankings")
     sidebar_widget(at, "selectbox", "kam_year").set_value(2024).run()
     sidebar_widget(at, "multiselect", "kam_region").set_value(["华东"]).run()
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("app_pages/overview.py").run()
     assert not at.exception
     assert sidebar_widget(at, "selectbox", "kam_year").value == 2024
     assert sidebar_widget(at, "multiselect", "kam_region").value == ["华东"]
@@ -55,7 +55,7 @@ def test_the_language_switch_changes_the_labels_on_every_page(fixture_db):
     assert sidebar_widget(at, "selectbox", "kam_year").label == "Year"
     assert at.query_params["lang"] == "en"
     for page, title in PAGES_EN.items():
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert [t.value for t in at.title] == [title]
     sidebar_widget(at, "radio", "kam_lang").set_value("zh").run()
@@ -66,7 +66,7 @@ def test_with_sign_in_on_and_no_users_every_page_shows_only_the_create_administr
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT).run()
     for page in [None, *PAGES]:
         if page:
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception
         assert [t.value for t in at.title] == ["创建管理员"], page
         assert not at.metric and not at.dataframe and not at.file_uploader, page
@@ -98,7 +98,7 @@ def test_on_an_empty_database_import_and_settings_still_work(empty_db):
     at = open_page("import")
     assert at.file_uploader(key="import_files")
     assert t("import.no_history", "zh") in [c.value for c in at.caption]
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("app_pages/settings.py").run()
     assert not at.exception and at.number_input
 
 

@@ -5,7 +5,7 @@ from kam_core import plans
 from kam_core.permissions import SYSTEM
 from kam_core.store import open_store
 
-PAGE = "pages/plans.py"
+PAGE = "app_pages/plans.py"
 
 
 def test_the_plans_page_shows_the_timeline_budgets_uplift_and_checklists(app, demo_db):

@@ -35,7 +35,7 @@ def test_a_lower_strategic_threshold_is_saved_and_moves_an_account_up_on_the_tie
     save(at)
     assert [s.value for s in at.success] == ["设置已保存，所有页面立即生效。"]
     assert number_input(at, STRATEGIC).value == 45_000_000
-    at.switch_page("pages/tiers.py").run()
+    at.switch_page("app_pages/tiers.py").run()
     assert not at.exception
     assert tier_counts(at) == ["2", "1", "1", "1"]        # Echo (45,000,000.01) is now strategic
     assert "年度金额 ≥ ¥45,000,000.00" in [c.value for c in at.caption]
@@ -48,10 +48,10 @@ def test_a_partner_threshold_not_below_the_strategic_one_is_refused_and_nothing_
     save(at)
     assert [e.value for e in at.error] == ["无法保存：分级金额必须递增：普通 < 伙伴式 < 战略性。"]
     assert not at.success
-    at.switch_page("pages/tiers.py").run()
+    at.switch_page("app_pages/tiers.py").run()
     assert tier_counts(at) == ["1", "2", "1", "1"]
     assert "年度金额 ≥ ¥20,000,000.00" in [c.value for c in at.caption]
-    at.switch_page("pages/settings.py").run()                # the form again shows what is stored
+    at.switch_page("app_pages/settings.py").run()                # the form again shows what is stored
     assert number_input(at, PARTNER).value == 20_000_000
     assert number_input(at, "普通大客户下限（元）").value == 5_000_000
 
@@ -60,5 +60,5 @@ def test_choosing_yuan_as_the_unit_changes_the_amounts_on_the_overview(fixture_d
     at = open_page("settings")
     next(w for w in at.radio if w.label == "金额显示单位").set_value("yuan")
     save(at)
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("app_pages/overview.py").run()
     assert metrics_by_label(at)["销售额"] == "¥125,000,000.00"

@@ -19,7 +19,7 @@ event = st.dataframe(shown, column_config=config, hide_index=True, width="stretc
 rows = event.selection.rows if event and event.selection else []
 if rows:
     account = table.iloc[rows[0]]["account"]
-    st.page_link("pages/dossier.py", label=ctx.t("rankings.open_dossier", account=account), icon="📇",
+    st.page_link("app_pages/dossier.py", label=ctx.t("rankings.open_dossier", account=account), icon="📇",
                  query_params=context.url_params({"account": account}))
 
 st.plotly_chart(charts.portfolio_scatter(table, ctx.unit, ctx.lang), width="stretch")
