@@ -16,11 +16,14 @@ if table.empty:
 
 now, prev = context.summary(ctx), context.summary(ctx, ctx.year - 1)
 prev_table = context.tier_table(ctx, ctx.year - 1) if ctx.year - 1 in ctx.years else None
+# An unfinished year is compared with the same days of last year, not with a whole year.
+ytd = context.same_period(ctx)
+money_prev = ytd if ytd is not None else prev
 
 
-def change(key, ratio=False):
+def change(key, ratio=False, base=prev):
     """Change vs last year: relative for amounts, in percentage points for ratios."""
-    a, b = now.get(key), prev.get(key)
+    a, b = now.get(key), base.get(key)
     if a is None or b is None or (not ratio and not b):
         return None
     if ratio:
@@ -28,16 +31,21 @@ def change(key, ratio=False):
     return format_signed_pct(a / b - 1)
 
 
-st.caption(ctx.t("kpi.vs_last_year") + f" {ctx.year - 1}")
-c = st.columns(6)
-c[0].metric(ctx.t("kpi.sales"), format_amount(now["sales"], ctx.unit, ctx.lang), change("sales"))
-c[1].metric(ctx.t("kpi.gross_profit"), format_amount(now["gross_profit"], ctx.unit, ctx.lang), change("gross_profit"))
-c[2].metric(ctx.t("kpi.margin"), format_pct(now["margin"]), change("margin", ratio=True))
-c[3].metric(ctx.t("kpi.top10_share"), format_pct(now["top10_share"]), change("top10_share", ratio=True),
+if ytd is not None:
+    st.caption(ctx.t("kpi.vs_same_period", year=ctx.year, through=ytd["through"], prev_through=ytd["prev_through"]))
+else:
+    st.caption(ctx.t("kpi.vs_last_year") + f" {ctx.year - 1}")
+c = st.columns(3)
+c[0].metric(ctx.t("kpi.sales"), format_amount(now["sales"], ctx.unit, ctx.lang), change("sales", base=money_prev))
+c[1].metric(ctx.t("kpi.gross_profit"), format_amount(now["gross_profit"], ctx.unit, ctx.lang),
+            change("gross_profit", base=money_prev))
+c[2].metric(ctx.t("kpi.margin"), format_pct(now["margin"]), change("margin", ratio=True, base=money_prev))
+c = st.columns(3)
+c[0].metric(ctx.t("kpi.top10_share"), format_pct(now["top10_share"]), change("top10_share", ratio=True),
             delta_color="inverse")
 hhi_delta = None if prev.get("hhi") is None or now.get("hhi") is None else f"{now['hhi'] - prev['hhi']:+,.0f}"
-c[4].metric("HHI", format_number(now["hhi"]), hhi_delta, delta_color="inverse", help=ctx.t("kpi.hhi_help"))
-c[5].metric(ctx.t("kpi.n_accounts"), format_number(now["n_accounts"]))
+c[1].metric("HHI", format_number(now["hhi"]), hhi_delta, delta_color="inverse", help=ctx.t("kpi.hhi_help"))
+c[2].metric(ctx.t("kpi.n_accounts"), format_number(now["n_accounts"]))
 
 counts = table["tier"].value_counts()
 prev_counts = prev_table["tier"].value_counts() if prev_table is not None and not prev_table.empty else None

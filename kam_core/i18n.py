@@ -63,6 +63,9 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
      "Sum of squared sales shares × 10,000; higher means more dependent on a few accounts."),
     ("kpi.yoy", "同比", "Change vs last year"),
     ("kpi.vs_last_year", "同比基准年", "Change vs"),
+    ("kpi.vs_same_period", "{year} 年尚未结束：销售额、毛利和毛利率与上年同期比较（截至 {through} 对比截至 {prev_through}）",
+     "{year} is not finished: sales, gross profit and margin are compared with the same period last year "
+     "(to {through} vs to {prev_through})"),
     ("kpi.change_vs_last_year", "较上年 {change}", "{change} vs last year"),
     ("kpi.no_last_year", "无上年数据", "No data for last year"),
     ("kpi.lines", "明细行数", "Sales lines"),

@@ -148,12 +148,17 @@ def metric_value(page: Page, label: str) -> str:
     return metric.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
-def wan_value(text: str) -> float:
-    """``"12,345.67 万元"`` or ``"12,345.67 (10k CNY)"`` → 12345.67 (a number in 万元)."""
-    m = re.search(r"[−-]?[\d,]+(?:\.\d+)?", text)
+def wan_value(text: str) -> tuple[float, float]:
+    """``"12,345.67 万元"`` / ``"12,345 (10k CNY)"`` → (the number in 万元, the step it is shown to).
+
+    The step (0.01 for two decimals, 1 for none) is how far apart two shown
+    values can be, so callers compare with the precision the page chose.
+    """
+    m = re.search(r"[−-]?[\d,]+(?:\.(\d+))?", text)
     if not m:
         raise ValueError(f"no amount in {text!r}")
-    return float(m.group(0).replace(",", "").replace("−", "-"))
+    decimals = len(m.group(1) or "")
+    return float(m.group(0).replace(",", "").replace("−", "-")), 10.0 ** -decimals
 
 
 def content_height(page: Page) -> int:

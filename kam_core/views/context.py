@@ -116,7 +116,7 @@ def prepare(store: Store, user: User) -> Context:
     years = _years(str(store.path), version, settings["fiscal_start_month"], store)
 
     sb = st.sidebar
-    choice = sb.radio(t("sidebar.language", lang), ("zh", "en"), index=0 if lang == "zh" else 1,
+    choice = sb.radio("语言 · Language", ("zh", "en"), index=0 if lang == "zh" else 1,
                       format_func=lambda v: t(f"lang.{v}", v), horizontal=True, key="kam_lang")
     if choice != lang:
         lang = choice
@@ -194,6 +194,16 @@ def summary(ctx: Context, year: int | None = None) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def _same_period(db: str, version: int, year: int, fkey: str, _ctx: Context) -> dict | None:
+    return metrics.same_period_last_year(_ctx.store, year, filters=_ctx.filters, settings=_ctx.settings)
+
+
+def same_period(ctx: Context) -> dict | None:
+    """Last year's figures over the same days, when the selected year is not finished."""
+    return _same_period(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), ctx)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def _monthly_by_tier(db: str, version: int, year: int, fkey: str, _ctx: Context) -> pd.DataFrame:
     monthly = metrics.monthly_sales(_ctx.store, year, filters=_ctx.filters, settings=_ctx.settings)
     return charts.monthly_by_tier(monthly, _tier_table(db, version, year, fkey, _ctx))
@@ -255,11 +265,12 @@ def empty_state(ctx: Context, no_year_data: bool = False) -> None:
     st.info(ctx.t("empty.no_data_year", year=ctx.year) if no_year_data else ctx.t("empty.no_data"))
     c1, c2 = st.columns(2)
     with c1:
-        st.page_link("app_pages/import.py", label=ctx.t("empty.go_import"), icon="📥")
+        st.page_link("app_pages/import.py", label=ctx.t("empty.go_import"), icon=":material/upload_file:")
     with c2:
         if not no_year_data and st.button(ctx.t("empty.load_demo"), key="kam_load_demo"):
             from .. import demo
             with st.spinner(ctx.t("empty.load_demo") + " …"):
                 demo.load_demo(ctx.store)
+                demo.load_demo_extras(ctx.store)
             st.rerun()
     st.stop()

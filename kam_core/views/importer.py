@@ -91,14 +91,22 @@ def checked_plan(ctx: Context, data: bytes, file_name: str, opts: ImportOptions)
         plan = prepare_import(ctx.store, data, file_name, opts,
                               progress=lambda f, msg: bar.progress(min(f, 1.0), text=f"{ctx.t('import.reading')} {msg}"))
     except ImportRejected as exc:
-        cache.clear()
-        cache[key] = exc
+        forget_plans()
+        st.session_state["import_plans"][key] = exc
         raise
     finally:
         bar.empty()
-    cache.clear()
-    cache[key] = plan
+    forget_plans()
+    st.session_state["import_plans"][key] = plan
     return plan
+
+
+def forget_plans() -> None:
+    """Drop the checked plans of this session, freeing their staging engines."""
+    for plan in st.session_state.get("import_plans", {}).values():
+        if isinstance(plan, ImportPlan):
+            plan.close()
+    st.session_state["import_plans"] = {}
 
 
 def _mapping_editor(ctx: Context, sha: str, columns: list[str], current: dict[str, str]) -> None:
@@ -116,7 +124,7 @@ def _mapping_editor(ctx: Context, sha: str, columns: list[str], current: dict[st
                                            key=f"mapsel_{sha}_{f}")
             if choice != value:
                 overrides[f] = "" if choice == none else choice
-                st.session_state["import_plans"] = {}
+                forget_plans()
                 st.rerun()
 
 
@@ -193,7 +201,7 @@ def confirm_button(ctx: Context, plan: ImportPlan) -> None:
             return
         finally:
             bar.empty()
-        st.session_state["import_plans"] = {}
+        forget_plans()
         st.session_state["import_done"] = ctx.t("import.done", id=import_id,
                                                 rows=format_number(plan.report.data["rows_accepted"]))
         st.session_state.pop("import_files", None)
@@ -233,7 +241,7 @@ def history(ctx: Context) -> None:
     if c2.button(ctx.t("import.undo"), disabled=not sure, key="undo_go"):
         n = undo_import(ctx.store, int(pick), user=ctx.user.name)
         st.session_state["import_done"] = ctx.t("import.undone", id=pick, rows=format_number(n))
-        st.session_state["import_plans"] = {}
+        forget_plans()
         _disarm_undo()
         st.rerun()
 
