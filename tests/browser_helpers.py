@@ -172,6 +172,17 @@ def content_height(page: Page) -> int:
         }"""))
 
 
+def first_chart_bottom(page: Page) -> int:
+    """The page y of the bottom of the first chart (for a "first screen" shot that ends below it)."""
+    return int(page.evaluate(
+        """() => {
+            const c = document.querySelector('[data-testid="stMain"] [data-testid="stPlotlyChart"]');
+            const main = document.querySelector('[data-testid="stMain"]');
+            if (!c) { return 900; }
+            return c.getBoundingClientRect().bottom + (main ? main.scrollTop : 0);
+        }"""))
+
+
 def shoot(page: Page, path: Path, height: int | None = None) -> Path:
     """A screenshot of the whole page, or of its top ``height`` pixels.
 

@@ -238,6 +238,8 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
     except BaseException:
         con.close()
         raise
+    finally:
+        readers.forget_cached()
 
 
 def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report_progress) -> ImportPlan:

@@ -14,6 +14,7 @@ import io
 import itertools
 import re
 import struct
+import threading
 import zipfile
 from dataclasses import dataclass
 from posixpath import join, normpath
@@ -76,15 +77,18 @@ def list_sheets(data: bytes, fmt: str, limits: Limits | None = None) -> list[She
     limits = limits or Limits()
     check_container(data, fmt, limits)
     if fmt == "csv":
-        table = read_grid(data, fmt, limits=limits).table
-        return [SheetInfo("csv", True, table.num_rows, table.num_columns - 1)]
+        # Counting lines is enough to show the size; the one real parse is read_grid's.
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        first = data.split(b"\n", 1)[0]
+        fields = max(first.count(d) for d in (b",", b";", b"\t", b"|")) + 1 if first.strip() else 0
+        return [SheetInfo("csv", True, lines, fields)]
     _require_excel(fmt)
-    wb = _open_workbook(data)
+    wb = _cached_workbook(data)
     infos = []
     for meta in wb.sheets_metadata:
         if meta.typ != calamine.SheetTypeEnum.WorkSheet:
             continue
-        sheet = _load_sheet(wb, meta.name)
+        sheet = _cached_sheet(data, wb, meta.name)
         end = sheet.end
         n_rows, n_cols = (end[0] + 1, end[1] + 1) if end else (0, 0)
         infos.append(SheetInfo(meta.name, meta.visible == calamine.SheetVisibleEnum.Visible, n_rows, n_cols))
@@ -117,6 +121,40 @@ def _require_excel(fmt: str) -> None:
 # Excel
 
 
+# The sheets list_sheets loaded, kept for the read_grid that follows on the same
+# bytes object, so a workbook is parsed once per import, not twice. One file at
+# a time; forget_cached() lets it go.
+_cache: dict = {"data": None, "wb": None, "sheets": {}}
+_cache_lock = threading.Lock()
+
+
+def _cached_workbook(data: bytes) -> calamine.CalamineWorkbook:
+    with _cache_lock:
+        if _cache["data"] is data and _cache["wb"] is not None:
+            return _cache["wb"]
+    wb = _open_workbook(data)
+    with _cache_lock:
+        _cache.update(data=data, wb=wb, sheets={})
+    return wb
+
+
+def _cached_sheet(data: bytes, wb: calamine.CalamineWorkbook, name: str) -> calamine.CalamineSheet:
+    with _cache_lock:
+        if _cache["data"] is data and name in _cache["sheets"]:
+            return _cache["sheets"][name]
+    ws = _load_sheet(wb, name)
+    with _cache_lock:
+        if _cache["data"] is data:
+            _cache["sheets"][name] = ws
+    return ws
+
+
+def forget_cached() -> None:
+    """Drop the workbook kept between list_sheets and read_grid."""
+    with _cache_lock:
+        _cache.update(data=None, wb=None, sheets={})
+
+
 def _open_workbook(data: bytes) -> calamine.CalamineWorkbook:
     try:
         return calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -143,7 +181,7 @@ def _calamine_rejection(exc: Exception) -> ImportRejected:
 
 
 def _read_excel(data: bytes, fmt: str, sheet: str | None, limits: Limits) -> Grid:
-    wb = _open_workbook(data)
+    wb = _cached_workbook(data)
     worksheets = [m for m in wb.sheets_metadata if m.typ == calamine.SheetTypeEnum.WorkSheet]
     if sheet is None:
         visible = [m for m in worksheets if m.visible == calamine.SheetVisibleEnum.Visible]
@@ -152,7 +190,7 @@ def _read_excel(data: bytes, fmt: str, sheet: str | None, limits: Limits) -> Gri
         sheet = (visible or worksheets)[0].name
     elif sheet not in {m.name for m in worksheets}:
         raise ImportRejected("sheet_not_found", f"The workbook has no worksheet named {sheet!r}.")
-    ws = _load_sheet(wb, sheet)
+    ws = _cached_sheet(data, wb, sheet)
     end = ws.end
     if end and (end[0] + 1) * (end[1] + 1) > limits.max_cells:
         raise ImportRejected("too_large", f"Sheet {sheet!r} has {(end[0] + 1) * (end[1] + 1):,} cells; "
