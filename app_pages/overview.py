@@ -28,7 +28,8 @@ def change(key, ratio=False, base=prev):
         return None
     if ratio:
         return f"{(a - b) * 100:+.1f} pp"
-    return format_signed_pct(a / b - 1)
+    # st.metric reads the arrow's direction from an ASCII minus, not the typographic one
+    return format_signed_pct(a / b - 1).replace("\u2212", "-")
 
 
 if ytd is not None:

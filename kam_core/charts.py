@@ -177,16 +177,18 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     grouped = tier_table.groupby("tier")["sales"].agg(["count", "sum"]).reindex(list(TIER_ORDER), fill_value=0)
     labels = [tier_label(c, lang) for c in TIER_ORDER]
     colours = [_tier_colour(c) for c in TIER_ORDER]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("chart.accounts", lang), _amount_title("col.sales", unit, lang)))
-    fig.add_bar(x=labels, y=grouped["count"].astype(int).tolist(), marker_color=colours,
+    # Horizontal bars on one shared tier axis: the tier names read level, once,
+    # and the two panels cannot overlap each other's labels.
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=(t("chart.accounts", lang), _amount_title("col.sales", unit, lang)))
+    fig.add_bar(y=labels, x=grouped["count"].astype(int).tolist(), orientation="h", marker_color=colours,
                 name=t("chart.accounts", lang), showlegend=False,
-                hovertemplate="%{x}: %{y:,}<extra></extra>", row=1, col=1)
-    fig.add_bar(x=labels, y=(grouped["sum"] / divisor).tolist(), marker_color=colours,
+                hovertemplate="%{y}: %{x:,}<extra></extra>", row=1, col=1)
+    fig.add_bar(y=labels, x=(grouped["sum"] / divisor).tolist(), orientation="h", marker_color=colours,
                 name=t("col.sales", lang), showlegend=False,
-                hovertemplate=f"%{{x}}: {_amount_hover(unit, lang, 'y')}<extra></extra>", row=1, col=2)
-    # The panel titles name the measures; y-axis titles would collide with the right panel's ticks.
-    fig.update_yaxes(tickformat=",", row=1, col=2)
-    fig.update_xaxes(title_text=t("col.tier", lang))
+                hovertemplate=f"%{{y}}: {_amount_hover(unit, lang, 'x')}<extra></extra>", row=1, col=2)
+    fig.update_xaxes(tickformat=",")
+    fig.update_yaxes(autorange="reversed", row=1, col=1)
     return _styled(fig, title)
 
 
@@ -428,7 +430,7 @@ def sales_trend(monthly_one_account: pd.DataFrame, promotions: pd.DataFrame | No
                 text=changes["label"].astype(str).tolist(),
                 hovertemplate="%{x|%Y-%m-%d}<br>%{text}<extra>%{fullData.name}</extra>",
             )
-    fig.update_xaxes(title_text=t("col.month", lang), type="date")
+    fig.update_xaxes(title_text=t("col.month", lang), type="date", tickformat="%Y-%m")
     fig.update_yaxes(title_text=_amount_title("col.sales", unit, lang), tickformat=",", rangemode="tozero")
     return _styled(fig, title)
 

@@ -463,18 +463,26 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         f"select sum({money}), {'sum(profit)' if options.kind == 'sales' else 'null'} from ({rows_sql})").fetchone()
     amount_in_rows = float(loaded_amount or 0)
 
-    warnings: list[str] = []
+    # Each warning has a code and its figures (the page words it in the user's
+    # language) and an English sentence (the command line and the CSV report).
+    notes: list[dict[str, Any]] = []
     if used_profile:
-        warnings.append("used the mapping saved for files with these headers")
+        notes.append({"code": "profile_used", "text": "used the mapping saved for files with these headers"})
     if dup_lines:
-        warnings.append(f"{dup_lines} lines are exact duplicates of another line (kept: POS exports can repeat a sale)")
+        notes.append({"code": "duplicates", "n": int(dup_lines),
+                      "text": f"{dup_lines} lines are exact duplicates of another line (kept: POS exports can repeat a sale)"})
     if stats[6]:
-        warnings.append(f"{stats[6]} text cells start with = + - or @ and look like formulas (kept as text)")
+        notes.append({"code": "formulas", "n": int(stats[6]),
+                      "text": f"{stats[6]} text cells start with = + - or @ and look like formulas (kept as text)"})
     if stats[7] and options.kind == "sales":
-        warnings.append(f"{stats[7]} lines have neither cost nor profit; they are left out of margin, not counted at zero cost")
+        notes.append({"code": "no_cost", "n": int(stats[7]),
+                      "text": f"{stats[7]} lines have neither cost nor profit; they are left out of margin, "
+                              "not counted at zero cost"})
     overlap = _overlapping_imports(store, stats[0], stats[1], sorted(set(name_map.column("account").to_pylist())), options.kind)
     for imp in overlap:
-        warnings.append(f"import {imp[0]} ({imp[1]}) already covers some of these accounts between {imp[2]} and {imp[3]}")
+        notes.append({"code": "overlap", "id": imp[0], "file": imp[1], "start": str(imp[2]), "end": str(imp[3]),
+                      "text": f"import {imp[0]} ({imp[1]}) already covers some of these accounts between {imp[2]} and {imp[3]}"})
+    warnings = [n["text"] for n in notes]
 
     skipped = {k: v for k, v in counts.items() if k in ("blank", "totals", "repeated_header")}
     rejected_by_reason: dict[str, int] = {}
@@ -501,6 +509,7 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         "new_accounts": new_account_names,
         "alias_suggestions": [list(s) for s in suggestions],
         "warnings": warnings,
+        "notes": notes,
         "profile_used": used_profile,
         "preview": _details(preview, sheet_reports, field_map)["preview"],
     }

@@ -143,7 +143,21 @@ def show_decision(ctx: Context, need: DecisionNeeded, data: bytes) -> None:
 def _preview(ctx: Context, details: dict) -> None:
     if details.get("preview"):
         st.markdown(f"**{ctx.t('import.preview')}**")
-        st.dataframe(pd.DataFrame(details["preview"]).astype("string"), hide_index=True, width="stretch")
+        frame = pd.DataFrame(details["preview"]).astype("string").rename(columns={"row": ctx.t("import.col_row")})
+        st.dataframe(frame, hide_index=True, width="stretch")
+
+
+REASON_KEYS = {"date is missing": "reject.missing_date", "not a valid date": "reject.bad_date",
+               "not a number": "reject.bad_number", "amount is missing": "reject.missing_amount"}
+
+
+def reason_text(ctx: Context, reason: str) -> str:
+    """A rejection reason in the user's language (the CSV report keeps the English one)."""
+    if reason in REASON_KEYS:
+        return ctx.t(REASON_KEYS[reason])
+    if reason.endswith(" is missing"):
+        return ctx.t("reject.missing_account")
+    return reason
 
 
 def show_report(ctx: Context, plan: ImportPlan) -> None:
@@ -173,8 +187,9 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
     else:
         st.success(ctx.t("import.reconciliation_ok", file_total=format_amount(r["file_total"], "yuan", ctx.lang),
                          parsed_total=format_amount(r["lines_total"], "yuan", ctx.lang)))
-    for w in d["warnings"]:
-        st.warning(w)
+    for note in d.get("notes", []):
+        params = {k: v for k, v in note.items() if k not in ("code", "text")}
+        st.warning(ctx.t(f"import.warn.{note['code']}", **params))
     del amount
     with st.expander(ctx.t("import.mapping") + ": " + ", ".join(
             f"{ctx.t('field.' + k)}←{v}" for k, v in d["mapping"].items())):
@@ -182,7 +197,9 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
                  "date_order": d["date_order"]})
     if plan.report.rejected:
         st.markdown(f"**{ctx.t('import.rejected_rows')}**")
-        frame = pd.DataFrame(plan.report.rejected[:1000]).rename(columns={
+        frame = pd.DataFrame(plan.report.rejected[:1000])
+        frame["reason"] = [reason_text(ctx, r) for r in frame["reason"]]
+        frame = frame.rename(columns={
             "sheet": ctx.t("import.col_sheet"), "row": ctx.t("import.col_row"), "column": ctx.t("import.col_column"),
             "value": ctx.t("import.col_value"), "reason": ctx.t("import.col_reason")})
         st.dataframe(frame, hide_index=True, width="stretch", height=240)

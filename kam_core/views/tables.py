@@ -33,20 +33,24 @@ def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
         values = df[col]
         if col in AMOUNT_COLUMNS:
             out[col] = pd.to_numeric(values, errors="coerce") / divisor
-            config[col] = st.column_config.NumberColumn(f"{label} ({suffix})", format="%,.2f" if unit == "wan" else "%,.0f")
+            config[col] = st.column_config.NumberColumn(f"{label} ({suffix})", format="%,.2f" if unit == "wan" else "%,.0f",
+                                                        width="small")
         elif col in RATIO_COLUMNS:
             out[col] = pd.to_numeric(values, errors="coerce") * 100
             if col in BAR_COLUMNS and len(out[col].dropna()):
                 top = float(out[col].max()) if out[col].max() > 0 else 1.0
                 config[col] = st.column_config.ProgressColumn(label, format="%.2f%%", min_value=0.0, max_value=top)
             else:
-                config[col] = st.column_config.NumberColumn(label, format="%.2f%%")
+                config[col] = st.column_config.NumberColumn(label, format="%.2f%%", width="small")
         elif col in ("tier", "tier_prev", "projected_tier"):
             out[col] = [tier_label(v, lang) for v in values]
             config[col] = st.column_config.TextColumn(label)
         elif col == "movement":
             out[col] = [movement_label(v, lang) for v in values]
             config[col] = st.column_config.TextColumn(label)
+        elif col in ("rank", "profit_rank", "abc", "year"):
+            out[col] = values
+            config[col] = st.column_config.Column(label, width="small")
         else:
             out[col] = values
             config[col] = st.column_config.Column(label)
