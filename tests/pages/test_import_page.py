@@ -54,7 +54,7 @@ def test_a_row_with_an_unreadable_amount_is_rejected_and_listed_with_its_row_num
     at = upload(open_page("import"), "bad.csv", data)
     shown = metrics_by_label(at)
     assert [shown[k] for k in REPORT] == ["3", "2", "0", "1"]
-    rejected = dataframe_with(at, "行号")
+    rejected = dataframe_with(at, "原因")          # the rejected-rows table (the preview has 行号 too)
     assert list(rejected["行号"]) == [4]
     assert list(rejected["值"]) == ["abc"]
 
