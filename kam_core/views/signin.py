@@ -34,6 +34,7 @@ import streamlit as st
 
 from kam_core import auth
 from kam_core.auth import AuthError, PasswordPolicyError, UserError
+from kam_core.i18n import LABELS, normalise_lang
 from kam_core.permissions import PermissionDenied, User
 from kam_core.store import Store
 
@@ -47,42 +48,18 @@ COOKIE_REFRESH_SECONDS = 300
 _revoked: set[str] = set()          # tokens signed out in this process (their cookie may linger)
 _revoked_lock = threading.Lock()
 
-TEXT = {
-    "en": {
-        "title": "Sign in", "name": "User name", "password": "Password", "submit": "Sign in",
-        "first_title": "Create the administrator",
-        "first_help": "No users exist yet. The first user is a director and can add the others "
-                      "(Settings or `python -m kam_core users add`).",
-        "repeat": "Repeat the password", "create": "Create and sign in", "differ": "The two passwords differ.",
-        "timeout": "You were signed out after a period of inactivity.", "signed_out": "You are signed out.",
-        "sign_out": "Sign out", "signed_in_as": "Signed in as", "oidc_button": "Sign in with the company account",
-        "oidc_no_user": "No active user has the e-mail {email}; ask a director to add you.",
-        "oidc_no_users": "No users exist yet. On the server run `python -m kam_core users add NAME "
-                         "--role director --email YOU@COMPANY --no-password`, then sign in.",
-        "disabled": "This user is disabled; ask a director.",
-        "roles": {"director": "director", "manager": "key account manager", "viewer": "viewer"},
-    },
-    "zh": {
-        "title": "登录", "name": "用户名", "password": "密码", "submit": "登录",
-        "first_title": "创建管理员",
-        "first_help": "尚无用户。第一个用户为总经理（director），可在设置页或用 "
-                      "`python -m kam_core users add` 添加其他用户。",
-        "repeat": "再次输入密码", "create": "创建并登录", "differ": "两次输入的密码不一致。",
-        "timeout": "长时间未操作，已自动退出。", "signed_out": "已退出登录。",
-        "sign_out": "退出登录", "signed_in_as": "当前用户", "oidc_button": "使用公司账号登录",
-        "oidc_no_user": "没有使用邮箱 {email} 的有效用户，请联系总经理添加。",
-        "oidc_no_users": "尚无用户。请在服务器上运行 `python -m kam_core users add 用户名 "
-                         "--role director --email 邮箱 --no-password` 后再登录。",
-        "disabled": "该用户已停用，请联系总经理。",
-        "roles": {"director": "大客户总经理", "manager": "大客户经理", "viewer": "只读"},
-    },
-}
-ERRORS_ZH = {"invalid": "用户名或密码错误。", "locked": "失败次数过多，账号已锁定 15 分钟。",
-             "disabled": "该用户已停用，请联系总经理。"}
+# Labels live in kam_core.i18n under signin.*; _t gathers them for one language.
+_TEXT_KEYS = ("title", "name", "password", "submit", "first_title", "first_help", "repeat", "create", "differ",
+              "timeout", "signed_out", "sign_out", "signed_in_as", "oidc_button", "oidc_no_user", "oidc_no_users",
+              "disabled")
 
 
 def _t(lang: str | None) -> dict:
-    return TEXT.get(lang or "zh", TEXT["zh"])
+    lang = normalise_lang(lang)
+    # raw texts: some carry a {placeholder} filled where they are shown
+    text = {k: LABELS[f"signin.{k}"][lang] for k in _TEXT_KEYS}
+    text["roles"] = {r: LABELS[f"signin.role.{r}"][lang] for r in ("director", "manager", "viewer")}
+    return text
 
 
 def auth_enabled() -> bool:
@@ -259,9 +236,8 @@ def require_sign_in(store: Store, lang: str | None = None) -> User:
 
 
 def _error_text(exc: AuthError, lang: str | None) -> str:
-    if (lang or "zh") == "zh":
-        return ERRORS_ZH.get(exc.reason, str(exc))
-    return str(exc)
+    labels = LABELS.get(f"signin.error.{exc.reason}")
+    return labels[normalise_lang(lang)] if labels else str(exc)
 
 
 def _sign_in_form(store: Store, text: dict, lang: str | None) -> None:
