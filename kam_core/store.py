@@ -255,22 +255,24 @@ class Store:
         return cur
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A fresh cursor inside BEGIN … COMMIT; ROLLBACK on any exception.
+    def transaction(self, cursor: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A fresh cursor (or the given one, left open) inside BEGIN … COMMIT; ROLLBACK on any exception.
 
         Writers are serialised by a lock so two imports cannot interleave.
         """
         with self._write_lock:
-            cur = self._con.cursor()
+            cur = cursor if cursor is not None else self._con.cursor()
             cur.execute("begin transaction")
             try:
                 yield cur
             except BaseException:
                 cur.execute("rollback")
-                cur.close()
+                if cursor is None:
+                    cur.close()
                 raise
             cur.execute("commit")
-            cur.close()
+            if cursor is None:
+                cur.close()
 
     def close(self) -> None:
         self._con.close()

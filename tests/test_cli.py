@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import io
 import json
 from pathlib import Path
@@ -130,8 +131,8 @@ def test_report_and_share_pack_write_workbooks(tmp_path, db, capsys):
     assert pack.read_bytes()[:2] == b"PK"
 
 
-def test_every_command_is_documented_in_the_readme_and_the_spec_synopsis():
+def test_every_command_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in sub.choices:
-        assert f"`{name}`" in readme, f"README does not mention the {name} command"
+        assert re.search(rf"`{re.escape(name)}[` ]", readme), f"README does not document the {name} command"

@@ -133,8 +133,8 @@ class ImportPlan:
     new_aliases: list[tuple[str, str, str]]  # (alias_key, alias, account)
     signature: str
     mapping: dict[str, str]
-    # The checked rows stay in the private staging engine until commit, which
-    # streams them into the store batch by batch (no second full copy in memory).
+    # The checked rows stay in temp tables of a staging cursor on the store's
+    # engine until commit copies them into `sales` inside the engine.
     staging: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
     rows_sql: str = field(default="", repr=False)
 
@@ -231,9 +231,12 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
     fmt, infos = inspect_file(data, file_name, limits)
     sheet_names = _choose_sheets(infos, options.sheets)
 
-    con = duckdb.connect()          # private staging engine: never touches the store file
+    # Staging runs on a cursor of its own in the store's engine: its temp tables
+    # are invisible to every other cursor and never reach the file, and commit
+    # then copies the checked rows inside the engine instead of across engines.
+    con = store.connection.cursor()
     try:
-        clean.install_macros(con)
+        clean.install_macros(con, temporary=True)
         return _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report_progress)
     except BaseException:
         con.close()
@@ -245,6 +248,8 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
 def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report_progress) -> ImportPlan:
     sheet_reports: list[dict] = []
     raw_parts: list[str] = []
+    bodies: list[pa.Table] = []                 # each sheet's rows under its header
+    grid_names: list[dict[str, str]] = []       # c0…cN → that sheet's grid column
     columns: list[str] | None = None
     signature = None
     encoding = delimiter = None
@@ -280,8 +285,10 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         body = table.slice(header_idx + 1)
         view = f"grid_{i}"
         con.register(view, body)
+        bodies.append(body)
         width = len(cols)
         grid_cols = [c for c in body.column_names if c != "_row"][:width]
+        grid_names.append({f"c{j}": c for j, c in enumerate(grid_cols)})
         select = ", ".join(f"{_q(c)} as {_q(f'c{j}')}" for j, c in enumerate(grid_cols))
         pad = ", ".join(f"null::varchar as {_q(f'c{j}')}" for j in range(len(grid_cols), width))
         raw_parts.append(f"select {i} as sheet_no, _row as src_row, {select}{', ' + pad if pad else ''} from {view}")
@@ -346,7 +353,10 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
     # -- date order -----------------------------------------------------
     # Decided on the column's distinct values: a few hundred dates, not a million rows.
     dcol = _q(col_of["date"])
-    choice = clean.date_order_choice(con, f"(select distinct {dcol} from raw)", col_of["date"], date1904=date1904)
+    date_values = pa.concat_arrays([pa.compute.unique(b.column(grid_names[i][col_of["date"]]).combine_chunks())
+                                    for i, b in enumerate(bodies)]).unique()
+    con.register("date_values", pa.table({col_of["date"]: date_values}))
+    choice = clean.date_order_choice(con, "date_values", col_of["date"], date1904=date1904)
     if options.date_order is not None:
         date_order = options.date_order
     elif choice.ambiguous:
@@ -365,7 +375,8 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
     con.execute("drop view raw")
     for i in range(len(sheet_names)):
         con.unregister(f"grid_{i}")
-    del grid, table, body
+    con.unregister("date_values")
+    del grid, table, body, bodies
     pa.default_memory_pool().release_unused()
 
     # -- totals rows as checksums -------------------------------------------
@@ -692,7 +703,9 @@ def commit_import(store: Store, plan: ImportPlan, user: str | None = None,
     d = plan.report.data
     opts = plan.options
     report_progress(0.1, "loading")
-    with store.transaction() as cur:
+    if plan.staging is None:
+        raise ImportRejected("plan_closed", "this import was already loaded or discarded; check the file again")
+    with store.transaction(plan.staging) as cur:
         if not opts.force:
             dup = cur.execute("select id from imports where sha256 = ? and status = 'loaded'", [plan.sha256]).fetchone()
             if dup is not None:
@@ -710,16 +723,13 @@ def commit_import(store: Store, plan: ImportPlan, user: str | None = None,
              d["amount_loaded"] if opts.kind == "sales" else None,
              d["profit_loaded"] if opts.kind == "sales" else None,
              d["date_min"], d["date_max"], json.dumps(plan.report.to_dict(), ensure_ascii=False, default=str), user])
-        if plan.staging is None:
-            raise ImportRejected("plan_closed", "this import was already loaded or discarded; check the file again")
-        cur.register("staged_rows", plan.staging.execute(plan.rows_sql).fetch_record_batch(100_000))
+        # the checked rows are temp tables of this very cursor: copied inside the engine
         if opts.kind == "sales":
             cols = ", ".join(SALES_COLUMNS)
-            cur.execute(f"insert into sales (import_id, {cols}) select ?, {cols} from staged_rows", [import_id])
+            cur.execute(f"insert into sales (import_id, {cols}) select ?, {cols} from ({plan.rows_sql})", [import_id])
         else:
             cols = ", ".join(INVENTORY_COLUMNS)
-            cur.execute(f"insert into inventory (import_id, {cols}) select ?, {cols} from staged_rows", [import_id])
-        cur.unregister("staged_rows")
+            cur.execute(f"insert into inventory (import_id, {cols}) select ?, {cols} from ({plan.rows_sql})", [import_id])
         if plan.new_aliases:
             cur.executemany(
                 "insert into account_aliases (alias_key, alias, account) values (?, ?, ?) on conflict do nothing",
