@@ -20,7 +20,12 @@ FIELDS = ("date", "supplier", "brand", "category", "store", "region", "sku", "pr
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kam_core", description="KAM Dashboard command line")
+    from .settings import SETTINGS
+
+    epilog = "settings (changed on the Settings page; they apply here too):\n" + "\n".join(
+        f"  {s.key} (default {s.default}): {s.help_en}" for s in SETTINGS.values())
+    p = argparse.ArgumentParser(prog="python -m kam_core", description="KAM Dashboard command line",
+                                epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--db", help="DuckDB file (default: $KAM_DB or data/kam.duckdb)")
     sub = p.add_subparsers(dest="command", required=True)
 

@@ -189,6 +189,43 @@ def price_change_effect(store: Store, record_id: int, days: int = 30) -> dict:
     }
 
 
+PRICE_EFFECT_COLUMNS = ["id", "changed_on", "product", "old_price", "new_price", "sales_before", "sales_after",
+                        "change_share"]
+
+
+def price_change_effects(store: Store, user: User, account: str, days: int = 30) -> pd.DataFrame:
+    """:func:`price_change_effect` for every live price change of ``account``, in one query.
+
+    Columns :data:`PRICE_EFFECT_COLUMNS`, newest change first (the order of the
+    Records tab). Same windows and rounding as :func:`price_change_effect`:
+    ``days`` before the change vs ``days`` from it on, account-level sales.
+    """
+    permissions.require(user, "read_dossier")
+    days = int(days)
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    rows = store.cursor().execute(
+        """
+        select p.id, p.changed_on, p.product, p.old_price, p.new_price,
+               cast(coalesce(sum(s.amount) filter (where s.date < p.changed_on), 0) as double) as before,
+               cast(coalesce(sum(s.amount) filter (where s.date >= p.changed_on), 0) as double) as after
+        from price_changes p
+        left join sales s on s.account = p.account
+             and s.date >= p.changed_on - cast(? as integer) and s.date < p.changed_on + cast(? as integer)
+        where p.account = ? and p.deleted_at is null and p.changed_on is not null
+        group by p.id, p.changed_on, p.product, p.old_price, p.new_price
+        order by p.changed_on desc, p.id desc
+        """,
+        [days, days, str(account)],
+    ).fetchall()
+    out = pd.DataFrame(
+        [(rid, _date(on), product, old, new, round(b, 2), round(a, 2), (a / b - 1) if b else None)
+         for rid, on, product, old, new, b, a in rows],
+        columns=PRICE_EFFECT_COLUMNS, dtype=object,
+    )
+    return out.astype({"id": "int64", "sales_before": "float64", "sales_after": "float64"})
+
+
 def uplift_frame(store: Store, user: User, today: dt.date, account: str | None = None,
                  kinds: Sequence[str] = PROMOTION_KINDS) -> pd.DataFrame:
     """Uplift of every finished promotion (``period_end`` before ``today``), newest first.

@@ -58,8 +58,6 @@ SETTINGS: dict[str, Setting] = {
         Setting("amount_unit", "wan", "Unit in which amounts are shown: yuan or wan (10,000 yuan).",
                 "金额显示单位：元或万元。", choices=("yuan", "wan")),
         Setting("language", "zh", "Default interface language.", "默认界面语言。", choices=("zh", "en")),
-        Setting("max_upload_mb", 200, "Largest file the importer accepts, in MB.", "导入文件大小上限（MB）。",
-                lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2000),
     ]
 }
 

@@ -136,3 +136,13 @@ def test_every_command_is_documented_in_the_readme():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in sub.choices:
         assert re.search(rf"`{re.escape(name)}[` ]", readme), f"README does not document the {name} command"
+
+
+def test_help_lists_every_setting_with_its_help_text(capsys):
+    from kam_core.settings import SETTINGS
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for s in SETTINGS.values():
+        assert f"{s.key} (default {s.default}): {s.help_en}" in out

@@ -163,3 +163,32 @@ def test_a_price_change_compares_the_days_before_it_with_the_days_from_it_on(sto
     assert (e["before_start"], e["after_end"]) == (dt.date(2025, 3, 7), dt.date(2025, 3, 12))
     assert (e["sales_before"], e["sales_after"]) == (200.0, 150.0)
     assert e["change_share"] == pytest.approx(-0.25)
+
+
+def test_price_change_effects_lists_every_live_change_of_the_account_with_the_same_windows(store):
+    # days=3. Change A on 03-10: before 03-07..03-09 = 100 + 100, after 03-10..03-12 = 50 + 100.
+    # Change B on 03-20: before 03-17..03-19 = nothing sold, after 03-20..03-22 = 40.
+    # Beta's line on 03-08 and the deleted change must not count.
+    add_sales(store, [("2025-03-06", "Acme", 999), ("2025-03-07", "Acme", 100), ("2025-03-09", "Acme", 100),
+                      ("2025-03-10", "Acme", 50), ("2025-03-12", "Acme", 100), ("2025-03-13", "Acme", 999),
+                      ("2025-03-21", "Acme", 40), ("2025-03-08", "Beta", 7777)])
+    a = d.add_price_change(store, MIA, "Acme", {"changed_on": "2025-03-10", "product": "茶", "old_price": 10,
+                                                "new_price": 12})
+    b = d.add_price_change(store, MIA, "Acme", {"changed_on": "2025-03-20", "old_price": 5, "new_price": 4})
+    gone = d.add_price_change(store, MIA, "Acme", {"changed_on": "2025-03-11"})
+    d.delete_record(store, MIA, "price_changes", gone)
+    e = p.price_change_effects(store, VIEWER, "Acme", days=3)
+    assert list(e.columns) == p.PRICE_EFFECT_COLUMNS
+    assert e["id"].tolist() == [b, a]                                      # newest first
+    assert e["changed_on"].tolist() == [dt.date(2025, 3, 20), dt.date(2025, 3, 10)]
+    assert e["sales_before"].tolist() == [0.0, 200.0]
+    assert e["sales_after"].tolist() == [40.0, 150.0]
+    assert e["change_share"].iloc[0] is None                               # nothing sold before: no ratio
+    assert e["change_share"].iloc[1] == pytest.approx(-0.25)
+    single = p.price_change_effect(store, a, days=3)
+    assert (single["sales_before"], single["sales_after"]) == (200.0, 150.0)
+
+
+def test_price_change_effects_is_empty_for_an_account_without_price_changes(store):
+    e = p.price_change_effects(store, VIEWER, "Nobody")
+    assert e.empty and list(e.columns) == p.PRICE_EFFECT_COLUMNS

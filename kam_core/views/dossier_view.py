@@ -19,7 +19,7 @@ from typing import Any, Iterable
 import pandas as pd
 import streamlit as st
 
-from .. import account_sales, charts, dossier, plans
+from .. import account_sales, auth, charts, dossier, plans, reports
 from ..dossier import (ACCOUNT_FACT_FIELDS, BASIC_FIELDS, CONTACT_ROLES, DECISION_ROLES, EXCHANGE_ITEMS, PERSONAL_FIELDS,
                        PLAN_KINDS, POLICY_LEVELS, PROMOTION_KINDS, SCORE_FIELDS, SPECS)
 from ..formatting import MISSING, format_amount, format_number, format_pct, format_signed_pct, tier_label
@@ -28,6 +28,9 @@ from ..permissions import PermissionDenied, can
 from . import context, tables
 
 EXPIRY_DAYS = 60
+PRICE_EFFECT_DAYS = 30
+OWNER_ROLES = ("manager", "director")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Which label each record field is shown with (keys in kam_core.i18n).
 FIELD_LABELS: dict[str, dict[str, str]] = {
@@ -462,6 +465,45 @@ def facts_tab(ctx: context.Context, account: str, acct: dict, editable: bool) ->
     st.rerun()
 
 
+# ---------------------------------------------------------------- price changes and the sales around them
+@st.cache_data(show_spinner=False, max_entries=64)
+def _price_effects(path: str, version: int, account: str, records: tuple, role: str, days: int,
+                   _store: Any, _user: Any) -> pd.DataFrame:
+    # Keyed by the sales data version and the (id, version) of every live price change,
+    # so an import or an edited change date recomputes it and a plain rerun costs nothing.
+    return plans.price_change_effects(_store, _user, account, days=days)
+
+
+def price_effects(ctx: context.Context, account: str, changes: pd.DataFrame,
+                  days: int = PRICE_EFFECT_DAYS) -> pd.DataFrame:
+    """:func:`kam_core.plans.price_change_effects` of ``account``, cached; ``changes`` is its live price changes."""
+    records = tuple(zip(changes["id"].astype(int).tolist(), changes["version"].astype(int).tolist()))
+    if not records:
+        return pd.DataFrame(columns=plans.PRICE_EFFECT_COLUMNS)
+    return _price_effects(str(ctx.store.path), ctx.version, account, records, ctx.user.role, days, ctx.store, ctx.user)
+
+
+def price_effect_table(ctx: context.Context, account: str, changes: pd.DataFrame,
+                       days: int = PRICE_EFFECT_DAYS) -> None:
+    """Each price change beside the account's sales in the ``days`` before and from it on (issue 5)."""
+    st.markdown(f"**{ctx.t('dossier.price_effect', days=days)}**")
+    effects = price_effects(ctx, account, changes, days)
+    if effects.empty:
+        st.caption(ctx.t("dossier.no_price_changes"))
+        return
+    view = pd.DataFrame({
+        ctx.t("record.date"): [str(d) for d in effects["changed_on"]],
+        ctx.t("record.product"): [_show(v) for v in effects["product"]],
+        ctx.t("record.old_price"): [format_number(v, 2) for v in effects["old_price"]],
+        ctx.t("record.new_price"): [format_number(v, 2) for v in effects["new_price"]],
+        ctx.t("dossier.sales_before"): [format_amount(v, ctx.unit, ctx.lang) for v in effects["sales_before"]],
+        ctx.t("dossier.sales_after"): [format_amount(v, ctx.unit, ctx.lang) for v in effects["sales_after"]],
+        ctx.t("dossier.sales_change"): [format_signed_pct(v, 1) for v in effects["change_share"]],
+    })
+    st.dataframe(view, hide_index=True, width="stretch", key=f"dz_price_effect_{account}")
+    st.caption(ctx.t("dossier.price_effect_note"))
+
+
 # ---------------------------------------------------------------- sales
 def sales_tab(ctx: context.Context, account: str) -> None:
     """Monthly trend with promotions and price changes; category and store/region mix; top products."""
@@ -474,11 +516,17 @@ def sales_tab(ctx: context.Context, account: str) -> None:
                   for k, ti in zip(promos["kind"], promos["title"])],
     }) if len(promos) else None
     changes = dossier.list_records(ctx.store, ctx.user, account, "price_changes")
-    price_frame = pd.DataFrame({
-        "date": changes["changed_on"],
-        "label": [f"{p or ''} {format_number(o, 2)} → {format_number(n, 2)}".strip()
-                  for p, o, n in zip(changes["product"], changes["old_price"], changes["new_price"])],
-    }) if len(changes) else None
+    price_frame = None
+    if len(changes):
+        # The marker carries the sales change of the 30 days after vs before (the Records tab has the amounts).
+        share = price_effects(ctx, account, changes).set_index("id")["change_share"].to_dict()
+        price_frame = pd.DataFrame({
+            "date": changes["changed_on"],
+            "label": [f"{p or ''} {format_number(o, 2)} → {format_number(n, 2)}".strip()
+                      + ("" if share.get(int(i)) is None else f" ({format_signed_pct(share[int(i)], 1)})")
+                      for i, p, o, n in zip(changes["id"], changes["product"], changes["old_price"],
+                                            changes["new_price"])],
+        })
     st.plotly_chart(charts.sales_trend(monthly, promo_frame, price_frame, ctx.unit, ctx.lang), width="stretch",
                     key=f"dz_trend_{account}")
     c1, c2 = st.columns(2)
@@ -522,7 +570,8 @@ def records_tab(ctx: context.Context, account: str, editable: bool, today: dt.da
     agreement_alerts(ctx, account, today)
     record_table(ctx, account, "agreements", editable)
     st.markdown(f"#### {ctx.t('record.price_changes')}")
-    record_table(ctx, account, "price_changes", editable)
+    shown = record_table(ctx, account, "price_changes", editable)
+    price_effect_table(ctx, account, shown)
     st.markdown(f"#### {ctx.t('record.orders_inventory')}")
     c1, c2 = st.columns(2)
     with c1:
@@ -630,6 +679,132 @@ def history_tab(ctx: context.Context, account: str) -> None:
     st.dataframe(view, hide_index=True, width="stretch", key=f"dz_history_{account}")
 
 
+# ---------------------------------------------------------------- owners (directors only)
+def owner_section(ctx: context.Context, account: str, acct: dict | None) -> None:
+    """Directors choose the owner and the backup among active managers and directors; hidden for others."""
+    if not can(ctx.user, "assign_owner"):
+        return
+    current = ((acct or {}).get("owner"), (acct or {}).get("backup_owner"))
+    ver = (acct or {}).get("version", 0)
+    with st.expander(ctx.t("dossier.assign_owners")):
+        st.caption(ctx.t("dossier.assign_owners_help"))
+        eligible = [u["name"] for u in auth.list_users(ctx.store, ctx.user)
+                    if not u["disabled"] and u["role"] in OWNER_ROLES]
+        if not eligible:
+            st.info(ctx.t("dossier.no_eligible_users"))
+        # A current owner who is no longer an active user stays selectable (and marked) so
+        # the form opens on what is stored; set_owner refuses to save it again.
+        stale = [c for c in dict.fromkeys(current) if c and c not in eligible]
+        options: list[str | None] = [None, *eligible, *stale]
+
+        def show(name: str | None) -> str:
+            if name is None:
+                return ctx.t("dossier.no_owner")
+            return ctx.t("dossier.not_a_user", name=name) if name in stale else name
+
+        with st.form(f"dz_owner_form_{account}_{ver}"):
+            c1, c2 = st.columns(2)
+            owner = c1.selectbox(ctx.t("dossier.owner"), options, index=options.index(current[0]),
+                                 format_func=show, key=f"dz_owner_{account}_{ver}")
+            backup = c2.selectbox(ctx.t("dossier.backup_owner"), options, index=options.index(current[1]),
+                                  format_func=show, key=f"dz_backup_{account}_{ver}")
+            submitted = st.form_submit_button(ctx.t("dossier.save"), key=f"dz_owner_submit_{account}_{ver}")
+    if not submitted:
+        return
+    if (owner, backup) == current:
+        st.info(ctx.t("dossier.nothing_changed"))
+        return
+    try:
+        dossier.set_owner(ctx.store, ctx.user, account, owner, backup)
+    except dossier.ValidationError as exc:
+        for line in _invalid_lines(exc, "accounts", ctx.lang):
+            st.error(line)
+        return
+    except PermissionDenied as exc:
+        st.error(ctx.t("dossier.denied", message=str(exc)))
+        return
+    _flash("success", ctx.t("dossier.owners_saved"))
+    st.rerun()
+
+
+# ---------------------------------------------------------------- exports (built on click only)
+def _stashed(name: str, stamp: tuple) -> bytes | None:
+    """The bytes built earlier in this session for exactly ``stamp``; a stale build is dropped."""
+    stash = st.session_state.get(name)
+    if stash is None:
+        return None
+    if stash["stamp"] != stamp:
+        st.session_state.pop(name, None)
+        return None
+    return stash["data"]
+
+
+def _build(ctx: context.Context, name: str, stamp: tuple, build: Any) -> None:
+    try:
+        with st.spinner("…"):
+            data = build()
+    except PermissionDenied as exc:
+        st.session_state.pop(name, None)
+        st.error(ctx.t("dossier.denied", message=str(exc)))
+        return
+    # One build per kind is kept, so switching accounts does not pile workbooks up in the session.
+    st.session_state[name] = {"stamp": stamp, "data": data}
+
+
+def share_pack_box(ctx: context.Context, account: str) -> None:
+    """Policy §3.1: the account's own sales and stock for ``ctx.year``, as a workbook to send it."""
+    st.markdown(f"**{ctx.t('dossier.share_pack')}**")
+    st.caption(ctx.t("dossier.share_pack_help", year=ctx.year))
+    stamp = ("share", account, ctx.year, ctx.version, ctx.user)
+    if st.button(ctx.t("dossier.build_share_pack"), key=f"dz_share_build_{account}"):
+        _build(ctx, "dz_share", stamp,
+               lambda: reports.build_share_pack(ctx.store, account, int(ctx.year), user=ctx.user))
+    data = _stashed("dz_share", stamp) if "dz_share" in st.session_state else None
+    if data is not None:
+        name = reports.download_name("share_pack", ctx.year, account)
+        st.download_button(ctx.t("action.download"), data, file_name=name, mime=XLSX_MIME,
+                           key="dz_share_download", help=name, icon=":material/download:")
+
+
+def dossier_export_box(ctx: context.Context, account: str, acct: dict) -> None:
+    """The dossier as xlsx; contacts' personal details only when asked for by someone allowed."""
+    st.markdown(f"**{ctx.t('dossier.dossier_export')}**")
+    st.caption(ctx.t("dossier.dossier_export_help"))
+    allowed = can(ctx.user, "export_personal", owner=acct.get("owner"), backup_owner=acct.get("backup_owner"))
+    if allowed:
+        personal = st.checkbox(ctx.t("dossier.include_personal"), key=f"dz_export_personal_{account}",
+                               help=ctx.t("dossier.include_personal_help"))
+    else:
+        personal = False
+        st.caption(ctx.t("dossier.export_without_personal"))
+    if st.button(ctx.t("dossier.build_export"), key=f"dz_export_build_{account}"):
+        stamp = ("dossier", account, personal, ctx.user, dossier.dossier_version(ctx.store))
+        _build(ctx, "dz_export", stamp, lambda: reports.build_dossier_export(
+            ctx.store, account, ctx.user, include_personal=personal, lang=ctx.lang))
+    stash = st.session_state.get("dz_export")
+    data = None
+    if stash is not None:
+        # Only looked at once something was built: a dossier edit since then makes the file stale.
+        stamp = ("dossier", account, personal, ctx.user, dossier.dossier_version(ctx.store))
+        data = _stashed("dz_export", stamp)
+    if data is not None:
+        name = reports.download_name("dossier", None, account)
+        st.download_button(ctx.t("action.download"), data, file_name=name, mime=XLSX_MIME,
+                           key="dz_export_download", help=name, icon=":material/download:")
+
+
+def exports_section(ctx: context.Context, account: str, acct: dict | None) -> None:
+    """The data-sharing pack and (with a dossier) the dossier export, side by side in an expander."""
+    with st.expander(ctx.t("dossier.exports")):
+        c1, c2 = st.columns(2)
+        with c1:
+            if ctx.year is not None:
+                share_pack_box(ctx, account)
+        with c2:
+            if acct is not None:
+                dossier_export_box(ctx, account, acct)
+
+
 # ---------------------------------------------------------------- the whole dossier
 def render_dossier(ctx: context.Context, account: str, table: pd.DataFrame, today: dt.date | None = None) -> None:
     """Header card, completeness and the six tabs of ``account``; without a dossier, the invitation."""
@@ -637,11 +812,14 @@ def render_dossier(ctx: context.Context, account: str, table: pd.DataFrame, toda
     show_flash()
     acct = dossier.get_account(ctx.store, ctx.user, account)
     header_card(ctx, account, acct, table, context.criteria(ctx))
+    owner_section(ctx, account, acct)
     if acct is None:
         no_dossier(ctx, account)
+        exports_section(ctx, account, acct)
         sales_tab(ctx, account)
         return
     completeness_box(ctx, account)
+    exports_section(ctx, account, acct)
     editable = dossier.may_edit(ctx.store, ctx.user, account)
     if not editable:
         st.caption("🔒 " + ctx.t("dossier.read_only"))
