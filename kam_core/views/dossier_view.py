@@ -739,7 +739,8 @@ def _stashed(name: str, stamp: tuple) -> bytes | None:
     return stash["data"]
 
 
-def _build(ctx: context.Context, name: str, stamp: tuple, build: Any) -> None:
+def _build(ctx: context.Context, name: str, stamp: Any, build: Any) -> None:
+    """Run ``build()`` and keep its bytes under ``name`` with ``stamp()`` (taken after the build)."""
     try:
         with st.spinner("…"):
             data = build()
@@ -748,7 +749,7 @@ def _build(ctx: context.Context, name: str, stamp: tuple, build: Any) -> None:
         st.error(ctx.t("dossier.denied", message=str(exc)))
         return
     # One build per kind is kept, so switching accounts does not pile workbooks up in the session.
-    st.session_state[name] = {"stamp": stamp, "data": data}
+    st.session_state[name] = {"stamp": stamp(), "data": data}
 
 
 def share_pack_box(ctx: context.Context, account: str) -> None:
@@ -757,9 +758,9 @@ def share_pack_box(ctx: context.Context, account: str) -> None:
     st.caption(ctx.t("dossier.share_pack_help", year=ctx.year))
     stamp = ("share", account, ctx.year, ctx.version, ctx.user)
     if st.button(ctx.t("dossier.build_share_pack"), key=f"dz_share_build_{account}"):
-        _build(ctx, "dz_share", stamp,
+        _build(ctx, "dz_share", lambda: stamp,
                lambda: reports.build_share_pack(ctx.store, account, int(ctx.year), user=ctx.user))
-    data = _stashed("dz_share", stamp) if "dz_share" in st.session_state else None
+    data = _stashed("dz_share", stamp)
     if data is not None:
         name = reports.download_name("share_pack", ctx.year, account)
         st.download_button(ctx.t("action.download"), data, file_name=name, mime=XLSX_MIME,
@@ -777,16 +778,16 @@ def dossier_export_box(ctx: context.Context, account: str, acct: dict) -> None:
     else:
         personal = False
         st.caption(ctx.t("dossier.export_without_personal"))
+    def stamp() -> tuple:
+        # The dossier's change counter, read after the build because an export with personal
+        # details writes its own audit row; any later edit makes the built file stale.
+        return ("dossier", account, personal, ctx.lang, ctx.user, dossier.dossier_version(ctx.store))
+
     if st.button(ctx.t("dossier.build_export"), key=f"dz_export_build_{account}"):
-        stamp = ("dossier", account, personal, ctx.user, dossier.dossier_version(ctx.store))
         _build(ctx, "dz_export", stamp, lambda: reports.build_dossier_export(
             ctx.store, account, ctx.user, include_personal=personal, lang=ctx.lang))
-    stash = st.session_state.get("dz_export")
-    data = None
-    if stash is not None:
-        # Only looked at once something was built: a dossier edit since then makes the file stale.
-        stamp = ("dossier", account, personal, ctx.user, dossier.dossier_version(ctx.store))
-        data = _stashed("dz_export", stamp)
+    # Only looked up once something was built, so a plain rerun costs no query.
+    data = _stashed("dz_export", stamp()) if "dz_export" in st.session_state else None
     if data is not None:
         name = reports.download_name("dossier", None, account)
         st.download_button(ctx.t("action.download"), data, file_name=name, mime=XLSX_MIME,
@@ -812,13 +813,14 @@ def render_dossier(ctx: context.Context, account: str, table: pd.DataFrame, toda
     show_flash()
     acct = dossier.get_account(ctx.store, ctx.user, account)
     header_card(ctx, account, acct, table, context.criteria(ctx))
-    owner_section(ctx, account, acct)
     if acct is None:
         no_dossier(ctx, account)
+        owner_section(ctx, account, acct)
         exports_section(ctx, account, acct)
         sales_tab(ctx, account)
         return
     completeness_box(ctx, account)
+    owner_section(ctx, account, acct)
     exports_section(ctx, account, acct)
     editable = dossier.may_edit(ctx.store, ctx.user, account)
     if not editable:

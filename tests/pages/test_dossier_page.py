@@ -1,11 +1,15 @@
 """AppTests of the Dossier page on the demo database: renders, edits, conflicts, and what a viewer sees."""
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pandas as pd
 import pytest
 
-from kam_core import dossier, metrics, tiers
-from kam_core.permissions import SYSTEM
+from kam_core import auth, dossier, metrics, plans, reports, tiers
+from kam_core.formatting import format_amount, format_signed_pct
+from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.store import open_store
 from kam_core.views.dossier_view import org_chart_dot
 
@@ -157,3 +161,230 @@ def test_the_org_chart_marks_vacant_levels_and_links_buyer_up_to_the_chairman():
                  "purchasing_director -> purchasing_manager", "purchasing_manager -> buyer"):
         assert edge in dot
     assert "marketing_head" not in dot                         # not a policy level and nobody in it
+
+
+# -- facts, checklist, aliases -----------------------------------------------
+def account_row(path, account: str) -> dict:
+    store = open_store(path)
+    try:
+        return dossier.get_account(store, SYSTEM, account)
+    finally:
+        store.close()
+
+
+def test_the_facts_form_saves_a_changed_website(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    ver = account_row(demo_db, account)["version"]
+    at = app(PAGE, query={"account": account}).run()
+    at.text_input(key=f"dz_f_{account}_{ver}_website").input("https://new.example.cn")
+    at.button(key=f"dz_facts_submit_{account}_{ver}").click().run()
+    assert not at.exception
+    assert "已保存 1 处修改。" in [s.value for s in at.success]
+    after = account_row(demo_db, account)
+    assert (after["website"], after["version"]) == ("https://new.example.cn", ver + 1)
+
+
+def test_the_facts_form_shows_a_bad_email_and_saves_nothing(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    before = account_row(demo_db, account)
+    at = app(PAGE, query={"account": account}).run()
+    at.text_input(key=f"dz_f_{account}_{before['version']}_email").input("not-an-email")
+    at.button(key=f"dz_facts_submit_{account}_{before['version']}").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("“电邮”")
+    after = account_row(demo_db, account)
+    assert (after["email"], after["version"]) == (before["email"], before["version"])
+
+
+def test_ticking_an_exchange_checklist_item_saves_it(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    before = account_row(demo_db, account)
+    assert before["exchange_checklist"]["their_ad_agencies"] is False   # so the tick is a change
+    ver = before["version"]
+    at = app(PAGE, query={"account": account}).run()
+    at.checkbox(key=f"dz_c_{account}_{ver}_their_ad_agencies").check()
+    at.button(key=f"dz_check_submit_{account}_{ver}").click().run()
+    assert not at.exception
+    assert "已保存 1 处修改。" in [s.value for s in at.success]
+    after = account_row(demo_db, account)["exchange_checklist"]
+    assert after == {**before["exchange_checklist"], "their_ad_agencies": True}
+
+
+def test_merging_an_alias_moves_its_sales_to_the_other_account_and_changes_the_data_version(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    store = open_store(demo_db)
+    try:
+        aliases = dossier.list_aliases(store, SYSTEM)
+        raw = aliases[~aliases["has_dossier"] & (aliases["lines"] > 0)].iloc[0]
+        year = metrics.available_years(store)[-1]
+        ranked = metrics.account_year_table(store, year).set_index("account")["sales"]
+        version = store.data_version()
+    finally:
+        store.close()
+    expected = float(ranked[account]) + float(ranked.get(raw["account"], 0))
+    at = app(PAGE, query={"account": account}).run()
+    at.selectbox(key="alias_pick").set_value(raw["alias_key"])
+    at.selectbox(key="alias_target").set_value(account)
+    next(b for b in at.button if b.label == "合并").click().run()
+    assert not at.exception
+    assert f"“{raw['alias']}”已归入 {account}（移动 {int(raw['lines'])} 行销售）。" in [s.value for s in at.success]
+    store = open_store(demo_db)
+    try:
+        assert store.data_version() != version          # every cached figure (Rankings too) is recomputed
+        after = metrics.account_year_table(store, year).set_index("account")["sales"]
+        moved = dossier.list_aliases(store, SYSTEM).set_index("alias_key").loc[raw["alias_key"], "account"]
+    finally:
+        store.close()
+    assert moved == account
+    assert raw["account"] not in after.index
+    assert float(after[account]) == pytest.approx(expected, abs=0.01)
+
+
+# -- exports (built on click) --------------------------------------------------
+def workbook_strings(data: bytes) -> dict[str, list[str]]:
+    """Every text cell of an xlsx, per sheet."""
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    return {ws.title: [c for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+            for ws in wb.worksheets}
+
+
+def test_the_share_pack_is_built_on_click_and_offered_for_download_with_only_that_account(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}).run()
+    assert "dz_share" not in at.session_state                # nothing built on a plain run
+    assert [b for b in at.download_button if b.key == "dz_share_download"] == []
+    at.button(key=f"dz_share_build_{account}").click().run()
+    assert not at.exception
+    store = open_store(demo_db)
+    try:
+        year = metrics.available_years(store)[-1]
+        others = {r[0] for r in store.cursor().execute("select distinct account from sales where account <> ?",
+                                                       [account]).fetchall()}
+    finally:
+        store.close()
+    button = at.download_button(key="dz_share_download")
+    assert button.help == reports.download_name("share_pack", year, account)
+    cells = workbook_strings(at.session_state["dz_share"]["data"])
+    assert len(cells) >= 5 and any(account in v for v in cells[next(iter(cells))])
+    assert [v for vs in cells.values() for v in vs if v in others] == []
+    at.run()                                                 # a rerun keeps the built file, builds nothing new
+    assert at.download_button(key="dz_share_download").help == button.help
+
+
+def test_a_director_can_export_the_dossier_with_personal_details_and_it_is_audited(app, demo_db):
+    account, contacts = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}).run()
+    at.checkbox(key=f"dz_export_personal_{account}").check()
+    at.button(key=f"dz_export_build_{account}").click().run()
+    assert not at.exception
+    assert at.download_button(key="dz_export_download").help == reports.download_name("dossier", None, account)
+    text = "\n".join(v for vs in workbook_strings(at.session_state["dz_export"]["data"]).values() for v in vs)
+    assert contacts["phone"][0] in text
+    store = open_store(demo_db)
+    try:
+        audited = store.cursor().execute(
+            "select who from audit_log where action = 'export' and record_key = ? and field = 'personal'", [account]
+        ).fetchall()
+    finally:
+        store.close()
+    assert audited == [("local",)]
+
+
+def test_a_viewer_is_not_offered_personal_details_and_the_export_has_none(app, demo_db):
+    account, contacts = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}, role="viewer").run()
+    assert [c for c in at.checkbox if c.key == f"dz_export_personal_{account}"] == []
+    assert "导出不含联系人个人信息。" in [c.value for c in at.caption]
+    at.button(key=f"dz_export_build_{account}").click().run()
+    assert not at.exception
+    text = "\n".join(v for vs in workbook_strings(at.session_state["dz_export"]["data"]).values() for v in vs)
+    assert contacts["name"][0] in text
+    assert [p for p in contacts["phone"] if isinstance(p, str) and p in text] == []
+
+
+# -- owners ---------------------------------------------------------------------
+def test_a_director_assigns_the_owner_and_backup_among_active_managers(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    store = open_store(demo_db)
+    try:
+        auth.create_user(store, "li_kam", "manager")
+        auth.create_user(store, "wu_kam", "manager")
+        auth.create_user(store, "gone_kam", "manager")
+        auth.disable_user(store, "gone_kam")
+        auth.create_user(store, "val", "viewer")
+    finally:
+        store.close()
+    ver = account_row(demo_db, account)["version"]
+    at = app(PAGE, query={"account": account}).run()
+    owner = at.selectbox(key=f"dz_owner_{account}_{ver}")
+    assert owner.options == ["未指定", "li_kam", "wu_kam"]          # no viewer, no disabled user
+    owner.set_value("li_kam")
+    at.selectbox(key=f"dz_backup_{account}_{ver}").set_value("wu_kam")
+    at.button(key=f"dz_owner_submit_{account}_{ver}").click().run()
+    assert not at.exception
+    assert "负责人已更新。" in [s.value for s in at.success]
+    after = account_row(demo_db, account)
+    assert (after["owner"], after["backup_owner"]) == ("li_kam", "wu_kam")
+    assert "**大客户经理**: li_kam · **备份负责人**: wu_kam" in [m.value for m in at.markdown]
+
+
+def test_a_manager_does_not_see_the_owner_selector(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}, role="manager:li_kam").run()
+    assert not at.exception
+    assert [s.key for s in at.selectbox if str(s.key).startswith(("dz_owner_", "dz_backup_"))] == []
+    assert "指定负责人" not in [e.label for e in at.expander]
+
+
+# -- price changes beside the sales around them ---------------------------------------
+def test_each_price_change_shows_the_sales_change_of_the_30_days_after_vs_before(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    store = open_store(demo_db)
+    try:
+        ids = [r[0] for r in store.cursor().execute(
+            "select id from price_changes where account = ? and deleted_at is null order by changed_on desc, id desc",
+            [account]).fetchall()]
+        effects = [plans.price_change_effect(store, i, days=30) for i in ids]
+    finally:
+        store.close()
+    assert len(effects) == 2          # the first demo dossier has two price changes
+    at = app(PAGE, query={"account": account}).run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "调价后销售" in d.value.columns)
+    assert table["日期"].tolist() == [str(e["changed_on"]) for e in effects]
+    assert table["变化"].tolist() == [format_signed_pct(e["change_share"], 1) for e in effects]
+    assert table["调价前销售"].tolist() == [format_amount(e["sales_before"], "wan", "zh") for e in effects]
+    # the chart's price-change markers carry the same change
+    spec = at.get("plotly_chart")[0].proto.spec
+    for e in effects:
+        assert f"({format_signed_pct(e['change_share'], 1)})" in spec
+
+
+def test_a_built_dossier_export_is_withdrawn_once_the_dossier_changes(app, demo_db):
+    account, contacts = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}).run()
+    at.button(key=f"dz_export_build_{account}").click().run()
+    assert [b.key for b in at.download_button if b.key == "dz_export_download"] == ["dz_export_download"]
+    store = open_store(demo_db)
+    try:
+        dossier.update_contact(store, SYSTEM, int(contacts["id"][0]), {"title": "新职务"}, expected_version=None)
+    finally:
+        store.close()
+    at.run()
+    assert not at.exception
+    assert [b for b in at.download_button if b.key == "dz_export_download"] == []
+
+
+def test_a_refused_share_pack_shows_the_refusal_and_no_download(app, demo_db, monkeypatch):
+    account, _ = first_dossier(demo_db)
+
+    def refuse(*args, **kwargs):
+        raise PermissionDenied("local may not export report")
+
+    monkeypatch.setattr(reports, "build_share_pack", refuse)
+    at = app(PAGE, query={"account": account}).run()
+    at.button(key=f"dz_share_build_{account}").click().run()
+    assert not at.exception
+    assert "没有权限：local may not export report" in [e.value for e in at.error]
+    assert [b for b in at.download_button if b.key == "dz_share_download"] == []
