@@ -295,7 +295,6 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
     assert columns is not None and signature is not None
     # A view, not a copy: the grid stays in Arrow and is read where it is used.
     con.execute("create temp view raw as " + " union all ".join(raw_parts))
-    con.register("sheet_names", pa.table({"sheet_no": list(range(len(sheet_names))), "src_sheet": list(sheet_names)}))
     preview = _preview_rows(con, columns)
 
     # -- mapping --------------------------------------------------------
@@ -370,7 +369,8 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
 
     # -- classify and clean, in one pass --------------------------------------
     report_progress(0.55, "cleaning values")
-    con.execute(_cleaning_sql(columns, col_of, account_field, units, date1904), {"order": date_order, "pat": TOTALS_PATTERN})
+    con.execute(_cleaning_sql(columns, col_of, account_field, units, date1904),
+                {"order": date_order, "pat": TOTALS_PATTERN, "sheets": list(sheet_names)})
     # Everything needed from the grid is in `cleaned` now: let the Arrow copy go.
     con.execute("drop view raw")
     for i in range(len(sheet_names)):
@@ -391,7 +391,7 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
     report_progress(0.75, "validating")
     acc_field = account_field
     reasons = [
-        ("date", "raw_date", "date is missing", "raw_date is null or trim(raw_date) = ''"),
+        ("date", "raw_date", "date is missing", "date is null and (raw_date is null or trim(raw_date) = '')"),
         ("date", "raw_date", "not a valid date", "not date_ok"),
     ]
     if options.kind == "sales":
@@ -435,14 +435,16 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
 
     # -- accepted rows ------------------------------------------------------
     report_progress(0.85, "staging rows")
+    loaded_amount_sql = "amount_val::decimal(18,4)"
+    loaded_profit_sql = "coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,4)"
     if options.kind == "sales":
         rows_sql = f"""
             select src_sheet as source_sheet, src_row::integer as source_row, date,
                    m.account, m.account_raw, supplier, brand, category, store, region, sku, product,
                    qty_val::decimal(18,3) as qty,
-                   amount_val::decimal(18,4) as amount,
+                   {loaded_amount_sql} as amount,
                    coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)::decimal(18,4) as cost,
-                   coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,4) as profit,
+                   {loaded_profit_sql} as profit,
                    unit_price_val::decimal(18,4) as unit_price
             from cleaned c join name_map m on c.{acc_field} = m.src_name
             where row_class = 'data'"""
@@ -464,14 +466,17 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         """select min(date), max(date), sum(amount_val), sum(cost_val), sum(profit_val), sum(qty_val),
                   sum(formula_cells), count(*) filter (where cost_val is null and profit_val is null)
            from cleaned where row_class = 'data'""").fetchone()
+    # Lines minus distinct lines; distinct over one 64-bit hash of the line, not a
+    # 13-column group by that would hold every text value a second time.
     dup_lines = con.execute(
-        f"select coalesce(sum(n - 1), 0) from (select count(*) n from cleaned where row_class = 'data' "
-        f"group by date, {', '.join(TEXT_FIELDS)}, {', '.join(f + '_val' for f in NUMBER_FIELDS)} having count(*) > 1)"
-    ).fetchone()[0]
+        f"select count(*) - count(distinct hash(date, {', '.join(TEXT_FIELDS)}, "
+        f"{', '.join(f + '_val' for f in NUMBER_FIELDS)})) from cleaned where row_class = 'data'").fetchone()[0]
     # the totals of exactly what will be loaded (decimal values, after rejections)
-    money = "amount" if options.kind == "sales" else "stock_value"
+    # Every data row has an account in name_map (it was built from them), so the
+    # join of rows_sql keeps them all: sum the same decimal values without it.
     loaded_amount, loaded_profit = con.execute(
-        f"select sum({money}), {'sum(profit)' if options.kind == 'sales' else 'null'} from ({rows_sql})").fetchone()
+        f"select sum({loaded_amount_sql}), {f'sum({loaded_profit_sql})' if options.kind == 'sales' else 'null'} "
+        "from cleaned where row_class = 'data'").fetchone()
     amount_in_rows = float(loaded_amount or 0)
 
     # Each warning has a code and its figures (the page words it in the user's
@@ -637,7 +642,7 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
     mcol = _q(col_of.get("amount") or col_of.get("qty"))
     base = ["sheet_no", "src_row", f"{date_fn}({dcol}, $order) as date", f"{dcol} as raw_date"]
     for f in TEXT_FIELDS:
-        base.append(f"nullif(trim({_q(col_of[f])}), '') as {f}" if f in col_of else f"null::varchar as {f}")
+        base.append(_trimmed(_q(col_of[f])) + f" as {f}" if f in col_of else f"null::varchar as {f}")
     for f in NUMBER_FIELDS:
         if f in col_of:
             base += [f"kam_number({_q(col_of[f])}) as {f}_num", f"{_q(col_of[f])} as raw_{f}"]
@@ -645,7 +650,7 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
             base += [f"null::double as {f}_num", f"null::varchar as raw_{f}"]
     text_cols = [c for f, c in col_of.items() if f in TEXT_FIELDS]
     formula = " + ".join(
-        f"(case when regexp_matches(coalesce({_q(c)}, ''), '^[=+@\\t\\r-]') then kam_number({_q(c)}) is null "
+        f"(case when ascii({_q(c)}) in (61, 43, 64, 9, 13, 45) then kam_number({_q(c)}) is null "
         f"else false end)::int" for c in text_cols) or "0"
     base.append(f"{formula} as formula_cells")
     base.append(f"""case when {blank} then 'blank'
@@ -654,14 +659,25 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
                when nullif(trim({dcol}), '') is null and nullif(trim({acol}), '') is null
                     and kam_number({mcol}) is not null then 'totals_unlabelled'
                else 'data' end as row_class""")
-    finals = ["b.* exclude (" + ", ".join(f"{f}_num" for f in NUMBER_FIELDS) + ")", "n.src_sheet",
+    # The raw text of a typed cell is kept only where its value is missing: that is
+    # the only case a rejection reports it, and it keeps `cleaned` small.
+    finals = ["b.* exclude (raw_date, " + ", ".join(f"{f}_num, raw_{f}" for f in NUMBER_FIELDS) + ")",
+              "list_extract($sheets, sheet_no + 1) as src_sheet",
+              "case when date is null then raw_date end as raw_date",
               "case when date is not null then true else kam_is_blank(raw_date) end as date_ok"]
     for f in NUMBER_FIELDS:
         mult = int(units.get(f, 1))
-        finals.append(f"{f}_num * {mult} as {f}_val")
+        finals.append(f"{f}_num * {mult} as {f}_val" if mult != 1 else f"{f}_num as {f}_val")
+        finals.append(f"case when {f}_num is null then raw_{f} end as raw_{f}")
         finals.append(f"case when {f}_num is not null or raw_{f} is null then true else kam_is_blank(raw_{f}) end as {f}_ok")
     return (f"create temp table cleaned as with b as (select {', '.join(base)} from raw) "
-            f"select {', '.join(finals)} from b join sheet_names n using (sheet_no)")
+            f"select {', '.join(finals)} from b")
+
+
+def _trimmed(col: str) -> str:
+    """``nullif(trim(col), '')``; trim (which copies the string) only runs on cells with an outer space."""
+    return (f"case when starts_with({col}, ' ') or ends_with({col}, ' ') then nullif(trim({col}), '') "
+            f"else nullif({col}, '') end")
 
 
 def _close(a: float, b: float) -> bool:

@@ -79,7 +79,8 @@ def list_sheets(data: bytes, fmt: str, limits: Limits | None = None) -> list[She
     if fmt == "csv":
         # Counting lines is enough to show the size; the one real parse is read_grid's.
         lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        first = data.split(b"\n", 1)[0]
+        end = data.find(b"\n")
+        first = data[:end] if end >= 0 else data  # not split(): that copies the whole rest of the file
         fields = max(first.count(d) for d in (b",", b";", b"\t", b"|")) + 1 if first.strip() else 0
         return [SheetInfo("csv", True, lines, fields)]
     _require_excel(fmt)
