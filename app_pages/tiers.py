@@ -93,11 +93,15 @@ with t_stop:
 
 st.divider()
 c1, c2 = st.columns(2)
+# A workbook is built on click for exactly this view; a stale one is never offered.
+stamp = (ctx.year, ctx.filters, ctx.lang, ctx.version, ctx.user.name)
 if c1.button(ctx.t("tier.export_xlsx"), key="tiers_build"):
     with st.spinner("…"):
-        st.session_state["tiers_xlsx"] = reports.build_tier_report(ctx.store, ctx.year, lang=ctx.lang, user=ctx.user)
-if st.session_state.get("tiers_xlsx"):
-    c1.download_button(ctx.t("action.download"), st.session_state["tiers_xlsx"],
+        st.session_state["tiers_xlsx"] = (stamp, reports.build_tier_report(
+            ctx.store, ctx.year, lang=ctx.lang, user=ctx.user, filters=ctx.filters))
+built = st.session_state.get("tiers_xlsx")
+if built and built[0] == stamp:
+    c1.download_button(ctx.t("action.download"), built[1],
                        file_name=reports.download_name("tier_report", ctx.year), key="tiers_download",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 c2.download_button(ctx.t("tier.export_csv"), reports.table_to_csv_bytes(table[tiers.TIER_COLUMNS]),

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Sequence
 
 from .ingest.errors import DecisionNeeded, ImportRejected
+from .ingest.mapping import FIELDS
 from .permissions import SYSTEM, PermissionDenied
 from .store import open_store
 
-FIELDS = ("date", "supplier", "brand", "category", "store", "region", "sku", "product",
-          "qty", "amount", "cost", "profit", "unit_price")
 
 
 def build_parser() -> argparse.ArgumentParser:

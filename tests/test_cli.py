@@ -146,3 +146,11 @@ def test_help_lists_every_setting_with_its_help_text(capsys):
     out = capsys.readouterr().out
     for s in SETTINGS.values():
         assert f"{s.key} (default {s.default}): {s.help_en}" in out
+
+
+def test_a_share_pack_for_an_unknown_account_exits_2_and_writes_nothing(tmp_path, db, capsys):
+    run(capsys, "--db", db, "import", write(tmp_path, "b.csv", CSV_2025))
+    out_file = tmp_path / "p.xlsx"
+    code, _, err = run(capsys, "--db", db, "share-pack", "甲公司", "--year", "2025", "--out", str(out_file))
+    assert code == 2 and "甲公司" in err
+    assert not out_file.exists()

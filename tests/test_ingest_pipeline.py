@@ -290,3 +290,17 @@ def test_the_user_can_override_the_header_row(store):
     assert sales_rows(store)[0][:2] == ("2025-01-03", "甲")
     with pytest.raises(ImportRejected):
         prepare_import(store, csv_bytes(text), "h.csv", ImportOptions(header_row=99, force=True))
+
+
+def test_a_viewer_cannot_load_or_undo_an_import_even_if_a_page_forgets_to_ask(store):
+    from kam_core.permissions import PermissionDenied, User
+
+    plan = prepare_import(store, csv_bytes(SIMPLE), "simple.csv")
+    with pytest.raises(PermissionDenied):
+        commit_import(store, plan, user=User("v", "viewer"))
+    assert list_imports(store) == []
+    import_id = commit_import(store, plan, user=User("m", "manager"))
+    with pytest.raises(PermissionDenied):
+        undo_import(store, import_id, user=User("m", "manager"))   # undo is the director's
+    assert undo_import(store, import_id, user=User("d", "director")) == 3
+    assert list_imports(store)[0]["imported_by"] == "m"

@@ -362,3 +362,22 @@ def test_dossier_export_with_personal_data_by_the_owner_includes_it_and_is_audit
     assert _audit_exports(dossier_store) == [("li", "品牌甲")]
     assert sheet_rows(open_xlsx(data)["联系人"])[0][6:] == ["审批额度", "电话", "电子邮件", "个人特点"]
     assert open_xlsx(data)["企业信息"]["A2"].value == "含个人信息：仅限内部使用"
+
+
+def test_the_tier_report_covers_only_the_filtered_lines_and_says_which(tmp_path):
+    from kam_core.ingest.pipeline import import_file
+    from kam_core.metrics import Filters
+
+    from kam_core.store import open_store
+
+    s = open_store(tmp_path / "f.duckdb")
+    text = ("日期,区域,供应商,销售额\n2025-03-01,华东,甲,7000000\n2025-03-01,华南,乙,3000000\n"
+            "2025-03-02,华东,乙,1000000\n")
+    import_file(s, text.encode("utf-8"), "f.csv")
+    data = reports.build_tier_report(s, 2025, lang="zh", filters=Filters(region=("华东",)))
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    tier_rows = [r for name in wb.sheetnames[1:5] for r in wb[name].iter_rows(min_row=2, values_only=True) if r[0]]
+    # 华东 only: 甲 7,000,000 and 乙 1,000,000 (乙's 华南 line is out)
+    assert sorted((r[0], r[2]) for r in tier_rows) == [("乙", 1000000), ("甲", 7000000)]
+    method = [tuple(r) for r in wb[wb.sheetnames[-1]].iter_rows(values_only=True)]
+    assert any(r[0] == "数据范围（筛选）" and r[1] == "区域: 华东" for r in method)

@@ -23,6 +23,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
+from ..permissions import User, require
+from ..reports import safe_text
 from ..store import Store
 from . import accounts as acc
 from . import clean, detect, headers, mapping, readers
@@ -103,7 +105,7 @@ class ValidationReport:
         w = csv.writer(buf)
         w.writerow(["sheet", "row", "column", "value", "reason"])
         for r in self.rejected:
-            w.writerow([_csv_safe(r["sheet"]), r["row"], _csv_safe(r["column"]), _csv_safe(r["value"]), r["reason"]])
+            w.writerow([safe_text(r["sheet"]), r["row"], safe_text(r["column"]), safe_text(r["value"]), r["reason"]])
         return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
     def to_csv(self) -> bytes:
@@ -111,15 +113,9 @@ class ValidationReport:
         buf = io.StringIO()
         w = csv.writer(buf)
         for line in self.to_text().splitlines():
-            w.writerow([_csv_safe(line)])
+            w.writerow([safe_text(line)])
         w.writerow([])
         return ("\ufeff" + buf.getvalue()).encode("utf-8") + self.rejected_csv()[3:]
-
-
-def _csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @dataclass
@@ -712,9 +708,21 @@ INVENTORY_COLUMNS = ("source_sheet", "source_row", "snapshot_date", "account", "
                      "store", "qty_on_hand", "stock_value")
 
 
-def commit_import(store: Store, plan: ImportPlan, user: str | None = None,
+def _acting(user: User | str | None, action: str) -> str | None:
+    """The name to record; a signed-in :class:`User` must also be allowed ``action``.
+
+    A plain string (the command line, scripts) acts with the server's own rights.
+    """
+    if isinstance(user, User):
+        require(user, action)
+        return user.name
+    return user
+
+
+def commit_import(store: Store, plan: ImportPlan, user: User | str | None = None,
                   progress: Progress | None = None) -> int:
     """Load the plan's accepted rows in one transaction; returns the import id."""
+    user = _acting(user, "import")
     report_progress = progress or (lambda f, m: None)
     d = plan.report.data
     opts = plan.options
@@ -767,8 +775,9 @@ def _unit_name(units: dict[str, int]) -> str:
     return names.get(units.get("amount", 1), "yuan")
 
 
-def undo_import(store: Store, import_id: int, user: str | None = None) -> int:
+def undo_import(store: Store, import_id: int, user: User | str | None = None) -> int:
     """Remove every row of one import; the imports row stays, marked undone. Returns rows removed."""
+    _acting(user, "undo_import")
     with store.transaction() as cur:
         row = cur.execute("select status, kind from imports where id = ?", [import_id]).fetchone()
         if row is None:

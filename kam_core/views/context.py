@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,7 @@ import streamlit as st
 
 from .. import catalog, charts, metrics, tiers
 from ..i18n import t
-from ..permissions import User
+from ..permissions import User, can
 from ..settings import get_settings
 from ..store import Store, open_store, resolve_db_path
 
@@ -223,12 +224,13 @@ def migration(ctx: Context) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _projection(db: str, version: int, year: int, _ctx: Context) -> pd.DataFrame:
-    return tiers.run_rate_projection(_ctx.store, year, settings=_ctx.settings)
+def _projection(db: str, version: int, year: int, fkey: str, today: date, _ctx: Context) -> pd.DataFrame:
+    return tiers.run_rate_projection(_ctx.store, year, today=today, settings=_ctx.settings, filters=_ctx.filters)
 
 
 def projection(ctx: Context) -> pd.DataFrame:
-    return _projection(str(ctx.store.path), ctx.version, ctx.year, ctx)
+    # today is part of the key: a year stops being "open" at midnight, not at the next import
+    return _projection(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), date.today(), ctx)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -247,7 +249,7 @@ def criteria(ctx: Context) -> pd.DataFrame:
         scores = dossier.scores_frame(ctx.store)
     except (ImportError, AttributeError):
         scores = None
-    return _criteria(str(ctx.store.path), ctx.version, ctx.year, _dossier_version(ctx), ctx, scores)
+    return _criteria(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), _dossier_version(ctx), ctx, scores)
 
 
 def _dossier_version(ctx: Context) -> str:
@@ -256,8 +258,9 @@ def _dossier_version(ctx: Context) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _criteria(db: str, version: int, year: int, dver: str, _ctx: Context, _scores) -> pd.DataFrame:
-    return tiers.criteria_checklist(_ctx.store, year, settings=_ctx.settings, scores=_scores)
+def _criteria(db: str, version: int, year: int, fkey: str, dver: str, _ctx: Context, _scores) -> pd.DataFrame:
+    return tiers.criteria_checklist(_ctx.store, year, settings=_ctx.settings, scores=_scores, filters=_ctx.filters,
+                                    table=_tier_table(db, version, year, fkey, _ctx))
 
 
 def empty_state(ctx: Context, no_year_data: bool = False) -> None:
@@ -267,7 +270,7 @@ def empty_state(ctx: Context, no_year_data: bool = False) -> None:
     with c1:
         st.page_link("app_pages/import.py", label=ctx.t("empty.go_import"), icon=":material/upload_file:")
     with c2:
-        if not no_year_data and st.button(ctx.t("empty.load_demo"), key="kam_load_demo"):
+        if not no_year_data and can(ctx.user, "import") and st.button(ctx.t("empty.load_demo"), key="kam_load_demo"):
             from .. import demo
             with st.spinner(ctx.t("empty.load_demo") + " …"):
                 demo.load_demo(ctx.store)

@@ -211,7 +211,7 @@ def confirm_button(ctx: Context, plan: ImportPlan) -> None:
     if st.button(ctx.t("import.confirm"), type="primary", key="import_confirm"):
         bar = st.progress(0.0, text=ctx.t("import.loading"))
         try:
-            import_id = commit_import(ctx.store, plan, user=ctx.user.name,
+            import_id = commit_import(ctx.store, plan, user=ctx.user,
                                       progress=lambda f, m: bar.progress(min(f, 1.0), text=ctx.t("import.loading")))
         except ImportRejected as exc:
             st.error(rejection_text(ctx, exc))
@@ -256,7 +256,7 @@ def history(ctx: Context) -> None:
                         format_func=lambda i: f"#{i} {next(r['file_name'] for r in rows if r['id'] == i)}")
     sure = c2.checkbox(ctx.t("import.undo_confirm", id=pick), key="undo_sure")
     if c2.button(ctx.t("import.undo"), disabled=not sure, key="undo_go"):
-        n = undo_import(ctx.store, int(pick), user=ctx.user.name)
+        n = undo_import(ctx.store, int(pick), user=ctx.user)
         st.session_state["import_done"] = ctx.t("import.undone", id=pick, rows=format_number(n))
         forget_plans()
         _disarm_undo()
