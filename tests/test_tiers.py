@@ -14,15 +14,8 @@ from kam_core.store import open_store
 # The hand-worked 2023–2025 lines of tests/test_metrics.py: Alpha at exactly 50,000,000.00,
 # Zeta at 20,000,000.00, Beta and Delta tied at 5,000,000.00 (Beta has no cost, Delta a line
 # without cost), Gamma at 4,999,999.99, Eps negative after returns, Omega lost in 2025.
-from test_metrics import LINES, PROFIT_2025, TOTAL_2025, add_lines  # noqa: E402
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "t.duckdb")
-    add_lines(s, LINES)
-    yield s
-    s.close()
+# `store` is test_metrics' fixture: a fresh database holding exactly those lines.
+from test_metrics import LINES, PROFIT_2025, TOTAL_2025, add_lines, store  # noqa: E402,F401
 
 
 def test_tier_frame_has_the_csv_columns_then_the_basis_amount(store):

@@ -332,11 +332,8 @@ def _column_text(col: tuple[object, ...]) -> pa.Array:
     return pa.array([_cell_text(v) for v in col], pa.string())
 
 
-def _text_table(rows: list[list[object]], errors: dict[tuple[int, int], str]) -> pa.Table:
-    """Columns ``c0…`` of text from calamine's rows (which start at A1), plus ``_row``.
-
-    Consumes ``rows``: the list is emptied (and error cells patched into it first).
-    """
+def _patch_errors(rows: list[list[object]], errors: dict[tuple[int, int], str]) -> int:
+    """Put the error cells' text (``#N/A``…) into ``rows``; returns the grid's width."""
     width = max(map(len, rows), default=0)
     for (r, c), text in errors.items():
         if r < len(rows):
@@ -345,6 +342,15 @@ def _text_table(rows: list[list[object]], errors: dict[tuple[int, int], str]) ->
                 row.extend([""] * (c + 1 - len(row)))
             row[c] = text
             width = max(width, c + 1)
+    return width
+
+
+def _text_table(rows: list[list[object]], errors: dict[tuple[int, int], str]) -> pa.Table:
+    """Columns ``c0…`` of text from calamine's rows (which start at A1), plus ``_row``.
+
+    Consumes ``rows``: the list is emptied (and error cells patched into it first).
+    """
+    width = _patch_errors(rows, errors)
     if not rows:
         return pa.table({**{f"c{i}": pa.array([], pa.string()) for i in range(width)}, "_row": pa.array([], pa.int64())})
     n_rows = len(rows)
@@ -366,13 +372,7 @@ def _text_table_reference(rows: list[list[object]], errors: dict[tuple[int, int]
     """``_text_table`` cell by cell with ``_cell_text``: the definition the column-wise path must match
     (kept for the equivalence tests, too slow for big sheets)."""
     rows = [list(r) for r in rows]
-    for (r, c), text in errors.items():
-        if r < len(rows):
-            row = rows[r]
-            if c >= len(row):
-                row.extend([""] * (c + 1 - len(row)))
-            row[c] = text
-    width = max(map(len, rows), default=0)
+    width = _patch_errors(rows, errors)
     names = [f"c{i}" for i in range(width)]
     columns = {n: pa.array([_cell_text(r[i]) if i < len(r) else None for r in rows], pa.string())
                for i, n in enumerate(names)}

@@ -93,6 +93,30 @@ def _show(v: Any) -> str:
     return str(v)
 
 
+def _save_account(ctx, snap_key: str, n: int, save) -> None:
+    """Run one audited write of the account's fields and say how it went.
+
+    Invalid input stays on the form; a version conflict shows both values and
+    drops the snapshot so the form shows what is stored now.
+    """
+    try:
+        save()
+    except dossier.ValidationError as exc:
+        for line in _invalid_lines(exc, "accounts", ctx.lang):
+            st.error(line)
+        return
+    except dossier.VersionConflict as exc:
+        for line in conflict_lines(exc, "accounts", ctx.lang):
+            _flash("error", line)
+    except PermissionDenied as exc:
+        st.error(ctx.t("dossier.denied", message=str(exc)))
+        return
+    else:
+        _flash("success", ctx.t("dossier.saved", n=n))
+    st.session_state.pop(snap_key, None)
+    st.rerun()
+
+
 def conflict_lines(exc: dossier.VersionConflict, kind: str, lang: str) -> list[str]:
     """One message per field the user changed: who changed it, their value and yours."""
     who = exc.updated_by or "?"
@@ -447,22 +471,8 @@ def facts_tab(ctx: context.Context, account: str, acct: dict, editable: bool) ->
     if not changes:
         st.info(ctx.t("dossier.nothing_changed"))
         return
-    try:
-        dossier.upsert_account(ctx.store, ctx.user, account, changes, expected_version=int(ver))
-    except dossier.ValidationError as exc:
-        for line in _invalid_lines(exc, "accounts", ctx.lang):
-            st.error(line)
-        return
-    except dossier.VersionConflict as exc:
-        for line in conflict_lines(exc, "accounts", ctx.lang):
-            _flash("error", line)
-    except PermissionDenied as exc:
-        st.error(ctx.t("dossier.denied", message=str(exc)))
-        return
-    else:
-        _flash("success", ctx.t("dossier.saved", n=len(changes)))
-    st.session_state.pop(snap_key, None)
-    st.rerun()
+    _save_account(ctx, snap_key, len(changes),
+                  lambda: dossier.upsert_account(ctx.store, ctx.user, account, changes, expected_version=int(ver)))
 
 
 # ---------------------------------------------------------------- price changes and the sales around them
@@ -613,17 +623,8 @@ def checklist_form(ctx: context.Context, account: str, acct: dict, editable: boo
     changes = {k: v for k, v in ticks.items() if v != snap["items"][k]}
     if not changes:
         return
-    try:
-        plans.set_exchange_checklist(ctx.store, ctx.user, account, changes, expected_version=int(ver))
-        _flash("success", ctx.t("dossier.saved", n=len(changes)))
-    except dossier.VersionConflict as exc:
-        for line in conflict_lines(exc, "accounts", ctx.lang):
-            _flash("error", line)
-    except PermissionDenied as exc:
-        st.error(ctx.t("dossier.denied", message=str(exc)))
-        return
-    st.session_state.pop(snap_key, None)
-    st.rerun()
+    _save_account(ctx, snap_key, len(changes),
+                  lambda: plans.set_exchange_checklist(ctx.store, ctx.user, account, changes, expected_version=int(ver)))
 
 
 def uplift_table(ctx: context.Context, uplift: pd.DataFrame) -> None:
