@@ -447,7 +447,10 @@ def _plan_periods(plans: pd.DataFrame) -> pd.DataFrame:
 
 
 def plans_timeline(plans: pd.DataFrame, lang: str = "zh") -> go.Figure:
-    """Joint marketing plans as bars on a time axis, one row per account, coloured by side.
+    """Joint marketing plans as bars on a time axis, one row per account and kind, coloured by side.
+
+    One row per (account, kind) keeps a year-long market plan from hiding the
+    promotions of the same account under it.
 
     ``plans``: ``[account, kind, start, end, side, status]``; unknown kind or
     status codes are shown as they are.
@@ -458,17 +461,19 @@ def plans_timeline(plans: pd.DataFrame, lang: str = "zh") -> go.Figure:
         return empty_figure(lang, title)
     data = _plan_periods(data)
     side_labels = {s: t(f"plan.side.{s}", lang) for s in ("ours", "theirs")}
+    kinds = [label_or(f"plan.kind.{k}", lang, str(k)) for k in data["kind"]]
     frame = pd.DataFrame({
         "account": data["account"].astype(str),
+        "row": [f"{a} · {k}" for a, k in zip(data["account"].astype(str), kinds)],
         "start": data["start"],
         "end": data["end"],
         "side": [side_labels.get(s, str(s)) for s in data["side"]],
-        "kind": [label_or(f"plan.kind.{k}", lang, str(k)) for k in data["kind"]],
+        "kind": kinds,
         "status": [label_or(f"plan.status.{s}", lang, str(s)) for s in data.get("status", [""] * len(data))],
-    })
+    }).sort_values(["account", "row"], kind="stable")
     fig = px.timeline(
-        frame, x_start="start", x_end="end", y="account", color="side",
-        hover_data={"kind": True, "status": True, "side": True, "account": False},
+        frame, x_start="start", x_end="end", y="row", color="side",
+        hover_data={"kind": True, "status": True, "side": True, "account": True, "row": False},
         color_discrete_map={side_labels[s]: c for s, c in SIDE_COLOURS.items()},
         category_orders={"side": [side_labels["ours"], side_labels["theirs"]]},
         labels={"account": t("col.account", lang), "side": t("plan.side", lang), "kind": t("plan.kind", lang),
@@ -476,7 +481,10 @@ def plans_timeline(plans: pd.DataFrame, lang: str = "zh") -> go.Figure:
     )
     fig.update_yaxes(autorange="reversed", title_text=t("col.account", lang))
     fig.update_xaxes(title_text=t("chart.period", lang))
-    return _styled(fig, title)
+    fig = _styled(fig, title)
+    # the legend names the sides by itself; its title would sit on the chart title
+    fig.update_layout(legend_title_text="", height=max(320, 120 + 22 * frame["row"].nunique()))
+    return fig
 
 
 def budget_by_quarter(plans: pd.DataFrame, lang: str = "zh", unit: str = "wan") -> go.Figure:

@@ -264,8 +264,9 @@ def test_plans_timeline_has_one_trace_per_side_and_a_day_for_a_missing_end():
     fig = charts.plans_timeline(PLANS, "zh")
     assert [tr.name for tr in fig.data] == ["我方", "对方"]
     ours, theirs = fig.data
-    assert list(ours.y) == ["甲", "甲"]
-    assert list(theirs.y) == ["乙"]
+    # one row per account and kind, so 甲's two promotions do not sit on one line
+    assert list(ours.y) == ["甲 · 月度促销计划", "甲 · 节庆促销"]
+    assert list(theirs.y) == ["乙 · 营销费用计划"]
     assert list(theirs.x) == [86_400_000]  # px.timeline: bar length in ms from its base
     assert fig.layout.yaxis.title.text == "客户/供应商"
 
