@@ -3,7 +3,7 @@ import streamlit as st
 
 from kam_core import charts
 from kam_core.formatting import format_amount, format_number, format_pct, format_signed_pct, tier_label
-from kam_core.tiers import TIERS
+from kam_core.tiers import tier_codes, tiers_in
 from kam_core.views import context
 
 ctx = context.current()
@@ -48,10 +48,11 @@ hhi_delta = None if prev.get("hhi") is None or now.get("hhi") is None else f"{no
 c[1].metric("HHI", format_number(now["hhi"]), hhi_delta, delta_color="inverse", help=ctx.t("kpi.hhi_help"))
 c[2].metric(ctx.t("kpi.n_accounts"), format_number(now["n_accounts"]))
 
-counts = table["tier"].value_counts()
-prev_counts = prev_table["tier"].value_counts() if prev_table is not None and not prev_table.empty else None
-tc = st.columns(4)
-for col, tier in zip(tc, TIERS):
+counts = tier_codes(table).value_counts()
+prev_counts = tier_codes(prev_table).value_counts() if prev_table is not None and not prev_table.empty else None
+shown = tiers_in(table)
+tc = st.columns(len(shown))
+for col, tier in zip(tc, shown):
     n = int(counts.get(tier, 0))
     delta = None if prev_counts is None else f"{n - int(prev_counts.get(tier, 0)):+d}"
     col.metric(tier_label(tier, ctx.lang), n, delta)

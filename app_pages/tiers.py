@@ -16,12 +16,18 @@ s = ctx.settings
 
 st.subheader(ctx.t("tier.thresholds_title"))
 st.caption(ctx.t("tier.basis_note", basis=ctx.t(f"tier.basis.{s['tier_basis']}")))
-cols = st.columns(4)
+shown_tiers = tiers.tiers_in(table)
+codes = tiers.tier_codes(table)
+cols = st.columns(len(shown_tiers))
 bounds = {"strategic": s["tier_strategic_min"], "partner": s["tier_partner_min"], "ordinary": s["tier_ordinary_min"]}
-for col, tier in zip(cols, tiers.TIERS):
-    n = int((table["tier"] == tier).sum())
-    limit = (ctx.t("tier.threshold_from", amount=format_amount(bounds[tier], "yuan", ctx.lang)) if tier in bounds
-             else ctx.t("tier.threshold_below", amount=format_amount(bounds["ordinary"], "yuan", ctx.lang)))
+for col, tier in zip(cols, shown_tiers):
+    n = int((codes == tier).sum())
+    if tier in bounds:
+        limit = ctx.t("tier.threshold_from", amount=format_amount(bounds[tier], "yuan", ctx.lang))
+    elif tier == tiers.UNKNOWN:
+        limit = ctx.t("tier.unknown.note")
+    else:
+        limit = ctx.t("tier.threshold_below", amount=format_amount(bounds["ordinary"], "yuan", ctx.lang))
     col.metric(tier_label(tier, ctx.lang), n, help=ctx.t(f"tier.{tier}.desc"))
     col.caption(limit)
 
@@ -39,9 +45,9 @@ def gap_text(amount: float) -> str:
 
 
 with t_accounts:
-    pick = st.segmented_control(ctx.t("col.tier"), tiers.TIERS, format_func=lambda v: tier_label(v, ctx.lang),
+    pick = st.segmented_control(ctx.t("col.tier"), shown_tiers, format_func=lambda v: tier_label(v, ctx.lang),
                                 default="strategic", key="tiers_pick")
-    part = table[table["tier"] == pick] if pick else table
+    part = table[codes == pick] if pick else table
     shown, config = tables.localise(
         part, ["rank", "account", "basis_amount", "sales", "share", "margin", "yoy", "tier", "to_next_tier"],
         ctx.lang, ctx.unit, link_accounts=True)

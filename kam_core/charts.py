@@ -131,7 +131,8 @@ def monthly_by_tier(monthly_sales: pd.DataFrame, tier_table: pd.DataFrame) -> pd
     """
     if _is_empty(monthly_sales):
         return pd.DataFrame({"month": [], "tier": [], "sales": []})
-    tiers = tier_table[["account", "tier"]] if not _is_empty(tier_table) else pd.DataFrame(
+    tiers = tier_table[["account", "tier"]].assign(
+        tier=lambda d: d["tier"].astype(object).where(d["tier"].notna(), "unknown")) if not _is_empty(tier_table) else pd.DataFrame(
         {"account": pd.Series([], dtype=object), "tier": pd.Series([], dtype=object)})
     merged = monthly_sales[["month", "account", "sales"]].merge(tiers, on="account", how="left")
     merged["tier"] = merged["tier"].fillna("none")
@@ -174,9 +175,11 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     if _is_empty(tier_table):
         return empty_figure(lang, title)
     divisor, _ = amount_scale(unit, lang)
-    grouped = tier_table.groupby("tier")["sales"].agg(["count", "sum"]).reindex(list(TIER_ORDER), fill_value=0)
-    labels = [tier_label(c, lang) for c in TIER_ORDER]
-    colours = [_tier_colour(c) for c in TIER_ORDER]
+    codes = tier_table["tier"].astype(object).where(tier_table["tier"].notna(), "unknown")
+    order = list(TIER_ORDER) + (["unknown"] if (codes == "unknown").any() else [])
+    grouped = tier_table.assign(tier=codes).groupby("tier")["sales"].agg(["count", "sum"]).reindex(order, fill_value=0)
+    labels = [tier_label(c, lang) for c in order]
+    colours = [_tier_colour(c) for c in order]
     # Horizontal bars on one shared tier axis: the tier names read level, once,
     # and the two panels cannot overlap each other's labels.
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,

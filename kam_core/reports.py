@@ -575,9 +575,11 @@ def build_tier_report(
                            column_label("sales", lang), column_label("share", lang)]):
         ws.write_string(row, c, h, formats.header)
     total_sales = float(table["sales"].sum()) if len(table) else 0.0
-    for tier in tiers.TIERS:
+    codes = tiers.tier_codes(table)
+    shown_tiers = tiers.tiers_in(table)
+    for tier in shown_tiers:
         row += 1
-        part = table[table["tier"] == tier]
+        part = table[codes == tier]
         sales = float(part["sales"].sum())
         ws.write_string(row, 0, label(f"tier.{tier}", lang))
         ws.write_number(row, 1, len(part), formats.by_kind["int"])
@@ -590,8 +592,8 @@ def build_tier_report(
     sheet_ref = ws.get_name()
     chart.add_series({
         "name": label("label.sales_per_tier", lang),
-        "categories": [sheet_ref, tier_header_row + 1, 0, tier_header_row + len(tiers.TIERS), 0],
-        "values": [sheet_ref, tier_header_row + 1, 2, tier_header_row + len(tiers.TIERS), 2],
+        "categories": [sheet_ref, tier_header_row + 1, 0, tier_header_row + len(shown_tiers), 0],
+        "values": [sheet_ref, tier_header_row + 1, 2, tier_header_row + len(shown_tiers), 2],
         "data_labels": {"value": True, "num_format": MONEY_FORMAT},
     })
     chart.set_title({"name": label("label.sales_per_tier", lang)})
@@ -606,8 +608,9 @@ def build_tier_report(
     detail["owner"] = detail["owner"].astype(object).where(detail["owner"].notna(), None)
     crit_headers = [label(f"crit.{c[1:]}.short", lang) if has_label(f"crit.{c[1:]}.short") else c
                     for c in crit_cols]
-    for tier in tiers.TIERS:
-        part = detail[detail["tier"] == tier]
+    detail_codes = tiers.tier_codes(detail)
+    for tier in shown_tiers:
+        part = detail[detail_codes == tier]
         columns = list(part.columns)
         headers = [column_label(c, lang) for c in tiers.TIER_COLUMNS] + [label("dossier.owner", lang)] + crit_headers
         write_table(wb, formats, label(f"tier.{tier}", lang), columns, frame_rows(part),

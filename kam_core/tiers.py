@@ -36,6 +36,17 @@ from .metrics import (
 from .store import Store
 
 TIERS = ("strategic", "partner", "ordinary", "none")
+UNKNOWN = "unknown"   # on the cost basis, an account without any known cost cannot be tiered
+
+
+def tier_codes(table: pd.DataFrame) -> pd.Series:
+    """The ``tier`` column with the accounts that could not be tiered as :data:`UNKNOWN`."""
+    return table["tier"].astype(object).where(table["tier"].notna(), UNKNOWN)
+
+
+def tiers_in(table: pd.DataFrame) -> list[str]:
+    """The four tiers, plus :data:`UNKNOWN` when some account could not be tiered, so counts add up."""
+    return list(TIERS) + ([UNKNOWN] if len(table) and table["tier"].isna().any() else [])
 TIER_COLUMNS = [
     "account", "year", "sales", "gross_profit", "margin", "share", "profit_share",
     "rank", "profit_rank", "cum_share", "abc", "yoy", "tier", "to_next_tier",

@@ -381,3 +381,23 @@ def test_the_tier_report_covers_only_the_filtered_lines_and_says_which(tmp_path)
     assert sorted((r[0], r[2]) for r in tier_rows) == [("乙", 1000000), ("甲", 7000000)]
     method = [tuple(r) for r in wb[wb.sheetnames[-1]].iter_rows(values_only=True)]
     assert any(r[0] == "数据范围（筛选）" and r[1] == "区域: 华东" for r in method)
+
+
+def test_on_the_cost_basis_accounts_without_cost_are_counted_as_not_tiered_so_the_summary_adds_up(tmp_path):
+    from kam_core.ingest.pipeline import import_file
+    from kam_core.settings import save_settings
+    from kam_core.store import open_store
+
+    s = open_store(tmp_path / "c.duckdb")
+    # A has a cost (6M sales, 5.5M cost → ordinary on cost); B has none (30M sales, no cost)
+    text = "日期,供应商,销售额,成本\n2025-03-01,A,6000000,5500000\n2025-03-01,B,30000000,\n"
+    import_file(s, text.encode("utf-8"), "c.csv")
+    save_settings(s, {"tier_basis": "cost"})
+    wb = openpyxl.load_workbook(io.BytesIO(reports.build_tier_report(s, 2025, lang="en")))
+    summary = [r for r in wb[wb.sheetnames[0]].iter_rows(values_only=True) if r and r[0]]
+    per_tier = {r[0]: (r[1], r[2]) for r in summary if r[0] in (
+        "Strategic key account", "Partner key account", "Ordinary key account", "Not a key account", "Not tiered")}
+    assert per_tier["Ordinary key account"] == (1, 6000000)
+    assert per_tier["Not tiered"] == (1, 30000000)
+    assert sum(n for n, _ in per_tier.values()) == 2
+    assert "Not tiered" in wb.sheetnames
