@@ -270,6 +270,8 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("skip.blank", "空行", "Blank rows"),
     ("skip.totals", "合计/小计行", "Totals rows"),
     ("skip.repeated_header", "重复的表头行", "Repeated header rows"),
+    ("import.rejected_amount", "被拒绝的行合计 {amount}，不会导入；导入金额为 {loaded}。",
+     "The rejected rows hold {amount}, which will not be loaded; the amount loaded is {loaded}."),
     ("import.warn.profile_used", "已使用为相同表头保存的列对应关系", "Used the mapping saved for files with these headers"),
     ("import.warn.duplicates", "{n} 行与其他行完全相同（已保留：收银导出可能重复同一笔销售）",
      "{n} lines are exact duplicates of another line (kept: POS exports can repeat a sale)"),

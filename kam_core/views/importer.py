@@ -178,7 +178,6 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
     if d["skipped_by_reason"]:
         st.caption(ctx.t("import.skipped_by_reason") + ": " + ", ".join(
             f"{label_or('skip.' + k, ctx.lang, k)} {v}" for k, v in d["skipped_by_reason"].items()))
-    amount = d["totals"].get("amount")
     st.write(f"{ctx.t('kpi.sales')}: **{format_amount(d['amount_loaded'], 'yuan', ctx.lang)}** · "
              f"{d['date_min']} … {d['date_max']} · {ctx.t('kpi.n_accounts')}: {d['accounts']}")
     r = d["reconciliation"]
@@ -187,10 +186,13 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
     else:
         st.success(ctx.t("import.reconciliation_ok", file_total=format_amount(r["file_total"], "yuan", ctx.lang),
                          parsed_total=format_amount(r["lines_total"], "yuan", ctx.lang)))
+    if r.get("rejected_amount"):
+        # the file's lines add up, but the rejected ones will not be loaded: say how much stays out
+        st.warning(ctx.t("import.rejected_amount", amount=format_amount(r["rejected_amount"], "yuan", ctx.lang),
+                         loaded=format_amount(d["amount_loaded"], "yuan", ctx.lang)))
     for note in d.get("notes", []):
         params = {k: v for k, v in note.items() if k not in ("code", "text")}
         st.warning(ctx.t(f"import.warn.{note['code']}", **params))
-    del amount
     with st.expander(ctx.t("import.mapping") + ": " + ", ".join(
             f"{ctx.t('field.' + k)}←{v}" for k, v in d["mapping"].items())):
         st.json({"mapping": d["mapping"], "units": d["units"], "account_from": d["account_from"],
