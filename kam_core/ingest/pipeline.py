@@ -170,19 +170,6 @@ def _saved_profile(store: Store, signature: str) -> tuple[dict[str, str], dict[s
     return json.loads(row[0]), json.loads(row[1] or "{}")
 
 
-def _choose_sheets(infos: list[readers.SheetInfo], wanted: list[str] | None) -> list[str]:
-    names = [s.name for s in infos]
-    if wanted:
-        missing = [w for w in wanted if w not in names]
-        if missing:
-            raise ImportRejected("unknown_sheet", f"sheet {missing[0]!r} is not in the file; it has: {', '.join(names)}")
-        return list(wanted)
-    for s in infos:
-        if s.visible and s.n_rows > 1:
-            return [s.name]
-    raise ImportRejected("empty", "the file has no sheet with data")
-
-
 # --------------------------------------------------------------------------- prepare
 
 def inspect_file(data: bytes, file_name: str, limits: detect.Limits | None = None) -> tuple[str, list[readers.SheetInfo]]:
@@ -191,8 +178,7 @@ def inspect_file(data: bytes, file_name: str, limits: detect.Limits | None = Non
     if len(data) > limits.max_bytes:
         raise ImportRejected("too_large", f"the file is {len(data) / 1e6:.0f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB")
     fmt = detect.sniff_format(data, file_name)
-    detect.check_container(data, fmt, limits)
-    return fmt, readers.list_sheets(data, fmt)
+    return fmt, readers.read_workbook(data, fmt, limits=limits, list_only=True)[0]
 
 
 def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOptions | None = None,
@@ -223,9 +209,9 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
                                  "importing them again would count every line twice. Use --force to import anyway.",
                                  ["force"])
 
-    report_progress(0.05, "detecting format")
-    fmt, infos = inspect_file(data, file_name, limits)
-    sheet_names = _choose_sheets(infos, options.sheets)
+    report_progress(0.05, "reading")
+    fmt = detect.sniff_format(data, file_name)
+    _, grids = readers.read_workbook(data, fmt, options.sheets, limits)
 
     # Staging runs on a cursor of its own in the store's engine: its temp tables
     # are invisible to every other cursor and never reach the file, and commit
@@ -233,15 +219,13 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
     con = store.connection.cursor()
     try:
         clean.install_macros(con, temporary=True)
-        return _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report_progress)
+        return _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progress)
     except BaseException:
         con.close()
         raise
-    finally:
-        readers.forget_cached()
 
 
-def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report_progress) -> ImportPlan:
+def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progress) -> ImportPlan:
     sheet_reports: list[dict] = []
     raw_parts: list[str] = []
     bodies: list[pa.Table] = []                 # each sheet's rows under its header
@@ -250,10 +234,10 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
     signature = None
     encoding = delimiter = None
     date1904 = False
-    n_sheets = len(sheet_names)
-    for i, sheet in enumerate(sheet_names):
-        report_progress(0.1 + 0.4 * i / n_sheets, f"reading {sheet}")
-        grid = readers.read_grid(data, fmt, sheet)
+    sheet_names = [g.sheet for g in grids]
+    for i, grid in enumerate(grids):
+        sheet = grid.sheet
+        report_progress(0.1 + 0.4 * i / len(grids), f"checking {sheet}")
         encoding, delimiter, date1904 = grid.encoding, grid.delimiter, grid.date1904
         table = grid.table
         if table.num_rows == 0:
@@ -373,6 +357,7 @@ def _prepare(store, con, data, file_name, sha, fmt, sheet_names, options, report
         con.unregister(f"grid_{i}")
     con.unregister("date_values")
     del grid, table, body, bodies
+    grids.clear()                               # the caller's list too: nothing keeps the grids alive
     pa.default_memory_pool().release_unused()
 
     # -- totals rows as checksums -------------------------------------------

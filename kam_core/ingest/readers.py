@@ -71,6 +71,153 @@ class Grid:
 # public API
 
 
+def choose_sheets(infos: list[SheetInfo], wanted: list[str] | None) -> list[str]:
+    """The sheets to import: those asked for, else the first visible sheet with data."""
+    names = [s.name for s in infos]
+    if wanted:
+        missing = [w for w in wanted if w not in names]
+        if missing:
+            raise ImportRejected("unknown_sheet", f"sheet {missing[0]!r} is not in the file; it has: {', '.join(names)}")
+        return list(wanted)
+    for s in infos:
+        if s.visible and s.n_rows > 1:
+            return [s.name]
+    raise ImportRejected("empty", "the file has no sheet with data")
+
+
+def read_workbook(data: bytes, fmt: str, sheets: list[str] | None = None,
+                  limits: Limits | None = None, list_only: bool = False) -> tuple[list[SheetInfo], list[Grid]]:
+    """Every sheet's size, and the grids of the chosen sheets (see :func:`choose_sheets`), in one parse.
+
+    ``list_only`` stops after the sizes (the grid list is then empty).
+
+    Workbooks are parsed in a worker process under ``limits.worker_memory`` and
+    ``limits.parse_seconds`` when ``limits.isolate`` is set; CSV text is parsed
+    here (pyarrow's reader, already bounded by the size and cell limits).
+    """
+    limits = limits or Limits()
+    check_container(data, fmt, limits)
+    if fmt != "csv" and limits.isolate:
+        return _in_worker(data, fmt, sheets, limits, list_only)
+    return _read_workbook_here(data, fmt, sheets, limits, list_only)
+
+
+def _read_workbook_here(data: bytes, fmt: str, sheets: list[str] | None,
+                        limits: Limits, list_only: bool = False) -> tuple[list[SheetInfo], list[Grid]]:
+    try:
+        infos = list_sheets(data, fmt, limits)
+        if list_only:
+            return infos, []
+        chosen = choose_sheets(infos, sheets)
+        return infos, [read_grid(data, fmt, name, limits) for name in chosen]
+    finally:
+        forget_cached()
+
+
+# -- the worker -------------------------------------------------------------------------
+_worker_lock = threading.Lock()
+_worker_context = None
+
+
+def _context():
+    """A forkserver started once, with this module preloaded: forking the threaded dashboard
+    process itself could copy a lock some other thread holds."""
+    global _worker_context
+    with _worker_lock:
+        if _worker_context is None:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["kam_core.ingest.readers"])
+            _worker_context = ctx
+        return _worker_context
+
+
+def _worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool,
+                 verified: tuple[bytes, frozenset[str]] | None) -> None:
+    import resource
+
+    from . import detect
+
+    if verified is not None:       # the parent checked the package already: don't inflate it twice
+        detect._verified[verified[0]] = verified[1]
+
+    try:
+        with open("/proc/self/status") as f:
+            vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize")), 0)
+        budget = vm + limits.worker_memory
+        resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+    except (OSError, ValueError):
+        pass
+    try:
+        conn.send(("ok", _read_workbook_here(data, fmt, sheets, limits, list_only)))
+    except ImportRejected as exc:
+        conn.send(("rejected", exc.code, exc.message))
+    except MemoryError:
+        conn.send(("rejected", "too_large", "Reading this workbook needs more memory than an import may use. "
+                                            "Split it or save only the sheet you need, then upload again."))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as a rejection
+        conn.send(("rejected", "unreadable", f"The workbook cannot be read ({type(exc).__name__}: {exc}). "
+                                             "Open it in Excel/WPS, save it as .xlsx and upload again."))
+    finally:
+        conn.close()
+
+
+def _start_without_main(proc) -> None:
+    """Start ``proc`` without re-running the parent's ``__main__`` in the child.
+
+    multiprocessing re-imports the parent's main script in every child; here that
+    is Streamlit's runner or a test harness, which must not run again. The worker
+    needs only this module, which it imports by name.
+    """
+    from multiprocessing import spawn
+
+    with _worker_lock:
+        original = spawn.get_preparation_data
+
+        def preparation_data(name):
+            data = original(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        spawn.get_preparation_data = preparation_data
+        try:
+            proc.start()
+        finally:
+            spawn.get_preparation_data = original
+
+
+def _in_worker(data: bytes, fmt: str, sheets: list[str] | None,
+               limits: Limits, list_only: bool) -> tuple[list[SheetInfo], list[Grid]]:
+    from . import detect
+
+    ctx = _context()
+    digest = detect._digest(data, limits)
+    verified = (digest, detect._verified[digest]) if digest in detect._verified else None
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_worker_main, args=(child, data, fmt, sheets, limits, list_only, verified), daemon=True)
+    _start_without_main(proc)
+    child.close()
+    try:
+        if not parent.poll(limits.parse_seconds):
+            raise ImportRejected("too_slow", f"Reading the workbook took longer than {limits.parse_seconds:.0f} s "
+                                             "and was stopped. Split it or save only the sheet you need.")
+        try:
+            reply = parent.recv()
+        except EOFError:
+            raise ImportRejected("too_large", "Reading this workbook was stopped: it needed more memory than an "
+                                              "import may use. Split it or save only the sheet you need.") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()
+    if reply[0] == "rejected":
+        raise ImportRejected(reply[1], reply[2])
+    return reply[1]
+
+
 def list_sheets(data: bytes, fmt: str, limits: Limits | None = None) -> list[SheetInfo]:
     """The worksheets of a workbook in file order, hidden ones flagged (CSV: one sheet ``"csv"``).
 
