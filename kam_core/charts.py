@@ -62,11 +62,12 @@ def _styled(fig: go.Figure, title: str | None) -> go.Figure:
         template="plotly_white",
         font=dict(family=FONT_FAMILY, size=13),
         hoverlabel=dict(font_family=FONT_FAMILY),
-        margin=dict(l=50, r=30, t=70 if title else 30, b=50),
+        # room above the plot for the title and a legend that may wrap to two lines (English labels)
+        margin=dict(l=50, r=30, t=110 if title else 60, b=50),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
     )
     if title:
-        fig.update_layout(title=dict(text=title, x=0, xanchor="left"))
+        fig.update_layout(title=dict(text=title, x=0, xanchor="left", y=0.98, yref="container", yanchor="top"))
     return fig
 
 
@@ -182,7 +183,7 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     colours = [_tier_colour(c) for c in order]
     # Horizontal bars on one shared tier axis: the tier names read level, once,
     # and the two panels cannot overlap each other's labels.
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06, column_widths=[0.4, 0.6],
                         subplot_titles=(t("chart.accounts", lang), _amount_title("col.sales", unit, lang)))
     fig.add_bar(y=labels, x=grouped["count"].astype(int).tolist(), orientation="h", marker_color=colours,
                 name=t("chart.accounts", lang), showlegend=False,
@@ -190,7 +191,7 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     fig.add_bar(y=labels, x=(grouped["sum"] / divisor).tolist(), orientation="h", marker_color=colours,
                 name=t("col.sales", lang), showlegend=False,
                 hovertemplate=f"%{{y}}: {_amount_hover(unit, lang, 'x')}<extra></extra>", row=1, col=2)
-    fig.update_xaxes(tickformat=",")
+    fig.update_xaxes(tickformat=",", nticks=3)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     return _styled(fig, title)
 
