@@ -8,11 +8,7 @@ from kam_core.views import context
 
 ctx = context.current()
 st.title(ctx.t("page.overview"))
-if ctx.year is None:
-    context.empty_state(ctx)
-table = context.tier_table(ctx)
-if table.empty:
-    context.empty_state(ctx, no_year_data=True)
+table = context.tier_table_or_stop(ctx)
 
 now, prev = context.summary(ctx), context.summary(ctx, ctx.year - 1)
 prev_table = context.tier_table(ctx, ctx.year - 1) if ctx.year - 1 in ctx.years else None

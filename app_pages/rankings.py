@@ -6,11 +6,7 @@ from kam_core.views import context, tables
 
 ctx = context.current()
 st.title(ctx.t("page.rankings"))
-if ctx.year is None:
-    context.empty_state(ctx)
-table = context.tier_table(ctx)
-if table.empty:
-    context.empty_state(ctx, no_year_data=True)
+table = context.tier_table_or_stop(ctx)
 
 columns = ["rank", "account", "sales", "share", "gross_profit", "margin", "profit_rank", "yoy", "abc", "tier"]
 shown, config = tables.localise(table, columns, ctx.lang, ctx.unit, link_accounts=True)

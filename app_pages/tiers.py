@@ -7,11 +7,7 @@ from kam_core.views import context, tables
 
 ctx = context.current()
 st.title(ctx.t("page.tiers"))
-if ctx.year is None:
-    context.empty_state(ctx)
-table = context.tier_table(ctx)
-if table.empty:
-    context.empty_state(ctx, no_year_data=True)
+table = context.tier_table_or_stop(ctx)
 s = ctx.settings
 
 st.subheader(ctx.t("tier.thresholds_title"))

@@ -263,6 +263,16 @@ def _criteria(db: str, version: int, year: int, fkey: str, dver: str, _ctx: Cont
                                     table=_tier_table(db, version, year, fkey, _ctx))
 
 
+def tier_table_or_stop(ctx: Context) -> pd.DataFrame:
+    """The selected year's tier table; the empty state (and a stop) when there is nothing to show."""
+    if ctx.year is None:
+        empty_state(ctx)
+    table = tier_table(ctx)
+    if table.empty:
+        empty_state(ctx, no_year_data=True)
+    return table
+
+
 def empty_state(ctx: Context, no_year_data: bool = False) -> None:
     """No data at all: say so, link to Import, offer the demo data; then stop the page."""
     st.info(ctx.t("empty.no_data_year", year=ctx.year) if no_year_data else ctx.t("empty.no_data"))
