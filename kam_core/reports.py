@@ -38,6 +38,7 @@ from xlsxwriter.worksheet import Worksheet
 from . import audit
 from .i18n import has_label, normalise_lang, t
 from .permissions import SYSTEM, User, can, require
+from .safe_text import FORMULA_START, safe_text
 from .store import Store
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -54,7 +55,6 @@ TOP_SKUS = 50
 COVER_WEEKS = 8
 """Weeks of sales that weeks of cover averages over."""
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
 # Column kinds: how a column is written and formatted.
@@ -186,19 +186,6 @@ def column_label(column: str, lang: str) -> str:
     return column
 
 
-# -- safety ------------------------------------------------------------------------
-def safe_text(value: Any) -> Any:
-    """``value`` with a leading ``'`` when it is text that a spreadsheet would run as a formula.
-
-    OWASP's CSV-injection rule: text starting with ``=``, ``+``, ``-``, ``@``,
-    tab or carriage return. Anything that is not a ``str`` is returned as is,
-    so numbers stay numbers.
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def download_name(kind: str, year: int | None, account: str | None = None, ext: str = "xlsx") -> str:
     """An ASCII-only file name such as ``kam_tier_report_2025.xlsx``.
 
@@ -295,7 +282,7 @@ def _cell_writer(ws: Worksheet, kind: str, fmt: Any) -> Callable[[int, int, Any]
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 return write_number(r, c, v)
             v = v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else str(v)
-        if v.startswith(_FORMULA_START):
+        if v.startswith(FORMULA_START):
             v = "'" + v
         return write_string(r, c, v)
 
@@ -408,7 +395,7 @@ def write_table(
             sampled += 1
             for c, v in enumerate(values):
                 if kinds[c] == "text" and v.__class__ is str:
-                    w = display_width(v) + (1 if v.startswith(_FORMULA_START) else 0)
+                    w = display_width(v) + (1 if v.startswith(FORMULA_START) else 0)
                     if w > widths[c]:
                         widths[c] = w
         r += 1

@@ -274,6 +274,23 @@ class Store:
             if cursor is None:
                 cur.close()
 
+    @contextlib.contextmanager
+    def finishing(self, cursor: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Finish the transaction already begun on ``cursor``: COMMIT after the block, ROLLBACK on any exception.
+
+        Serialised with :meth:`transaction` by the same lock.
+        """
+        with self._write_lock:
+            try:
+                yield cursor
+                cursor.execute("commit")
+            except BaseException:
+                try:
+                    cursor.execute("rollback")
+                except duckdb.Error:
+                    pass  # a failed COMMIT has already rolled back
+                raise
+
     def close(self) -> None:
         self._con.close()
 

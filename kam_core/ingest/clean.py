@@ -129,7 +129,9 @@ def _sql_str(s: str) -> str:
 
 
 def _sql_list(items: tuple[str, ...] | list[str]) -> str:
-    return "(" + ", ".join(_sql_str(i) for i in items) + ")"
+    """A list literal for ``list_contains``: an ``IN (…)`` of six or more constants becomes a
+    hash join per use in DuckDB, which costs ~0.15 s per column on a million rows."""
+    return "[" + ", ".join(_sql_str(i) for i in items) + "]"
 
 
 def _py_repl(r: str) -> str:
@@ -159,9 +161,9 @@ def _macro_sql() -> list[str]:
             trim(regexp_replace(trim(
               case when regexp_matches(txt, {tr_class}) then translate(txt, {tr_from}, {tr_to}) else txt end),
               {_sql_str(_APOSTROPHE_RE)}, ''))""",
-        f"create or replace macro kam__blank_prepped(p) as (p is null or lower(p) in {empty})",
+        f"create or replace macro kam__blank_prepped(p) as (p is null or list_contains({empty}, lower(p)))",
         "create or replace macro kam_is_blank(txt) as kam__blank_prepped(kam__prep(txt))",
-        f"create or replace macro kam_excel_error(txt) as coalesce(lower(kam__prep(txt)) in {errors}, false)",
+        f"create or replace macro kam_excel_error(txt) as coalesce(list_contains({errors}, lower(kam__prep(txt))), false)",
         # -- numbers ------------------------------------------------------------
         # Lambdas over a one-element list bind an intermediate once: macros are
         # inlined, and DuckDB does not share repeated sub-expressions inside CASE.

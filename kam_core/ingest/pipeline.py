@@ -20,11 +20,12 @@ from datetime import date
 from typing import Any, Callable
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from ..permissions import User, require
-from ..reports import safe_text
+from ..safe_text import safe_text
 from ..store import Store
 from . import accounts as acc
 from . import clean, detect, headers, mapping, readers
@@ -37,6 +38,8 @@ TEXT_FIELDS = ("supplier", "brand", "category", "store", "region", "sku", "produ
 NUMBER_FIELDS = ("qty", "amount", "cost", "profit", "unit_price")
 MONEY_FIELDS = ("amount", "cost", "profit", "unit_price")
 # Labels of totals and subtotal rows (a cell that is only this, or starts with a Chinese one).
+# The characters a cell matching TOTALS_PATTERN can start with (before lower()).
+_TOTALS_FIRST_CHARS = "\t\n\f\r 小合总共累gGsStT"
 TOTALS_PATTERN = r"^\s*(小计|合计|总计|总合计|共计|累计|合\s*计|总\s*计)|^\s*(grand\s+)?(sub)?total\s*[:：]?\s*$"
 MAX_REPORTED_REJECTS = 100_000
 
@@ -129,18 +132,27 @@ class ImportPlan:
     new_aliases: list[tuple[str, str, str]]  # (alias_key, alias, account)
     signature: str
     mapping: dict[str, str]
-    # The checked rows stay in temp tables of a staging cursor on the store's
-    # engine until commit copies them into `sales` inside the engine.
+    # The checked lines are already in the store's table, inside an open
+    # transaction of this staging cursor: invisible to every other cursor until
+    # commit_import commits it; close() rolls it back.
     staging: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
     rows_sql: str = field(default="", repr=False)
+    import_id: int | None = None
+    # what prepare_import was given, to check the file again if a concurrent
+    # change makes the commit conflict
+    source: tuple | None = field(default=None, repr=False)
 
     def rows(self) -> pa.Table:
         """The accepted rows as they will be loaded (for tests and previews)."""
         return self.staging.execute(self.rows_sql).fetch_arrow_table()
 
     def close(self) -> None:
-        """Free the staging engine (after commit, or when the plan is dropped)."""
+        """Drop the checked lines (after commit, or when the plan is dropped)."""
         if self.staging is not None:
+            try:
+                self.staging.execute("rollback")
+            except duckdb.Error:
+                pass  # committed already, or no transaction open
             self.staging.close()
             self.staging = None
 
@@ -214,15 +226,21 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
     _, grids = readers.read_workbook(data, fmt, options.sheets, limits)
 
     # Staging runs on a cursor of its own in the store's engine: its temp tables
-    # are invisible to every other cursor and never reach the file, and commit
-    # then copies the checked rows inside the engine instead of across engines.
+    # are invisible to every other cursor, and the lines it loads stay in its
+    # open transaction until commit_import commits them.
     con = store.connection.cursor()
     try:
         clean.install_macros(con, temporary=True)
-        return _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progress)
+        plan = _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progress)
     except BaseException:
+        try:
+            con.execute("rollback")
+        except duckdb.Error:
+            pass
         con.close()
         raise
+    plan.source = (data, file_name, options, limits)
+    return plan
 
 
 def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progress) -> ImportPlan:
@@ -347,30 +365,80 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     else:
         date_order = _preferred_order(choice.possible)
 
-    # -- classify and clean, in one pass --------------------------------------
+    # -- accounts, from the grid's distinct cells (a few hundred names) ----------
+    report_progress(0.5, "matching accounts")
+    acc_field = account_field
+    acc_cells = pa.concat_arrays([pa.compute.unique(b.column(grid_names[i][col_of[acc_field]]).combine_chunks())
+                                  for i, b in enumerate(bodies)]).unique()
+    con.register("acc_values", pa.table({"v": acc_cells}))
+    cell_names = [r[0] for r in con.execute(
+        f"select distinct {_trimmed('v')} from acc_values where {_trimmed('v')} is not null order by 1").fetchall()]
+    con.unregister("acc_values")
+    name_map_py = _name_map(store, cell_names, options.account_from)
+    con.register("name_map", _name_map_table(name_map_py))
+
+    # -- classify, clean and load the good lines, in one pass --------------------
+    # The lines go straight into the store's table inside a transaction of this
+    # cursor: other cursors do not see them until commit_import commits, and
+    # closing the plan rolls them back. Only the lines that are not loaded
+    # (blank, headers, totals, rejected: a few) are cleaned a second time, for the report.
     report_progress(0.55, "cleaning values")
-    con.execute(_cleaning_sql(columns, col_of, account_field, units, date1904),
-                {"order": date_order, "pat": TOTALS_PATTERN, "sheets": list(sheet_names)})
-    # Everything needed from the grid is in `cleaned` now: let the Arrow copy go.
+    params = {"order": date_order, "pat": TOTALS_PATTERN, "sheets": list(sheet_names)}
+    import_id = int(con.execute("select nextval('import_id_seq')").fetchone()[0])
+    table = "sales" if options.kind == "sales" else "inventory"
+    target_cols = SALES_COLUMNS if options.kind == "sales" else INVENTORY_COLUMNS
+    ok = [f"c.{acc_field} is not null", "date is not null"]
+    if options.kind == "sales":
+        ok.append("amount_val is not null")
+    ok += [f"{f}_ok" for f in NUMBER_FIELDS if f in col_of]
+    cleaning = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw")
+    con.execute("begin transaction")
+    loaded = con.execute(
+        f"insert into {table} (import_id, {', '.join(target_cols)}) "
+        f"select {import_id}, {', '.join(_typed_columns(options.kind))} "
+        f"from ({cleaning}) c join name_map m on c.{acc_field} = m.src_name "
+        f"where row_class = 'data' and {' and '.join(ok)}", params).fetchone()[0]
+    rows_sql = (f"select {', '.join(target_cols)} from {table} where import_id = {import_id} "
+                f"order by list_position({_sql_list(sheet_names)}, source_sheet), source_row")
+
+    # -- the lines that were not loaded -----------------------------------------
+    report_progress(0.7, "checking the rest")
+    loaded_rows = con.execute(
+        f"select list_position(?, source_sheet) - 1 as sheet_no, source_row from {table} where import_id = ?",
+        [list(sheet_names), import_id]).fetchnumpy()
+    left_parts = []
+    for i, body in enumerate(bodies):
+        rows_i = body.column("_row").to_numpy()
+        done = loaded_rows["source_row"][loaded_rows["sheet_no"] == i]
+        keep = np.ones(len(rows_i), dtype=bool)
+        keep[np.searchsorted(rows_i, done)] = False
+        con.register(f"left_{i}", body.filter(pa.array(keep)))
+        left_parts.append(raw_parts[i].replace(f" from grid_{i}", f" from left_{i}"))
+    con.execute("create temp view raw_left as " + " union all ".join(left_parts))
+    con.execute(f"create temp table cleaned as {_cleaning_sql(columns, col_of, account_field, units, date1904, source='raw_left')}",
+                params)
+    # Everything needed from the grid is in the store and in `cleaned` now: let it go.
+    con.execute("drop view raw_left")
     con.execute("drop view raw")
     for i in range(len(sheet_names)):
         con.unregister(f"grid_{i}")
+        con.unregister(f"left_{i}")
     con.unregister("date_values")
-    del grid, table, body, bodies
+    del grid, body, bodies
     grids.clear()                               # the caller's list too: nothing keeps the grids alive
     pa.default_memory_pool().release_unused()
 
     # -- totals rows as checksums -------------------------------------------
-    report_progress(0.7, "checking totals")
-    recon, unlabelled_as_data = _reconcile(con)
+    report_progress(0.75, "checking totals")
+    amount_col = "amount" if options.kind == "sales" else "stock_value"
+    recon, unlabelled_as_data = _reconcile(con, table, amount_col, import_id, list(sheet_names))
     if unlabelled_as_data:
         con.execute("update cleaned set row_class = 'data' where row_class = 'totals_unlabelled'")
     else:
         con.execute("update cleaned set row_class = 'totals' where row_class = 'totals_unlabelled'")
 
-    # -- rejections ------------------------------------------------------
-    report_progress(0.75, "validating")
-    acc_field = account_field
+    # -- rejections: every data line left over ------------------------------------
+    report_progress(0.8, "validating")
     reasons = [
         ("date", "raw_date", "date is missing", "date is null and (raw_date is null or trim(raw_date) = '')"),
         ("date", "raw_date", "not a valid date", "not date_ok"),
@@ -379,85 +447,78 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         reasons += [("amount", "raw_amount", "amount is missing", "amount_val is null and amount_ok")]
     reasons += [(f, f"raw_{f}", "not a number", f"not {f}_ok") for f in NUMBER_FIELDS if f in col_of]
     reasons.insert(0, (acc_field, acc_field, f"{acc_field} is missing", f"{acc_field} is null"))
+    reasons.insert(1, (acc_field, acc_field, f"{acc_field} is not a usable name",
+                       f"{acc_field} is not null and {acc_field} not in (select src_name from name_map)"))
     reject_sql = " union all ".join(
         f"select src_sheet as sheet, src_row as row, {_sql_str(field_map.get(f, f))} as column, "
         f"{raw}::varchar as value, {_sql_str(reason)} as reason from cleaned where row_class = 'data' and ({cond})"
         for f, raw, reason, cond in reasons)
     con.execute(f"create temp table rejects as {reject_sql}")
-    con.execute("create temp table rejected_rows as select distinct sheet, row from rejects")
-    con.execute(
-        "update cleaned set row_class = 'rejected' from rejected_rows r "
-        "where cleaned.src_sheet = r.sheet and cleaned.src_row = r.row and cleaned.row_class = 'data'")
+    con.execute("update cleaned set row_class = 'rejected' where row_class = 'data'")
     rej_amount = con.execute("select coalesce(sum(amount_val), 0) from cleaned where row_class = 'rejected'").fetchone()[0]
     recon["rejected_amount"] = round(float(rej_amount), 2)
     recon["parsed_total"] = round(recon["lines_total"] - float(rej_amount), 2)
     rejected = [dict(zip(("sheet", "row", "column", "value", "reason"), r)) for r in con.execute(
         f'select * from rejects order by sheet, "row", "column" limit {MAX_REPORTED_REJECTS}').fetchall()]
 
-    # -- accounts -------------------------------------------------------------
-    report_progress(0.8, "matching accounts")
-    raw_names = [r[0] for r in con.execute(
-        f"select distinct {acc_field} from cleaned where row_class = 'data'").fetchall()]
+    counts = dict(con.execute("select row_class, count(*) from cleaned group by all").fetchall())
+    counts["data"] = int(loaded)
+    rows_read = sum(counts.values())
+    accepted = int(loaded)
+    if accepted == 0:
+        why = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v)
+        raise ImportRejected("no_rows", f"0 rows could be imported ({why}); nothing was written")
+
+    # -- accounts of the loaded lines -----------------------------------------------
+    loaded_names = [r[0] for r in con.execute(
+        f"select distinct account_raw from {table} where import_id = ?", [import_id]).fetchall()]
     if options.account_from == "product-prefix":
-        raw_of = {p: acc.product_prefix(p) for p in raw_names}
+        loaded_names = sorted({n for n in name_map_py if name_map_py[n][0] in set(loaded_names)})
     else:
-        raw_of = {n: n for n in raw_names}
-    resolved = acc.resolve_accounts(store.cursor(), sorted(set(raw_of.values())))
-    name_map = pa.table({
-        "src_name": list(raw_of.keys()),
-        "account_raw": [raw_of[k] for k in raw_of],
-        "account": [resolved[raw_of[k]] for k in raw_of],
-    })
-    con.register("name_map", name_map)
+        loaded_names = sorted(set(loaded_names))
+    # Names seen only on lines that were not loaded must not choose an account's spelling.
+    final_map = _name_map(store, loaded_names, options.account_from)
+    changed = {name_map_py[n][0]: v for n, v in final_map.items() if name_map_py.get(n) != v}
+    for old_raw, (account_raw, account) in changed.items():
+        con.execute(f"update {table} set account = ?, account_raw = ? where import_id = ? and account_raw = ?",
+                    [account, account_raw, import_id, old_raw])
+    resolved = {account_raw: account for account_raw, account in final_map.values()}
     known_accounts = [r[0] for r in store.cursor().execute("select distinct account from account_aliases").fetchall()]
     new_aliases = _new_aliases(store, resolved)
     new_account_names = sorted({a for _, _, a in new_aliases} - set(known_accounts))
     suggestions = acc.suggest_aliases(new_account_names, known_accounts) if known_accounts else []
+    loaded_accounts = sorted({a for a in resolved.values()})
 
-    # -- accepted rows ------------------------------------------------------
-    report_progress(0.85, "staging rows")
-    loaded_amount_sql = "amount_val::decimal(18,4)"
-    loaded_profit_sql = "coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,4)"
+    # -- figures of the loaded lines ----------------------------------------------
+    report_progress(0.85, "summing up")
     if options.kind == "sales":
-        rows_sql = f"""
-            select src_sheet as source_sheet, src_row::integer as source_row, date,
-                   m.account, m.account_raw, supplier, brand, category, store, region, sku, product,
-                   qty_val::decimal(18,3) as qty,
-                   {loaded_amount_sql} as amount,
-                   coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)::decimal(18,4) as cost,
-                   {loaded_profit_sql} as profit,
-                   unit_price_val::decimal(18,4) as unit_price
-            from cleaned c join name_map m on c.{acc_field} = m.src_name
-            where row_class = 'data'"""
+        text_cols = [f for f in TEXT_FIELDS if f in col_of]
+        formula = " + ".join(
+            f"(case when list_contains([61, 43, 64, 9, 13, 45], ascii({f})) then kam_number({f}) is null else false end)::int"
+            for f in text_cols) or "0"
+        stats = con.execute(
+            f"""select min(date), max(date), sum(amount), sum(cost), sum(profit), sum(qty),
+                      sum({formula}), count(*) filter (where cost is null and profit is null),
+                      count(*) - count(distinct hash(date, {', '.join(TEXT_FIELDS)}, qty, amount, cost, profit, unit_price))
+               from sales where import_id = ?""", [import_id]).fetchone()
+        given = {"amount": "amount" in col_of, "cost": "cost" in col_of, "profit": "profit" in col_of, "qty": "qty" in col_of}
+        totals = {"amount": stats[2], "cost": stats[3], "profit": stats[4], "qty": stats[5]}
+        totals = {k: (float(v) if v is not None and given[k] else None) for k, v in totals.items()}
+        loaded_amount, loaded_profit = stats[2], stats[4]
     else:
-        rows_sql = f"""
-            select src_sheet as source_sheet, src_row::integer as source_row, date as snapshot_date,
-                   m.account, m.account_raw, sku, product, store,
-                   qty_val::decimal(18,3) as qty_on_hand, amount_val::decimal(18,4) as stock_value
-            from cleaned c join name_map m on c.{acc_field} = m.src_name
-            where row_class = 'data'"""
-
-    counts = dict(con.execute("select row_class, count(*) from cleaned group by all").fetchall())
-    rows_read = sum(counts.values())
-    accepted = counts.get("data", 0)
-    if accepted == 0:
-        why = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        raise ImportRejected("no_rows", f"0 rows could be imported ({why}); nothing was written")
-    stats = con.execute(
-        """select min(date), max(date), sum(amount_val), sum(cost_val), sum(profit_val), sum(qty_val),
-                  sum(formula_cells), count(*) filter (where cost_val is null and profit_val is null)
-           from cleaned where row_class = 'data'""").fetchone()
-    # Lines minus distinct lines; distinct over one 64-bit hash of the line, not a
-    # 13-column group by that would hold every text value a second time.
-    dup_lines = con.execute(
-        f"select count(*) - count(distinct hash(date, {', '.join(TEXT_FIELDS)}, "
-        f"{', '.join(f + '_val' for f in NUMBER_FIELDS)})) from cleaned where row_class = 'data'").fetchone()[0]
-    # the totals of exactly what will be loaded (decimal values, after rejections)
-    # Every data row has an account in name_map (it was built from them), so the
-    # join of rows_sql keeps them all: sum the same decimal values without it.
-    loaded_amount, loaded_profit = con.execute(
-        f"select sum({loaded_amount_sql}), {f'sum({loaded_profit_sql})' if options.kind == 'sales' else 'null'} "
-        "from cleaned where row_class = 'data'").fetchone()
+        text_cols = [f for f in ("sku", "product", "store") if f in col_of]
+        formula = " + ".join(
+            f"(case when list_contains([61, 43, 64, 9, 13, 45], ascii({f})) then kam_number({f}) is null else false end)::int"
+            for f in text_cols) or "0"
+        stats = con.execute(
+            f"""select min(snapshot_date), max(snapshot_date), sum(stock_value), null, null, sum(qty_on_hand),
+                      sum({formula}), 0,
+                      count(*) - count(distinct hash(snapshot_date, account, sku, product, store, qty_on_hand, stock_value))
+               from inventory where import_id = ?""", [import_id]).fetchone()
+        totals = {"amount": None if stats[2] is None else float(stats[2]), "cost": None, "profit": None,
+                  "qty": None if stats[5] is None else float(stats[5])}
+        loaded_amount, loaded_profit = stats[2], None
+    dup_lines = int(stats[8] or 0)
     amount_in_rows = float(loaded_amount or 0)
 
     # Each warning has a code and its figures (the page words it in the user's
@@ -475,7 +536,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         notes.append({"code": "no_cost", "n": int(stats[7]),
                       "text": f"{stats[7]} lines have neither cost nor profit; they are left out of margin, "
                               "not counted at zero cost"})
-    overlap = _overlapping_imports(store, stats[0], stats[1], sorted(set(name_map.column("account").to_pylist())), options.kind)
+    overlap = _overlapping_imports(store, stats[0], stats[1], loaded_accounts, options.kind)
     for imp in overlap:
         notes.append({"code": "overlap", "id": imp[0], "file": imp[1], "start": str(imp[2]), "end": str(imp[3]),
                       "text": f"import {imp[0]} ({imp[1]}) already covers some of these accounts between {imp[2]} and {imp[3]}"})
@@ -496,13 +557,13 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         "rows_rejected": counts.get("rejected", 0), "rejected_by_reason": rejected_by_reason,
         "date_min": stats[0].isoformat() if stats[0] else None,
         "date_max": stats[1].isoformat() if stats[1] else None,
-        "totals": {"amount": stats[2], "cost": stats[3], "profit": stats[4], "qty": stats[5]},
+        "totals": totals,
         "amount_loaded": round(amount_in_rows, 2),
         "profit_loaded": None if loaded_profit is None else round(float(loaded_profit), 2),
         "reconciliation": recon,
         "duplicate_lines": int(dup_lines), "formula_cells": int(stats[6] or 0),
         "lines_without_cost": int(stats[7] or 0),
-        "accounts": len(set(name_map.column("account").to_pylist())),
+        "accounts": len(loaded_accounts),
         "new_accounts": new_account_names,
         "alias_suggestions": [list(s) for s in suggestions],
         "warnings": warnings,
@@ -519,7 +580,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     report_progress(0.95, "report ready")
     return ImportPlan(file_name=file_name, sha256=sha, options=options,
                       report=ValidationReport(report, rejected), new_aliases=new_aliases,
-                      signature=signature, mapping=dict(field_map), staging=con, rows_sql=rows_sql)
+                      signature=signature, mapping=dict(field_map), staging=con, rows_sql=rows_sql,
+                      import_id=import_id)
 
 
 def _preview_rows(con: duckdb.DuckDBPyConnection, columns: list[str]) -> list[dict]:
@@ -560,25 +622,41 @@ def _preferred_order(possible: set[str]) -> str:
     return "ymd"
 
 
-def _reconcile(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], bool]:
+def _reconcile(con: duckdb.DuckDBPyConnection, table: str, amount_col: str, import_id: int,
+               sheets: list[str]) -> tuple[dict[str, Any], bool]:
     """Check every totals row against the lines above it.
 
     A totals row must equal the sum of the data lines since the previous totals
     row (a subtotal) or since the start (a grand total). Unlabelled candidates
     that match nothing are data after all (they will be rejected for their
     missing date). Returns the reconciliation summary and whether unlabelled
-    candidates are data. Running sums are computed in the engine; only the
-    totals rows come back.
+    candidates are data. The data lines are the loaded ones (in ``table``)
+    and the data lines left in ``cleaned``; running sums are computed in the
+    engine, and only when the file has totals rows at all.
     """
-    lines_total = float(con.execute(
-        "select coalesce(sum(amount_val), 0) from cleaned where row_class = 'data'").fetchone()[0])
-    rows = con.execute(
-        """with ordered as (
-               select sheet_no, src_row, row_class, coalesce(amount_val, 0) as amount,
-                      sum(case when row_class = 'data' then coalesce(amount_val, 0) else 0 end)
-                          over (order by sheet_no, src_row rows unbounded preceding) as cum
-               from cleaned where row_class in ('data', 'totals', 'totals_unlabelled'))
-           select row_class, amount, cum from ordered where row_class <> 'data' order by sheet_no, src_row""").fetchall()
+    loaded_total, = con.execute(
+        f"select coalesce(sum({amount_col}), 0) from {table} where import_id = ?", [import_id]).fetchone()
+    left_total, candidates = con.execute(
+        "select coalesce(sum(amount_val) filter (where row_class = 'data'), 0), "
+        "count(*) filter (where row_class in ('totals', 'totals_unlabelled')) from cleaned").fetchone()
+    lines_total = float(loaded_total) + float(left_total)
+    rows = []
+    if candidates:
+        rows = con.execute(
+            f"""with lines as (
+                   select list_position(?, source_sheet) - 1 as sheet_no, source_row as src_row, 'data' as row_class,
+                          {amount_col}::double as amount_val
+                   from {table} where import_id = ?
+                   union all
+                   select sheet_no, src_row, row_class, amount_val from cleaned
+                   where row_class in ('data', 'totals', 'totals_unlabelled')),
+               ordered as (
+                   select sheet_no, src_row, row_class, coalesce(amount_val, 0) as amount,
+                          sum(case when row_class = 'data' then coalesce(amount_val, 0) else 0 end)
+                              over (order by sheet_no, src_row rows unbounded preceding) as cum
+                   from lines)
+               select row_class, amount, cum from ordered where row_class <> 'data' order by sheet_no, src_row""",
+            [sheets, import_id]).fetchall()
 
     def check(candidates):
         prev_cum, out = 0.0, []
@@ -602,18 +680,56 @@ def _reconcile(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], bool]:
              "status": "mismatch" if mismatch else "ok", "totals_rows": len(checks)}, unlabelled_as_data)
 
 
+def _sql_list(items: list[str]) -> str:
+    """A SQL list literal of strings (quotes doubled)."""
+    return "[" + ", ".join(_sql_str(i) for i in items) + "]"
+
+
+def _name_map(store: Store, names: list[str], account_from: str) -> dict[str, tuple[str, str]]:
+    """Each account cell's (trimmed) text → (the name as the export spelled it, the account)."""
+    if account_from == "product-prefix":
+        raw_of = {p: acc.product_prefix(p) for p in names}
+    else:
+        raw_of = {n: n for n in names}
+    resolved = acc.resolve_accounts(store.cursor(), sorted(set(raw_of.values())))
+    return {n: (raw_of[n], resolved[raw_of[n]]) for n in names if raw_of[n] in resolved}
+
+
+def _name_map_table(name_map: dict[str, tuple[str, str]]) -> pa.Table:
+    return pa.table({
+        "src_name": pa.array(list(name_map), pa.string()),
+        "account_raw": pa.array([v[0] for v in name_map.values()], pa.string()),
+        "account": pa.array([v[1] for v in name_map.values()], pa.string()),
+    })
+
+
+def _typed_columns(kind: str) -> list[str]:
+    """The select list, over ``cleaned`` rows joined to ``name_map``, in the order of SALES/INVENTORY_COLUMNS."""
+    if kind == "sales":
+        return ["src_sheet", "src_row::integer", "date", "m.account", "m.account_raw", "supplier", "brand", "category",
+                "store", "region", "sku", "product", "qty_val::decimal(18,3)", "amount_val::decimal(18,4)",
+                "coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)::decimal(18,4)",
+                "coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,4)",
+                "unit_price_val::decimal(18,4)"]
+    return ["src_sheet", "src_row::integer", "date", "m.account", "m.account_raw", "sku", "product", "store",
+            "qty_val::decimal(18,3)", "amount_val::decimal(18,4)"]
+
+
 def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str, units: dict[str, int],
-                  date1904: bool) -> str:
-    """One pass over ``raw``: the row's class, typed values, per-value ok flags, raw text of mapped cells.
+                  date1904: bool, source: str = "raw") -> str:
+    """A select over ``source`` (a view of the grid): each row's class, typed values, per-value ok flags, raw text of mapped cells.
 
     Column names here are the grid's own (c0…cN), never headers from the file;
     header texts appear only as escaped string literals for the repeated-header test.
     Expensive checks sit behind CASE so they run only on the rows that need them.
     """
     all_cols = [f"c{j}" for j in range(len(columns))]
-    blank = " and ".join(f"nullif(trim({_q(c)}), '') is null" for c in all_cols)
-    joined = "concat_ws('|', " + ", ".join(_q(c) for c in all_cols) + ")"
-    totals = " or ".join(f"regexp_matches(lower(coalesce({_q(c)}, '')), $pat)" for c in all_cols)
+    blank = " and ".join(_blank_cell(_q(c)) for c in all_cols)
+    # A totals label starts its cell (after spaces): only cells whose first character
+    # can start one go through the regular expression.
+    first_chars = "[" + ", ".join(str(ord(ch)) for ch in _TOTALS_FIRST_CHARS) + "]"
+    totals = " or ".join(f"(list_contains({first_chars}, ascii({_q(c)})) "
+                         f"and regexp_matches(lower({_q(c)}), $pat))" for c in all_cols)
     header_cells = [(c, h) for c, h in zip(all_cols, columns) if h and not h.startswith("column_")]
     header = " and ".join(f"coalesce(trim({_q(c)}), '') = {_sql_str(h)}" for c, h in header_cells) or "false"
     first_c, first_h = header_cells[0] if header_cells else (all_cols[0], "")
@@ -631,14 +747,13 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
             base += [f"null::double as {f}_num", f"null::varchar as raw_{f}"]
     text_cols = [c for f, c in col_of.items() if f in TEXT_FIELDS]
     formula = " + ".join(
-        f"(case when ascii({_q(c)}) in (61, 43, 64, 9, 13, 45) then kam_number({_q(c)}) is null "
+        f"(case when list_contains([61, 43, 64, 9, 13, 45], ascii({_q(c)})) then kam_number({_q(c)}) is null "
         f"else false end)::int" for c in text_cols) or "0"
     base.append(f"{formula} as formula_cells")
     base.append(f"""case when {blank} then 'blank'
-               when coalesce(trim({_q(first_c)}), '') = {_sql_str(first_h)} and {header} then 'repeated_header'
-               when (contains({joined}, '计') or contains(lower({joined}), 'total')) and ({totals}) then 'totals'
-               when nullif(trim({dcol}), '') is null and nullif(trim({acol}), '') is null
-                    and kam_number({mcol}) is not null then 'totals_unlabelled'
+               when contains({_q(first_c)}, {_sql_str(first_h)}) and {header} then 'repeated_header'
+               when {totals} then 'totals'
+               when {_blank_cell(dcol)} and {_blank_cell(acol)} and kam_number({mcol}) is not null then 'totals_unlabelled'
                else 'data' end as row_class""")
     # The raw text of a typed cell is kept only where its value is missing: that is
     # the only case a rejection reports it, and it keeps `cleaned` small.
@@ -651,8 +766,12 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
         finals.append(f"{f}_num * {mult} as {f}_val" if mult != 1 else f"{f}_num as {f}_val")
         finals.append(f"case when {f}_num is null then raw_{f} end as raw_{f}")
         finals.append(f"case when {f}_num is not null or raw_{f} is null then true else kam_is_blank(raw_{f}) end as {f}_ok")
-    return (f"create temp table cleaned as with b as (select {', '.join(base)} from raw) "
-            f"select {', '.join(finals)} from b")
+    return f"with b as (select {', '.join(base)} from {source}) select {', '.join(finals)} from b"
+
+
+def _blank_cell(col: str) -> str:
+    """``nullif(trim(col), '') is null`` without trimming (a copy) every cell."""
+    return f"({col} is null or {col} = '' or (ascii({col}) = 32 and trim({col}) = ''))"
 
 
 def _trimmed(col: str) -> str:
@@ -706,20 +825,43 @@ def _acting(user: User | str | None, action: str) -> str | None:
 
 def commit_import(store: Store, plan: ImportPlan, user: User | str | None = None,
                   progress: Progress | None = None) -> int:
-    """Load the plan's accepted rows in one transaction; returns the import id."""
+    """Commit the plan's checked lines and record the import, in one transaction; returns the import id.
+
+    The lines were loaded by :func:`prepare_import` inside the staging cursor's
+    open transaction; here the import's own row, the new aliases and the
+    mapping profile join them and everything is committed at once. If another
+    writer changed one of those rows in the meantime (DuckDB reports a
+    conflict), the file is checked again and loaded afresh.
+    """
     user = _acting(user, "import")
     report_progress = progress or (lambda f, m: None)
-    d = plan.report.data
-    opts = plan.options
     report_progress(0.1, "loading")
     if plan.staging is None:
         raise ImportRejected("plan_closed", "this import was already loaded or discarded; check the file again")
-    with store.transaction(plan.staging) as cur:
+    for attempt in range(3):
+        try:
+            import_id = _commit(store, plan, user)
+            break
+        except duckdb.TransactionException:
+            plan.close()
+            if attempt == 2 or plan.source is None:
+                raise
+            plan = prepare_import(store, *plan.source)
+    report_progress(1.0, "loaded")
+    return import_id
+
+
+def _commit(store: Store, plan: ImportPlan, user: str | None) -> int:
+    d = plan.report.data
+    opts = plan.options
+    import_id = plan.import_id
+    with store.finishing(plan.staging) as cur:
         if not opts.force:
-            dup = cur.execute("select id from imports where sha256 = ? and status = 'loaded'", [plan.sha256]).fetchone()
+            # a fresh cursor: the staging transaction does not see imports committed since it began
+            dup = store.cursor().execute(
+                "select id from imports where sha256 = ? and status = 'loaded'", [plan.sha256]).fetchone()
             if dup is not None:
                 raise DecisionNeeded("duplicate_file", f"these exact bytes were already imported as import {dup[0]}", ["force"])
-        import_id = cur.execute("select nextval('import_id_seq')").fetchone()[0]
         cur.execute(
             """insert into imports (id, kind, file_name, sha256, sheets, file_format, encoding, delimiter, header_row,
                    title, mapping, unit, account_from, date_order, rows_read, rows_loaded, rows_skipped, rows_rejected,
@@ -732,17 +874,13 @@ def commit_import(store: Store, plan: ImportPlan, user: User | str | None = None
              d["amount_loaded"] if opts.kind == "sales" else None,
              d["profit_loaded"] if opts.kind == "sales" else None,
              d["date_min"], d["date_max"], json.dumps(plan.report.to_dict(), ensure_ascii=False, default=str), user])
-        # the checked rows are temp tables of this very cursor: copied inside the engine
-        if opts.kind == "sales":
-            cols = ", ".join(SALES_COLUMNS)
-            cur.execute(f"insert into sales (import_id, {cols}) select ?, {cols} from ({plan.rows_sql})", [import_id])
-        else:
-            cols = ", ".join(INVENTORY_COLUMNS)
-            cur.execute(f"insert into inventory (import_id, {cols}) select ?, {cols} from ({plan.rows_sql})", [import_id])
         if plan.new_aliases:
-            cur.executemany(
-                "insert into account_aliases (alias_key, alias, account) values (?, ?, ?) on conflict do nothing",
-                plan.new_aliases)
+            # one statement for all of them (executemany runs one statement a row)
+            keys, aliases, accounts = (list(c) for c in zip(*plan.new_aliases))
+            cur.execute(
+                "insert into account_aliases (alias_key, alias, account) "
+                "select unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::varchar[]) on conflict do nothing",
+                [keys, aliases, accounts])
         cur.execute(
             """insert into mapping_profiles (signature, mapping, options) values (?, ?, ?)
                on conflict (signature) do update set mapping = excluded.mapping, options = excluded.options,
@@ -751,7 +889,6 @@ def commit_import(store: Store, plan: ImportPlan, user: User | str | None = None
              json.dumps({"unit": opts.unit, "account_from": opts.account_from})])
         Store.bump_data_version(cur)
     plan.close()
-    report_progress(1.0, "loaded")
     return int(import_id)
 
 

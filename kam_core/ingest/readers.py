@@ -651,20 +651,27 @@ def _date1904(data: bytes, fmt: str) -> bool:
 # CSV
 
 
-def _valid_utf8(data: bytes) -> bool:
-    """Strict UTF-8 check in 8 MB steps, so a big file is never held twice as str."""
+def _valid_utf8(data: bytes, limit: int | None = None) -> bool:
+    """Strict UTF-8 check in 8 MB steps, so a big file is never held twice as str.
+
+    With ``limit``, only the first ``limit`` bytes are checked (a character cut
+    at the limit is fine): the CSV parser checks the rest itself.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     step = 8 << 20
+    end = len(data) if limit is None else min(limit, len(data))
     try:
-        for i in range(0, len(data), step):
-            decoder.decode(data[i:i + step])
-        decoder.decode(b"", final=True)
+        for i in range(0, end, step):
+            decoder.decode(data[i:min(i + step, end)])
+        if end == len(data):
+            decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_UTF8_SAMPLE = 4 << 20
 
 
 def _plausible(text: str, encoding: str) -> bool:
@@ -673,7 +680,7 @@ def _plausible(text: str, encoding: str) -> bool:
     Western cp1252 text decoded as GB18030 or Big5 gives rare ideographs and
     private-use characters; real GBK exports are ~100% GB2312 characters.
     """
-    sample = _NON_ASCII.findall(text[:2_000_000])[:20_000]
+    sample = [m.group() for m in itertools.islice(_NON_ASCII.finditer(text, 0, 2_000_000), 20_000)]
     if not sample:
         return True
     if encoding == "gb18030":
@@ -690,11 +697,16 @@ def _plausible(text: str, encoding: str) -> bool:
     return sum(map(common, sample)) >= 0.9 * len(sample)
 
 
-def _decode(data: bytes) -> tuple[bytes, str]:
-    """UTF-8 bytes for pyarrow and the name of the encoding the file was in."""
+def _decode(data: bytes, utf8_checked_by_parser: bool = False) -> tuple[bytes, str]:
+    """UTF-8 bytes for pyarrow and the name of the encoding the file was in.
+
+    With ``utf8_checked_by_parser``, a file whose first megabytes are UTF-8 is
+    taken as UTF-8 without reading it all: pyarrow's parser checks every value
+    and the caller comes back (with False) if it finds a bad one.
+    """
     if data.startswith(codecs.BOM_UTF8):
         body = data[3:]
-        if not _valid_utf8(body):
+        if not _valid_utf8(body, _UTF8_SAMPLE if utf8_checked_by_parser else None):
             raise ImportRejected("encoding", "The file starts with a UTF-8 mark but is not valid UTF-8. "
                                              "Save it again as “CSV UTF-8” and upload that.")
         return body, "utf-8-sig"
@@ -706,7 +718,7 @@ def _decode(data: bytes) -> tuple[bytes, str]:
     if b"\x00" in data:
         raise ImportRejected("not_a_spreadsheet", "The text file contains NUL bytes (binary data, or UTF-16 without a "
                                                   "byte-order mark). Save it again as CSV (UTF-8) and upload that.")
-    if _valid_utf8(data):
+    if _valid_utf8(data, _UTF8_SAMPLE if utf8_checked_by_parser else None):
         return data, "utf-8"
     decoded: dict[str, str] = {}
     for encoding, needs_plausible in (("gb18030", True), ("big5", True), ("cp1252", False)):
@@ -745,7 +757,17 @@ def _sniff_delimiter(utf8: bytes) -> tuple[str, int]:
 
 
 def _read_csv(data: bytes, limits: Limits) -> Grid:
-    utf8, encoding = _decode(data)
+    try:
+        return _read_csv_as(data, limits, *_decode(data, utf8_checked_by_parser=True))
+    except _NotUtf8:
+        return _read_csv_as(data, limits, *_decode(data))
+
+
+class _NotUtf8(Exception):
+    """The parser found bytes that are not UTF-8 after a UTF-8 beginning."""
+
+
+def _read_csv_as(data: bytes, limits: Limits, utf8: bytes, encoding: str) -> Grid:
     delimiter, n_fields = _sniff_delimiter(utf8)
     n_lines = utf8.count(b"\n") + 1
     if n_lines * n_fields > limits.max_cells:
@@ -775,6 +797,8 @@ def _parse_csv(utf8: bytes, delimiter: str, names: list[str], use_threads: bool)
             convert_options=pa_csv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
                                                   quoted_strings_can_be_null=False, null_values=[""]))
     except pa.ArrowInvalid as exc:
+        if "invalid UTF8" in str(exc):
+            raise _NotUtf8() from exc
         if not bad:
             raise ImportRejected("unreadable", f"The CSV file cannot be parsed: {exc}") from exc
         row = bad[0]
