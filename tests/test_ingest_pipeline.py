@@ -304,3 +304,50 @@ def test_a_viewer_cannot_load_or_undo_an_import_even_if_a_page_forgets_to_ask(st
         undo_import(store, import_id, user=User("m", "manager"))   # undo is the director's
     assert undo_import(store, import_id, user=User("d", "director")) == 3
     assert list_imports(store)[0]["imported_by"] == "m"
+
+
+# --- lines load inside the staging transaction --------------------------------------------
+
+def test_checked_lines_are_invisible_to_others_until_commit_and_gone_when_the_plan_is_dropped(tmp_path):
+    path = tmp_path / "kam.duckdb"
+    store = open_store(path)
+    plan = prepare_import(store, csv_bytes(SIMPLE), "simple.csv")
+    assert plan.rows().num_rows == 3                                  # the plan sees its own lines
+    assert store.cursor().execute("select count(*) from sales").fetchone()[0] == 0
+    plan.close()
+    store.close()
+    store = open_store(path)                                          # nothing reached the file
+    assert store.cursor().execute("select count(*) from sales").fetchone()[0] == 0
+    import_id, _ = import_file(store, csv_bytes(SIMPLE), "simple.csv")
+    assert store.cursor().execute("select count(*) from sales where import_id = ?", [import_id]).fetchone()[0] == 3
+    store.close()
+
+
+def test_a_commit_after_another_change_checks_the_file_again_and_loads_it_once(store):
+    from kam_core.store import Store
+    plan = prepare_import(store, csv_bytes(SIMPLE), "simple.csv")
+    with store.transaction() as cur:                                  # e.g. a setting saved in another session
+        Store.bump_data_version(cur)
+    import_id = commit_import(store, plan)
+    assert store.cursor().execute("select count(*), sum(amount) from sales").fetchone() == (3, Decimal("1234.40"))
+    assert [i["id"] for i in list_imports(store)] == [import_id]
+    assert store.cursor().execute("select count(distinct import_id) from sales").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("label, column", [
+    ("合计", 0), ("  小计", 0), ("总 计", 1), ("Total", 0), ("Grand Total:", 1), ("SUBTOTAL", 0), ("累计：", 0),
+])
+def test_a_totals_row_is_found_by_its_label_in_any_column_and_spelling(store, label, column):
+    cells = ["", "", "", "", "1,234.40", ""]
+    cells[column] = label
+    text = SIMPLE.rstrip("\n") + "\n" + ",".join(f'"{c}"' for c in cells) + "\n"
+    _, plan = import_file(store, csv_bytes(text), "with_total.csv")
+    d = plan.report.data
+    assert (d["rows_accepted"], d["skipped_by_reason"].get("totals"), d["rows_rejected"]) == (3, 1, 0)
+    assert d["reconciliation"]["status"] == "ok" and d["reconciliation"]["file_total"] == 1234.40
+
+
+def test_a_product_whose_name_starts_like_a_label_is_still_a_line(store):
+    text = SIMPLE.replace("甲公司,00123,2", "Tea Co,00123,2")
+    _, plan = import_file(store, csv_bytes(text), "tea.csv")
+    assert plan.report.data["rows_accepted"] == 3

@@ -255,3 +255,14 @@ def test_every_real_file_lists_its_sheets_and_reads_each_one():
         for info in list_sheets(data, fmt):
             grid = read_grid(data, fmt, info.name)
             assert grid.table.num_rows == info.n_rows, path.name
+
+
+def test_a_csv_that_stops_being_utf8_after_its_first_megabytes_is_read_as_gb18030():
+    head = "供应商,金额\n".encode("gbk")
+    filler = b"".join(b"supplier%06d,%d\n" % (i, i) for i in range(300_000))   # ~6 MB of ASCII
+    assert len(filler) > 5 << 20
+    tail = "甲公司,7\n".encode("gbk")
+    grid = read_grid(filler + tail, "csv")
+    assert grid.encoding == "gb18030"
+    assert grid.rows()[-1] == ["甲公司", "7"]
+    assert read_grid(head + filler, "csv").rows()[0] == ["供应商", "金额"]

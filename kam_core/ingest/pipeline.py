@@ -140,7 +140,7 @@ class ImportPlan:
     import_id: int | None = None
     # what prepare_import was given, to check the file again if a concurrent
     # change makes the commit conflict
-    source: tuple | None = field(default=None, repr=False)
+    source: dict[str, Any] | None = field(default=None, repr=False)
 
     def rows(self) -> pa.Table:
         """The accepted rows as they will be loaded (for tests and previews)."""
@@ -239,7 +239,7 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
             pass
         con.close()
         raise
-    plan.source = (data, file_name, options, limits)
+    plan.source = {"data": data, "file_name": file_name, "options": options, "limits": limits}
     return plan
 
 
@@ -846,7 +846,7 @@ def commit_import(store: Store, plan: ImportPlan, user: User | str | None = None
             plan.close()
             if attempt == 2 or plan.source is None:
                 raise
-            plan = prepare_import(store, *plan.source)
+            plan = prepare_import(store, **plan.source)
     report_progress(1.0, "loaded")
     return import_id
 
