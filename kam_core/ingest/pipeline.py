@@ -293,7 +293,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     assert columns is not None and signature is not None
     # A view, not a copy: the grid stays in Arrow and is read where it is used.
     con.execute("create temp view raw as " + " union all ".join(raw_parts))
-    preview = _preview_rows(con, columns)
+    preview = _preview_rows(bodies[0], grid_names[0], columns)
 
     # -- mapping --------------------------------------------------------
     profile = _saved_profile(store, signature)
@@ -393,21 +393,29 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     ok += [f"{f}_ok" for f in NUMBER_FIELDS if f in col_of]
     cleaning = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw")
     con.execute("begin transaction")
-    loaded = con.execute(
-        f"insert into {table} (import_id, {', '.join(target_cols)}) "
-        f"select {import_id}, {', '.join(_typed_columns(options.kind))} "
-        f"from ({cleaning}) c join name_map m on c.{acc_field} = m.src_name "
-        f"where row_class = 'data' and {' and '.join(ok)}", params).fetchone()[0]
+    with store.load_memory_budget():
+        loaded = con.execute(
+            f"insert into {table} (import_id, {', '.join(target_cols)}) "
+            f"select {import_id}, {', '.join(_typed_columns(options.kind))} "
+            f"from ({cleaning}) c join name_map m on c.{acc_field} = m.src_name "
+            f"where row_class = 'data' and {' and '.join(ok)}", params).fetchone()[0]
     rows_sql = (f"select {', '.join(target_cols)} from {table} where import_id = {import_id} "
                 f"order by list_position({_sql_list(sheet_names)}, source_sheet), source_row")
 
     # -- the lines that were not loaded -----------------------------------------
     report_progress(0.7, "checking the rest")
-    loaded_rows = con.execute(
-        f"select list_position(?, source_sheet) - 1 as sheet_no, source_row from {table} where import_id = ?",
-        [list(sheet_names), import_id]).fetchnumpy()
+    loaded_rows = None
     left_parts = []
+    everything_loaded = loaded == sum(b.num_rows for b in bodies)
     for i, body in enumerate(bodies):
+        if everything_loaded:       # nothing left over: skip the search
+            con.register(f"left_{i}", body.slice(0, 0))
+            left_parts.append(raw_parts[i].replace(f" from grid_{i}", f" from left_{i}"))
+            continue
+        if loaded_rows is None:
+            loaded_rows = con.execute(
+                f"select list_position(?, source_sheet) - 1 as sheet_no, source_row from {table} where import_id = ?",
+                [list(sheet_names), import_id]).fetchnumpy()
         rows_i = body.column("_row").to_numpy()
         done = loaded_rows["source_row"][loaded_rows["sheet_no"] == i]
         keep = np.ones(len(rows_i), dtype=bool)
@@ -427,6 +435,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     del grid, body, bodies
     grids.clear()                               # the caller's list too: nothing keeps the grids alive
     pa.default_memory_pool().release_unused()
+    readers.grid_memory_pool().release_unused()
 
     # -- totals rows as checksums -------------------------------------------
     report_progress(0.75, "checking totals")
@@ -584,11 +593,13 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
                       import_id=import_id)
 
 
-def _preview_rows(con: duckdb.DuckDBPyConnection, columns: list[str]) -> list[dict]:
+def _preview_rows(body: pa.Table, names: dict[str, str], columns: list[str]) -> list[dict]:
     """The first ten rows under the header of the first sheet, as the user will see them."""
-    rows = con.execute(
-        "select src_row, * exclude (sheet_no, src_row) from raw where sheet_no = 0 order by src_row limit 10").fetchall()
-    return [dict(zip(["row"] + columns, r)) for r in rows]
+    head = body.slice(0, 10)
+    cols = [head.column(names[f"c{j}"]).to_pylist() if f"c{j}" in names else [None] * head.num_rows
+            for j in range(len(columns))]
+    rows = head.column("_row").to_pylist()
+    return [dict(zip(["row"] + columns, [r] + [c[i] for c in cols])) for i, r in enumerate(rows)]
 
 
 def _details(preview: list[dict], sheet_reports: list[dict], field_map: dict[str, str]) -> dict:
