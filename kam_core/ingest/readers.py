@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from posixpath import join, normpath
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -513,7 +514,7 @@ def _text_table(rows: list[list[object]], errors: dict[tuple[int, int], str]) ->
     for i, col in enumerate(columns):
         arrays.append(_column_text(col))  # type: ignore[arg-type]
         columns[i] = col = None
-    arrays.append(pa.array(range(1, n_rows + 1), pa.int64()))
+    arrays.append(pa.array(np.arange(1, n_rows + 1, dtype=np.int64)))
     return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(width)] + ["_row"])
 
 
@@ -793,7 +794,7 @@ def _read_csv_as(data: bytes, limits: Limits, utf8: bytes, encoding: str) -> Gri
     names = [f"c{i}" for i in range(n_fields)]
     table = _parse_csv(utf8, delimiter, names, use_threads=True)
     _check_runaway_quote(table, n_lines)
-    table = table.append_column("_row", pa.array(range(1, table.num_rows + 1), pa.int64()))
+    table = table.append_column("_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
     return Grid("csv", table, encoding, delimiter, False)
 
 
