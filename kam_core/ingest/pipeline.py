@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from ..permissions import User, require
-from ..safe_text import safe_text
+from ..safe_text import FORMULA_START, safe_text
 from ..store import Store
 from . import accounts as acc
 from . import clean, detect, headers, mapping, readers
@@ -510,10 +510,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     # -- figures of the loaded lines ----------------------------------------------
     report_progress(0.85, "summing up")
     if options.kind == "sales":
-        text_cols = [f for f in TEXT_FIELDS if f in col_of]
-        formula = " + ".join(
-            f"(case when list_contains([61, 43, 64, 9, 13, 45], ascii({f})) then kam_number({f}) is null else false end)::int"
-            for f in text_cols) or "0"
+        formula = _formula_cells_sql([f for f in TEXT_FIELDS if f in col_of])
         stats = con.execute(
             f"""select min(date), max(date), sum(amount), sum(cost), sum(profit), sum(qty),
                       sum({formula}), count(*) filter (where cost is null and profit is null),
@@ -524,10 +521,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         totals = {k: (float(v) if v is not None and given[k] else None) for k, v in totals.items()}
         loaded_amount, loaded_profit = stats[2], stats[4]
     else:
-        text_cols = [f for f in ("sku", "product", "store") if f in col_of]
-        formula = " + ".join(
-            f"(case when list_contains([61, 43, 64, 9, 13, 45], ascii({f})) then kam_number({f}) is null else false end)::int"
-            for f in text_cols) or "0"
+        formula = _formula_cells_sql([f for f in ("sku", "product", "store") if f in col_of])
         stats = con.execute(
             f"""select min(snapshot_date), max(snapshot_date), sum(stock_value), null, null, sum(qty_on_hand),
                       sum({formula}), 0,
@@ -765,11 +759,6 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
             base += [f"kam_number({_q(col_of[f])}) as {f}_num", f"{_q(col_of[f])} as raw_{f}"]
         else:
             base += [f"null::double as {f}_num", f"null::varchar as raw_{f}"]
-    text_cols = [c for f, c in col_of.items() if f in TEXT_FIELDS]
-    formula = " + ".join(
-        f"(case when list_contains([61, 43, 64, 9, 13, 45], ascii({_q(c)})) then kam_number({_q(c)}) is null "
-        f"else false end)::int" for c in text_cols) or "0"
-    base.append(f"{formula} as formula_cells")
     base.append(f"""case when {blank} then 'blank'
                when contains({_q(first_c)}, {_sql_str(first_h)}) and {header} then 'repeated_header'
                when {totals} then 'totals'
@@ -787,6 +776,13 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
         finals.append(f"case when {f}_num is null then raw_{f} end as raw_{f}")
         finals.append(f"case when {f}_num is not null or raw_{f} is null then true else kam_is_blank(raw_{f}) end as {f}_ok")
     return f"with b as (select {', '.join(base)} from {source}) select {', '.join(finals)} from b"
+
+
+def _formula_cells_sql(columns: list[str]) -> str:
+    """How many of a line's text cells look like a formula (=, +, -, @, tab, CR first, and not a number)."""
+    starts = "[" + ", ".join(str(ord(ch)) for ch in FORMULA_START) + "]"
+    return " + ".join(f"(case when list_contains({starts}, ascii({c})) then kam_number({c}) is null else false end)::int"
+                      for c in columns) or "0"
 
 
 def _blank_cell(col: str) -> str:
