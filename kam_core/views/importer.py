@@ -254,6 +254,10 @@ def history(ctx: Context) -> None:
     if not loaded:
         return
     c1, c2 = st.columns([2, 3])
+    # Set through the session state, not left to the widget's default: after an
+    # import the browser kept showing the old pick while the page had moved to the newest.
+    if st.session_state.get("undo_pick") not in loaded:
+        st.session_state["undo_pick"] = loaded[0]
     pick = c1.selectbox(ctx.t("import.undo"), loaded, key="undo_pick",
                         format_func=lambda i: f"#{i} {next(r['file_name'] for r in rows if r['id'] == i)}")
     sure = c2.checkbox(ctx.t("import.undo_confirm", id=pick), key="undo_sure")
