@@ -251,16 +251,15 @@ def sniff_format(data: bytes, file_name: str, limits: Limits | None = None) -> s
 _NESTED_MAGIC = (ZIP_MAGIC, b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"Rar!", b"BZh", b"\xfd7zXZ")
 _DOCTYPE_MARKERS = (b"<!DOCTYPE", b"<!ENTITY", "<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"))
 _CHUNK = 4 * MB
-# packages that passed, newest last: digest → names of the parts holding error cells (t="e")
-_verified: OrderedDict[bytes, frozenset[str]] = OrderedDict()
-_ERROR_CELL = b't="e"'
+# digests of the packages that passed, newest last
+_verified: OrderedDict[bytes, None] = OrderedDict()
 
 
 def _bomb(message: str) -> ImportRejected:
     return ImportRejected("zip_bomb", message + " The file was refused before reading it.")
 
 
-def check_container(data: bytes, fmt: str, limits: Limits | None = None) -> None:
+def check_container(data: bytes, fmt: str, limits: Limits | None = None, inflate: bool = True) -> None:
     """Refuse a hostile package before any parser sees it; return quietly when it is fine.
 
     For zip formats (xlsx, xlsb, ods): entry count, Σ declared sizes against
@@ -270,7 +269,8 @@ def check_container(data: bytes, fmt: str, limits: Limits | None = None) -> None
     for nested archives and for ``<!DOCTYPE``/``<!ENTITY`` in any part (codes
     ``zip_bomb``, ``xml_entities``, ``encrypted``, ``truncated``). Other formats
     only get the size check. A package that passed is remembered by digest,
-    so ``list_sheets`` followed by ``read_grid`` pays once.
+    so ``list_sheets`` followed by ``read_grid`` pays once. ``inflate=False``
+    stops before inflating the parts (and remembers nothing).
     """
     limits = limits or Limits()
     if len(data) > limits.max_bytes:
@@ -301,8 +301,11 @@ def check_container(data: bytes, fmt: str, limits: Limits | None = None) -> None
             if info.file_size > limits.ratio_floor and info.file_size > limits.max_entry_ratio * max(info.compress_size, 1):
                 raise _bomb(f"The part {info.filename!r} expands {info.file_size / max(info.compress_size, 1):,.0f} times "
                             f"(limit {limits.max_entry_ratio}): it looks like a zip bomb.")
-        error_parts = frozenset(info.filename for info in infos if _scan_part(zf, info))
-    _verified[digest] = error_parts
+        if not inflate:
+            return
+        for info in infos:
+            _scan_part(zf, info)
+    _verified[digest] = None
     while len(_verified) > 32:
         _verified.popitem(last=False)
 
@@ -311,22 +314,12 @@ def _digest(data: bytes, limits: Limits) -> bytes:
     return hashlib.blake2b(data, digest_size=20).digest() + repr(limits).encode()
 
 
-def parts_with_error_cells(data: bytes, limits: Limits) -> frozenset[str] | None:
-    """Parts of a package that passed ``check_container`` and hold cached error cells
-    (``t="e"``); ``None`` when the package has not been checked with these limits."""
-    return _verified.get(_digest(data, limits))
-
-
-def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    """Inflate one part in bounded steps, looking for nested archives and DTDs.
-
-    Returns whether the part holds error cells, which the reader then patches in.
-    """
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Inflate one part in bounded steps, looking for nested archives and DTDs."""
     if info.is_dir():
-        return False
+        return
     tail = b""
     first = True
-    has_errors = False
     try:
         with zf.open(info) as part:
             while True:
@@ -343,8 +336,6 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
                         f"The workbook part {info.filename!r} declares a DTD or XML entities (<!DOCTYPE>), which no "
                         "genuine Excel file does; it may be an attack (billion laughs / XXE). The file was refused. "
                         "If it is yours, open it in Excel/WPS and save it again as .xlsx.")
-                has_errors = has_errors or _ERROR_CELL in window
                 tail = window[-32:]
     except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC mismatch or a lying size
         raise ImportRejected("truncated", f"The workbook part {info.filename!r} is corrupt: {exc}.") from exc
-    return has_errors

@@ -166,6 +166,7 @@ def _q(name: str) -> str:
 
 
 _HASHER = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kam-sha256")
+_SCAN_BATCH = 32_768
 
 
 def _sha256(data: bytes) -> str:
@@ -289,7 +290,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         header_row_no = table.column("_row")[header_idx].as_py()
         sheet_reports.append({"name": sheet, "header_row": header_row_no, "title": title, "columns": cols,
                               "rows": table.num_rows})
-        body = table.slice(header_idx + 1)
+        # in batches, so that DuckDB scans the grid on every core (one Arrow batch is one thread)
+        body = pa.Table.from_batches(table.slice(header_idx + 1).to_batches(max_chunksize=_SCAN_BATCH))
         view = f"grid_{i}"
         con.register(view, body)
         bodies.append(body)

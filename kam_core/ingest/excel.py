@@ -1,0 +1,257 @@
+"""Workbooks parsed into Arrow text: the part of reading that runs in the isolated worker.
+
+fastexcel (Rust, on calamine's parser) turns each worksheet into Arrow text without a
+Python object per cell; python-calamine lists the sheets (name, kind, visibility).
+This module imports no more than that (pyarrow, not pyarrow.compute, numpy or
+pandas), so the forkserver that preloads it starts in ~0.1 s; ``readers`` turns the
+raw sheets into grids in the dashboard's process. See ``docs/DESIGN.md`` (Ingest).
+"""
+from __future__ import annotations
+
+import io
+import re
+import struct
+import threading
+import zipfile
+from dataclasses import dataclass
+
+import fastexcel
+import pyarrow as pa
+import python_calamine as calamine
+
+from .detect import Limits, check_container
+from .errors import ImportRejected
+
+EXCEL_FORMATS = ("xlsx", "xls", "xlsb", "ods")
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    """One worksheet: its name, whether Excel shows it, and its extent from A1 (rows × columns)."""
+
+    name: str
+    visible: bool
+    n_rows: int
+    n_cols: int
+
+
+@dataclass(frozen=True)
+class RawSheet:
+    """One sheet as fastexcel gives it: ``batch`` holds the columns from the first one with a
+    value (``positions``: their 0-based column numbers), rows from row 1; error cells are
+    empty in it and listed in ``errors`` as (0-based row, column number, fastexcel's note)."""
+
+    sheet: str
+    batch: pa.RecordBatch
+    positions: list[int]
+    errors: list[tuple[int, int, str]]
+    date1904: bool
+
+
+def choose_sheets(infos: list[SheetInfo], wanted: list[str] | None) -> list[str]:
+    """The sheets to import: those asked for, else the first visible sheet with data."""
+    names = [s.name for s in infos]
+    if wanted:
+        missing = [w for w in wanted if w not in names]
+        if missing:
+            raise ImportRejected("unknown_sheet", f"sheet {missing[0]!r} is not in the file; it has: {', '.join(names)}")
+        return list(wanted)
+    for s in infos:
+        if s.visible and s.n_rows > 1:
+            return [s.name]
+    raise ImportRejected("empty", "the file has no sheet with data")
+
+
+def read_workbook(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits,
+                  list_only: bool = False) -> tuple[list[SheetInfo], list[RawSheet]]:
+    """Every worksheet's size, and the chosen sheets, in one parse."""
+    try:
+        infos = list_sheets(data, fmt, limits)
+        if list_only:
+            return infos, []
+        return infos, [read_sheet(data, fmt, name, limits) for name in choose_sheets(infos, sheets)]
+    finally:
+        forget_cached()
+
+
+def list_sheets(data: bytes, fmt: str, limits: Limits) -> list[SheetInfo]:
+    """The worksheets in file order, hidden ones flagged; chart and macro sheets left out.
+
+    Each sheet is parsed to measure it: ``<dimension>`` records are not trusted.
+    """
+    _require_excel(fmt)
+    check_container(data, fmt, limits)
+    wb = _cached_workbook(data)
+    infos = []
+    for meta in wb.sheets_metadata:
+        if meta.typ != calamine.SheetTypeEnum.WorkSheet:
+            continue
+        n_rows, n_cols = _sheet_extent(_cached_sheet(data, meta.name))
+        infos.append(SheetInfo(meta.name, meta.visible == calamine.SheetVisibleEnum.Visible, n_rows, n_cols))
+    return infos
+
+
+def read_sheet(data: bytes, fmt: str, sheet: str | None, limits: Limits) -> RawSheet:
+    """One worksheet (``None``: the first visible one), every cell as fastexcel's text."""
+    _require_excel(fmt)
+    check_container(data, fmt, limits)
+    wb = _cached_workbook(data)
+    worksheets = [m for m in wb.sheets_metadata if m.typ == calamine.SheetTypeEnum.WorkSheet]
+    if sheet is None:
+        visible = [m for m in worksheets if m.visible == calamine.SheetVisibleEnum.Visible]
+        if not (visible or worksheets):
+            raise ImportRejected("no_sheets", "The workbook has no worksheets.")
+        sheet = (visible or worksheets)[0].name
+    elif sheet not in {m.name for m in worksheets}:
+        raise ImportRejected("sheet_not_found", f"The workbook has no worksheet named {sheet!r}.")
+    ws = _cached_sheet(data, sheet)
+    n_rows, n_cols = _sheet_extent(ws)
+    if n_rows * n_cols > limits.max_cells:
+        raise ImportRejected("too_large", f"Sheet {sheet!r} has {n_rows * n_cols:,} cells; "
+                                          f"the limit is {limits.max_cells:,}. Split the export and upload the parts.")
+    try:
+        batch, errors = ws.to_arrow_with_errors()
+    except Exception as exc:
+        raise _rejection(exc) from exc
+    positions = [c.absolute_index for c in ws.selected_columns]
+    cells = [(e.position[0], positions[e.position[1]], e.detail) for e in (errors.errors if errors else ())]
+    return RawSheet(sheet, batch, positions, cells, _date1904(data, fmt))
+
+
+def _require_excel(fmt: str) -> None:
+    if fmt not in EXCEL_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {EXCEL_FORMATS + ('csv',)}")
+
+
+# --- the workbook and its sheets, parsed once per import ---------------------------------
+
+# The workbook and the sheets list_sheets parsed, kept for the read_sheet that follows on
+# the same bytes object. One file at a time; forget_cached() lets it go.
+_cache: dict = {"data": None, "wb": None, "fx": None, "sheets": {}}
+_cache_lock = threading.Lock()
+
+
+def _cached_workbook(data: bytes) -> calamine.CalamineWorkbook:
+    with _cache_lock:
+        if _cache["data"] is data and _cache["wb"] is not None:
+            return _cache["wb"]
+    try:
+        wb = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises several unrelated types
+        raise _rejection(exc) from exc
+    with _cache_lock:
+        _cache.update(data=data, wb=wb, fx=None, sheets={})
+    return wb
+
+
+def _cached_sheet(data: bytes, name: str) -> fastexcel.ExcelSheet:
+    """The sheet parsed, every cell as text (``header_row=None``: no row is taken as a
+    header; ``skip_rows=0``: leading blank rows are kept, so rows start at row 1)."""
+    with _cache_lock:
+        if _cache["data"] is data and name in _cache["sheets"]:
+            return _cache["sheets"][name]
+        reader = _cache["fx"] if _cache["data"] is data else None
+    try:
+        if reader is None:
+            reader = fastexcel.read_excel(data)
+        sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+    except Exception as exc:  # fastexcel raises its own types and calamine's
+        raise _rejection(exc) from exc
+    with _cache_lock:
+        if _cache["data"] is data:
+            _cache["fx"] = reader
+            _cache["sheets"][name] = sheet
+    return sheet
+
+
+def forget_cached() -> None:
+    """Drop the workbook kept between list_sheets and read_sheet."""
+    with _cache_lock:
+        _cache.update(data=None, wb=None, fx=None, sheets={})
+
+
+def _sheet_extent(sheet: fastexcel.ExcelSheet) -> tuple[int, int]:
+    """Rows × columns from A1 to the last cell with a value."""
+    columns = sheet.available_columns()
+    return (sheet.height, columns[-1].absolute_index + 1) if columns else (0, 0)
+
+
+def _rejection(exc: Exception) -> ImportRejected:
+    text = str(exc).lower()
+    if isinstance(exc, calamine.PasswordError) or "password" in text:
+        return ImportRejected("encrypted", "The workbook is password-protected. Remove the password in Excel/WPS and upload again.")
+    if "entity" in text and (isinstance(exc, calamine.XmlError) or "xml" in text):
+        return ImportRejected("xml_entities", "The workbook uses XML entities, which no genuine Excel file does; it was refused.")
+    if isinstance(exc, calamine.ZipError) or "zip" in text:
+        return ImportRejected("truncated", f"The workbook is incomplete or corrupt ({exc}). Upload the original file again.")
+    return ImportRejected("unreadable", f"The workbook cannot be read ({type(exc).__name__}: {exc}). "
+                                        "Open it in Excel/WPS, save it as .xlsx and upload again.")
+
+
+# --- the 1904 date system ------------------------------------------------------------------
+
+def _biff_records(stream: bytes, offset: int):
+    """(record type, payload) from ``offset`` to the substream's EOF."""
+    n = len(stream)
+    while offset + 4 <= n:
+        rtype, size = struct.unpack_from("<HH", stream, offset)
+        yield rtype, stream[offset + 4:offset + 4 + size]
+        offset += 4 + size
+        if rtype == 0x000A:  # EOF
+            return
+
+
+def _xls_workbook_stream(data: bytes) -> bytes:
+    import olefile
+
+    with olefile.OleFileIO(data) as ole:
+        name = "Workbook" if ole.exists("Workbook") else "Book"
+        return ole.openstream(name).read()
+
+
+def _date1904(data: bytes, fmt: str) -> bool:
+    """Whether the workbook counts dates from 1904 (calamine already applies it to date cells)."""
+    try:
+        if fmt == "xlsx":
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                head = zf.read("xl/workbook.xml")
+            return re.search(rb'date1904="(1|true)"', head) is not None
+        if fmt == "xls":
+            for rtype, body in _biff_records(_xls_workbook_stream(data), 0):
+                if rtype == 0x0022:  # DATEMODE
+                    return struct.unpack_from("<H", body)[0] == 1
+    except (KeyError, zipfile.BadZipFile, struct.error, OSError):
+        pass
+    return False
+
+
+# --- the worker's entry point ---------------------------------------------------------------
+
+def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool,
+                verified: bytes) -> None:
+    """Parse under ``limits.worker_memory`` (RLIMIT_AS over this process's start) and send
+    ``("ok", (infos, raw sheets))`` or ``("rejected", code, message)`` through ``conn``."""
+    import resource
+
+    from . import detect
+
+    detect._verified[verified] = None  # the parent inflates and checks every part while this parses
+    try:
+        with open("/proc/self/status") as f:
+            vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize")), 0)
+        budget = vm + limits.worker_memory
+        resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+    except (OSError, ValueError):
+        pass
+    try:
+        conn.send(("ok", read_workbook(data, fmt, sheets, limits, list_only)))
+    except ImportRejected as exc:
+        conn.send(("rejected", exc.code, exc.message))
+    except MemoryError:
+        conn.send(("rejected", "too_large", "Reading this workbook needs more memory than an import may use. "
+                                            "Split it or save only the sheet you need, then upload again."))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as a rejection
+        conn.send(("rejected", "unreadable", f"The workbook cannot be read ({type(exc).__name__}: {exc}). "
+                                             "Open it in Excel/WPS, save it as .xlsx and upload again."))
+    finally:
+        conn.close()
