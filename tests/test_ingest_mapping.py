@@ -109,3 +109,15 @@ def test_real_excel_headers_match_the_expected_text():
     wb = python_calamine.CalamineWorkbook.from_path(str(REAL / "luojiateng_超市营业额2.xlsx"))
     cols = wb.get_sheet_by_name("Sheet1").to_python()[0]
     assert suggest_mapping(cols) == {"date": "日期", "store": "柜台", "amount": "交易额"}
+
+
+def test_field_of_is_the_exact_synonym_match_of_rank_for_every_synonym_and_variant():
+    from kam_core.ingest.mapping import FIELDS, SYNONYMS, _rank, field_of
+
+    def by_rank(column):
+        return next((f for f in FIELDS if _rank(f, column, exact=True) is not None), None)
+
+    columns = [v for f in SYNONYMS for s in SYNONYMS[f] for v in (s, s.upper(), f" {s} ", f"{s}(万元)", f"{s}单价", f"{s}率")]
+    columns += ["", "x", "Total Sales", "金 额", "Amount (USD)", "进价金额", "毛利率"]
+    assert [field_of(c) for c in columns] == [by_rank(c) for c in columns]
+    assert field_of("销售额(万元)") == "amount" and field_of("单价") == "unit_price" and field_of("Salesperson") is None

@@ -277,7 +277,7 @@ def check_container(data: bytes, fmt: str, limits: Limits | None = None, inflate
         raise ImportRejected("too_large", f"The file is {len(data) / MB:.0f} MB; the limit is {limits.max_bytes / MB:.0f} MB.")
     if fmt not in ("xlsx", "xlsb", "ods"):
         return
-    digest = _digest(data, limits)
+    digest = _digest(data, limits) if inflate else None
     if digest in _verified:
         _verified.move_to_end(digest)
         return

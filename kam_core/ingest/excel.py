@@ -63,24 +63,28 @@ def choose_sheets(infos: list[SheetInfo], wanted: list[str] | None) -> list[str]
 
 
 def read_workbook(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits,
-                  list_only: bool = False) -> tuple[list[SheetInfo], list[RawSheet]]:
-    """Every worksheet's size, and the chosen sheets, in one parse."""
+                  list_only: bool = False, inflate: bool = True) -> tuple[list[SheetInfo], list[RawSheet]]:
+    """Every worksheet's size, and the chosen sheets, in one parse.
+
+    ``inflate=False`` leaves out the container scan that inflates every part
+    (``detect.check_container``): for the worker, whose parent runs it meanwhile.
+    """
     try:
-        infos = list_sheets(data, fmt, limits)
+        infos = list_sheets(data, fmt, limits, inflate)
         if list_only:
             return infos, []
-        return infos, [read_sheet(data, fmt, name, limits) for name in choose_sheets(infos, sheets)]
+        return infos, [read_sheet(data, fmt, name, limits, inflate) for name in choose_sheets(infos, sheets)]
     finally:
         forget_cached()
 
 
-def list_sheets(data: bytes, fmt: str, limits: Limits) -> list[SheetInfo]:
+def list_sheets(data: bytes, fmt: str, limits: Limits, inflate: bool = True) -> list[SheetInfo]:
     """The worksheets in file order, hidden ones flagged; chart and macro sheets left out.
 
     Each sheet is parsed to measure it: ``<dimension>`` records are not trusted.
     """
     _require_excel(fmt)
-    check_container(data, fmt, limits)
+    check_container(data, fmt, limits, inflate)
     wb = _cached_workbook(data)
     infos = []
     for meta in wb.sheets_metadata:
@@ -91,10 +95,10 @@ def list_sheets(data: bytes, fmt: str, limits: Limits) -> list[SheetInfo]:
     return infos
 
 
-def read_sheet(data: bytes, fmt: str, sheet: str | None, limits: Limits) -> RawSheet:
+def read_sheet(data: bytes, fmt: str, sheet: str | None, limits: Limits, inflate: bool = True) -> RawSheet:
     """One worksheet (``None``: the first visible one), every cell as fastexcel's text."""
     _require_excel(fmt)
-    check_container(data, fmt, limits)
+    check_container(data, fmt, limits, inflate)
     wb = _cached_workbook(data)
     worksheets = [m for m in wb.sheets_metadata if m.typ == calamine.SheetTypeEnum.WorkSheet]
     if sheet is None:
@@ -227,15 +231,11 @@ def _date1904(data: bytes, fmt: str) -> bool:
 
 # --- the worker's entry point ---------------------------------------------------------------
 
-def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool,
-                verified: bytes) -> None:
+def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool) -> None:
     """Parse under ``limits.worker_memory`` (RLIMIT_AS over this process's start) and send
     ``("ok", (infos, raw sheets))`` or ``("rejected", code, message)`` through ``conn``."""
     import resource
 
-    from . import detect
-
-    detect._verified[verified] = None  # the parent inflates and checks every part while this parses
     try:
         with open("/proc/self/status") as f:
             vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize")), 0)
@@ -244,7 +244,8 @@ def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: L
     except (OSError, ValueError):
         pass
     try:
-        conn.send(("ok", read_workbook(data, fmt, sheets, limits, list_only)))
+        # the parent inflates and checks every part while this parses
+        conn.send(("ok", read_workbook(data, fmt, sheets, limits, list_only, inflate=False)))
     except ImportRejected as exc:
         conn.send(("rejected", exc.code, exc.message))
     except MemoryError:

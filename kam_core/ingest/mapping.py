@@ -73,6 +73,9 @@ _TRAILING_UNIT = re.compile(r"\s*\([^()]*\)\s*$")
 _KEY_DROP = re.compile(r"[\s_\-]+")
 
 
+_SYNONYM_KEYS = {f: frozenset(_KEY_DROP.sub("", syn.casefold()) for syn in SYNONYMS[f]) for f in SYNONYMS}
+
+
 def header_key(column: str) -> str:
     """The matching key of a header: normalised, casefolded, unit in brackets and separators dropped."""
     s = normalise_header(column or "").casefold()
@@ -123,9 +126,17 @@ def _rank(field: str, column: str, exact: bool) -> int | None:
 
 
 def field_of(column: str) -> str | None:
-    """The field a header matches exactly, or None (used by header detection)."""
+    """The field a header matches exactly, or None (used by header detection).
+
+    Header detection asks this of every cell in a sheet's first rows: the key is
+    computed once and looked up in each field's set of synonym keys, which gives
+    what ``_rank(field, column, exact=True) is not None`` gives, field by field.
+    """
+    key = header_key(column)
+    if not key:
+        return None
     for f in FIELDS:
-        if _rank(f, column, exact=True) is not None:
+        if key in _SYNONYM_KEYS[f] and _allowed(f, key):
             return f
     return None
 

@@ -171,8 +171,6 @@ _SCANNER = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_pref
 
 def _in_worker(data: bytes, fmt: str, sheets: list[str] | None,
                limits: Limits, list_only: bool) -> tuple[list[SheetInfo], list[excel.RawSheet]]:
-    from . import detect
-
     ctx = _context()  # a server that is not running yet loads its modules during the checks below
     # The checks that read no part (size, entries, declared sizes and ratios, encryption) come
     # first; inflating every part to look for DTDs and nested archives then runs here while
@@ -181,8 +179,7 @@ def _in_worker(data: bytes, fmt: str, sheets: list[str] | None,
     check_container(data, fmt, limits, inflate=False)
     scan = _SCANNER.submit(check_container, data, fmt, limits)
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=excel.worker_main, args=(child, data, fmt, sheets, limits, list_only,
-                                                       detect._digest(data, limits)), daemon=True)
+    proc = ctx.Process(target=excel.worker_main, args=(child, data, fmt, sheets, limits, list_only), daemon=True)
     try:
         try:
             _start_without_main(proc)
