@@ -75,7 +75,6 @@ def read_workbook(data: bytes, fmt: str, sheets: list[str] | None = None,
     """
     limits = limits or Limits()
     if fmt == "csv":
-        check_container(data, fmt, limits)
         infos = list_sheets(data, fmt, limits)
         return infos, ([] if list_only else [_read_csv(data, limits) for _ in choose_sheets(infos, sheets)])
     if limits.isolate:
@@ -92,15 +91,15 @@ def list_sheets(data: bytes, fmt: str, limits: Limits | None = None) -> list[She
     Chart sheets and macro sheets are left out.
     """
     limits = limits or Limits()
+    if fmt != "csv":
+        return excel.list_sheets(data, fmt, limits)  # which checks the package itself
     check_container(data, fmt, limits)
-    if fmt == "csv":
-        # Counting lines is enough to show the size; the one real parse is read_grid's.
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        end = data.find(b"\n")
-        first = data[:end] if end >= 0 else data  # not split(): that copies the whole rest of the file
-        fields = max(first.count(d) for d in (b",", b";", b"\t", b"|")) + 1 if first.strip() else 0
-        return [SheetInfo("csv", True, lines, fields)]
-    return excel.list_sheets(data, fmt, limits)
+    # Counting lines is enough to show the size; the one real parse is read_grid's.
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    end = data.find(b"\n")
+    first = data[:end] if end >= 0 else data  # not split(): that copies the whole rest of the file
+    fields = max(first.count(d) for d in (b",", b";", b"\t", b"|")) + 1 if first.strip() else 0
+    return [SheetInfo("csv", True, lines, fields)]
 
 
 def read_grid(data: bytes, fmt: str, sheet: str | None = None, limits: Limits | None = None) -> Grid:
@@ -113,10 +112,10 @@ def read_grid(data: bytes, fmt: str, sheet: str | None = None, limits: Limits | 
     1-based record number, the header being record 1. Raises ``ImportRejected``.
     """
     limits = limits or Limits()
+    if fmt != "csv":
+        return _grid(excel.read_sheet(data, fmt, sheet, limits))  # which checks the package itself
     check_container(data, fmt, limits)
-    if fmt == "csv":
-        return _read_csv(data, limits)
-    return _grid(excel.read_sheet(data, fmt, sheet, limits))
+    return _read_csv(data, limits)
 
 
 # -- the worker -------------------------------------------------------------------------
@@ -225,8 +224,9 @@ _EMPTY = pa.nulls(1, pa.string())[0]  # pa.scalar() would import pandas (0.15 s)
 def _excel_text(col: pa.Array) -> pa.Array:
     """One column of fastexcel's text as the grid's text."""
     col = col.cast(pa.string())
-    if pc.any(pc.equal(col, "")).as_py():
-        col = pc.if_else(pc.equal(col, ""), _EMPTY, col)
+    empty = pc.equal(col, "")
+    if pc.any(empty).as_py():
+        col = pc.if_else(empty, _EMPTY, col)
     # only cells as long as fastexcel's date text, so that text such as "门店 00:00:00" stays whole
     dated = pc.equal(pc.binary_length(col), _DATE_TIME_LENGTH)
     time_only = pc.and_(dated, pc.starts_with(col, _DAY_ZERO))
