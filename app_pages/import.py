@@ -1,6 +1,7 @@
 """Import: upload → check (sheet, header, mapping, dates, unit) → validation report → confirm → history."""
 import streamlit as st
 
+from kam_core.ingest import worker
 from kam_core.ingest.errors import DecisionNeeded, ImportRejected
 from kam_core.permissions import can
 from kam_core.settings import SETTINGS
@@ -14,6 +15,7 @@ st.caption(ctx.t("import.size_limit", mb=limit_mb))
 if not can(ctx.user, "import"):
     st.info(ctx.t("import.read_only"))
 else:
+    worker.warm_up()  # the workbook reader's server starts while the user picks a file
     files = st.file_uploader(ctx.t("import.upload"), type=None, accept_multiple_files=True,
                              help=ctx.t("import.upload_help"), key="import_files")
     if files:

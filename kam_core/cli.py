@@ -191,6 +191,10 @@ COMMANDS = {"import": cmd_import, "imports": cmd_imports, "undo": cmd_undo, "tie
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "import":
+        from .ingest.worker import warm_up_for
+
+        warm_up_for(args.files)  # the workbook reader's server starts while the database opens
     try:
         store = open_store(args.db)
     except Exception as exc:  # noqa: BLE001 - the user gets the reason, not a traceback

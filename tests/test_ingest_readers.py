@@ -71,6 +71,50 @@ def test_hidden_sheets_are_listed_as_hidden_and_not_read_by_default():
     assert code_of(data, "xlsx", sheet="没有") == "sheet_not_found"
 
 
+def test_chart_sheets_are_left_out_and_hidden_sheets_flagged_as_openpyxl_reads_them():
+    import openpyxl
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf)
+    book.add_worksheet("参数").write_row(0, 0, ["p"])
+    sales = book.add_worksheet("销售 & 退货")
+    for r, row in enumerate([["供应商", "金额"], ["甲", 1], ["乙", 2]]):
+        sales.write_row(r, 0, row)
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"values": "='销售 & 退货'!$B$2:$B$3"})
+    book.add_chartsheet("图表").set_chart(chart)
+    secret = book.add_worksheet("很隐藏")
+    secret.write_row(0, 0, ["x", "y"])
+    secret.very_hidden()
+    sales.activate()  # Excel cannot hide the sheet it opens on
+    book.worksheets()[0].hide()
+    book.close()
+    data = buf.getvalue()
+
+    reference = openpyxl.load_workbook(io.BytesIO(data))
+    expected = [(ws.title, ws.sheet_state == "visible") for ws in reference.worksheets]  # worksheets: no chart sheets
+    assert [(s.name, s.visible) for s in list_sheets(data, "xlsx")] == expected
+    assert expected == [("参数", False), ("销售 & 退货", True), ("很隐藏", False)]
+    assert read_grid(data, "xlsx").sheet == "销售 & 退货"
+    assert code_of(data, "xlsx", sheet="图表") == "sheet_not_found"
+
+
+@needs_real
+def test_real_workbooks_list_the_sheets_python_calamine_lists():
+    import python_calamine
+
+    for path in sorted(REAL.iterdir()):
+        data = path.read_bytes()
+        fmt = sniff_format(data, path.name)
+        if fmt == "csv":
+            continue
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        expected = [(m.name, m.visible == python_calamine.SheetVisibleEnum.Visible) for m in book.sheets_metadata
+                    if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+        assert [(s.name, s.visible) for s in list_sheets(data, fmt)] == expected, path.name
+
+
 def test_an_xlsx_named_csv_reads_as_xlsx():
     data = hf.really_xlsx_csv()
     assert read_grid(data, sniff_format(data, "really_xlsx.csv")).rows() == [["供应商", "金额"], ["甲", "100"], ["乙", "200.5"]]

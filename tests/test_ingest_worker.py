@@ -6,7 +6,7 @@ import os
 import pytest
 
 import hostile_files as hf
-from kam_core.ingest import readers
+from kam_core.ingest import readers, worker
 from kam_core.ingest.detect import MB, Limits
 from kam_core.ingest.errors import ImportRejected
 from kam_core.ingest.pipeline import import_file
@@ -46,3 +46,55 @@ def test_errors_found_in_the_worker_reach_the_user_with_their_own_code():
     with pytest.raises(ImportRejected) as exc:
         readers.read_workbook(data, "xlsx", sheets=["不存在"], limits=Limits())
     assert exc.value.code == "unknown_sheet"
+
+
+def _spools(monkeypatch, make=None) -> list[str]:
+    """Record the spool directories the worker is given (``make``: where to put them)."""
+    made = []
+    original = worker._new_spool
+
+    def new_spool():
+        made.append(make() if make else original())
+        return made[-1]
+
+    monkeypatch.setattr(worker, "_new_spool", new_spool)
+    return made
+
+
+def test_the_sheets_come_back_through_shared_memory_which_is_removed_afterwards(monkeypatch):
+    data = hf.sales_xlsx(300)
+    spools = _spools(monkeypatch)
+    infos, grids = readers.read_workbook(data, "xlsx", limits=Limits(isolate=True))
+    assert len(spools) == 1 and not os.path.exists(spools[0])
+    # the grid is still readable after its file is gone: the map keeps the pages
+    assert grids[0].table.equals(readers.read_workbook(data, "xlsx", limits=Limits(isolate=False))[1][0].table)
+    assert grids[0].table.num_rows == 301
+
+
+def test_a_stopped_worker_leaves_no_spool_behind(monkeypatch):
+    spools = _spools(monkeypatch)
+    with pytest.raises(ImportRejected):
+        readers.read_workbook(hf.sales_xlsx(20000), "xlsx", limits=Limits(parse_seconds=0.01))
+    assert len(spools) == 1 and not os.path.exists(spools[0])
+
+
+def test_when_the_spool_cannot_be_written_the_sheets_come_through_the_pipe(monkeypatch, tmp_path):
+    # a directory that does not exist stands for a full or vanished /dev/shm
+    _spools(monkeypatch, make=lambda: str(tmp_path / "gone" / "spool"))
+    data = hf.sales_xlsx(300)
+    _, grids = readers.read_workbook(data, "xlsx", limits=Limits(isolate=True))
+    assert grids[0].table.equals(readers.read_workbook(data, "xlsx", limits=Limits(isolate=False))[1][0].table)
+
+
+@pytest.mark.parametrize("content, starts", [
+    (hf.sales_xlsx(3), True),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, True),   # an OLE2 file: xls
+    ("日期,供应商,销售额\n2025-01-01,甲,1\n".encode(), False),
+])
+def test_the_command_line_starts_the_reader_only_for_workbooks(monkeypatch, tmp_path, content, starts):
+    calls = []
+    monkeypatch.setattr(worker, "warm_up", lambda: calls.append(1))
+    path = tmp_path / "upload"
+    path.write_bytes(content)
+    worker.warm_up_for([str(tmp_path / "missing.xlsx"), str(path)])
+    assert calls == ([1] if starts else [])

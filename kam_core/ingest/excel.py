@@ -13,10 +13,14 @@ import re
 import struct
 import threading
 import zipfile
+import dataclasses
 from dataclasses import dataclass
 
 import fastexcel
 import pyarrow as pa
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedET
+import pyarrow.ipc  # noqa: F401 - the worker writes its sheets as Arrow files
 import python_calamine as calamine
 
 from .detect import Limits, check_container
@@ -85,13 +89,11 @@ def list_sheets(data: bytes, fmt: str, limits: Limits, inflate: bool = True) -> 
     """
     _require_excel(fmt)
     check_container(data, fmt, limits, inflate)
-    wb = _cached_workbook(data)
     infos = []
-    for meta in wb.sheets_metadata:
-        if meta.typ != calamine.SheetTypeEnum.WorkSheet:
-            continue
-        n_rows, n_cols = _sheet_extent(_cached_sheet(data, meta.name))
-        infos.append(SheetInfo(meta.name, meta.visible == calamine.SheetVisibleEnum.Visible, n_rows, n_cols))
+    for meta in _cached_sheet_list(data, fmt):
+        if meta.worksheet:
+            n_rows, n_cols = _sheet_extent(_cached_sheet(data, meta.name))
+            infos.append(SheetInfo(meta.name, meta.visible, n_rows, n_cols))
     return infos
 
 
@@ -99,10 +101,9 @@ def read_sheet(data: bytes, fmt: str, sheet: str | None, limits: Limits, inflate
     """One worksheet (``None``: the first visible one), every cell as fastexcel's text."""
     _require_excel(fmt)
     check_container(data, fmt, limits, inflate)
-    wb = _cached_workbook(data)
-    worksheets = [m for m in wb.sheets_metadata if m.typ == calamine.SheetTypeEnum.WorkSheet]
+    worksheets = [m for m in _cached_sheet_list(data, fmt) if m.worksheet]
     if sheet is None:
-        visible = [m for m in worksheets if m.visible == calamine.SheetVisibleEnum.Visible]
+        visible = [m for m in worksheets if m.visible]
         if not (visible or worksheets):
             raise ImportRejected("no_sheets", "The workbook has no worksheets.")
         sheet = (visible or worksheets)[0].name
@@ -129,23 +130,68 @@ def _require_excel(fmt: str) -> None:
 
 # --- the workbook and its sheets, parsed once per import ---------------------------------
 
-# The workbook and the sheets list_sheets parsed, kept for the read_sheet that follows on
+# The sheet list and the sheets list_sheets parsed, kept for the read_sheet that follows on
 # the same bytes object. One file at a time; forget_cached() lets it go.
-_cache: dict = {"data": None, "wb": None, "fx": None, "sheets": {}}
+_cache: dict = {"data": None, "sheet_list": None, "fx": None, "sheets": {}}
 _cache_lock = threading.Lock()
 
 
-def _cached_workbook(data: bytes) -> calamine.CalamineWorkbook:
+@dataclass(frozen=True)
+class _SheetMeta:
+    name: str
+    worksheet: bool  # not a chart, macro or dialog sheet
+    visible: bool
+
+
+def _cached_sheet_list(data: bytes, fmt: str) -> list[_SheetMeta]:
     with _cache_lock:
-        if _cache["data"] is data and _cache["wb"] is not None:
-            return _cache["wb"]
+        if _cache["data"] is data and _cache["sheet_list"] is not None:
+            return _cache["sheet_list"]
+    sheet_list = (_xlsx_sheet_list(data) if fmt == "xlsx" else None) or _calamine_sheet_list(data)
+    with _cache_lock:
+        if _cache["data"] is not data:
+            _cache.update(data=data, fx=None, sheets={})
+        _cache["sheet_list"] = sheet_list
+    return sheet_list
+
+
+def _calamine_sheet_list(data: bytes) -> list[_SheetMeta]:
     try:
         wb = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises several unrelated types
         raise _rejection(exc) from exc
-    with _cache_lock:
-        _cache.update(data=data, wb=wb, fx=None, sheets={})
-    return wb
+    return [_SheetMeta(m.name, m.typ == calamine.SheetTypeEnum.WorkSheet, m.visible == calamine.SheetVisibleEnum.Visible)
+            for m in wb.sheets_metadata]
+
+
+# the relationship namespaces of transitional and Strict OOXML
+_REL_NS = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+           "http://purl.oclc.org/ooxml/officeDocument/relationships")
+
+
+def _xlsx_sheet_list(data: bytes) -> list[_SheetMeta] | None:
+    """The sheets as ``xl/workbook.xml`` and its relationships list them, in the order
+    calamine reads them; ``None`` when those parts are not as expected (calamine then
+    lists the sheets). Two small parts, where opening the workbook in calamine would
+    also parse its shared strings, which fastexcel parses again."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            book = DefusedET.fromstring(zf.read("xl/workbook.xml"))
+            rels = DefusedET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, zipfile.BadZipFile, DefusedET.ParseError, DefusedXmlException, RuntimeError, ValueError):
+        return None
+    kinds = {r.get("Id"): (r.get("Type") or "").rsplit("/", 1)[-1] for r in rels}
+    sheets = next((el for el in book if el.tag.rsplit("}", 1)[-1] == "sheets"), None)
+    if sheets is None:
+        return None
+    out = []
+    for el in sheets:
+        rel = next((el.get(f"{{{ns}}}id") for ns in _REL_NS if el.get(f"{{{ns}}}id") is not None), None)
+        name, kind = el.get("name"), kinds.get(rel)
+        if name is None or kind is None:
+            return None
+        out.append(_SheetMeta(name, kind == "worksheet", (el.get("state") or "visible") == "visible"))
+    return out or None
 
 
 def _cached_sheet(data: bytes, name: str) -> fastexcel.ExcelSheet:
@@ -162,16 +208,17 @@ def _cached_sheet(data: bytes, name: str) -> fastexcel.ExcelSheet:
     except Exception as exc:  # fastexcel raises its own types and calamine's
         raise _rejection(exc) from exc
     with _cache_lock:
-        if _cache["data"] is data:
-            _cache["fx"] = reader
-            _cache["sheets"][name] = sheet
+        if _cache["data"] is not data:
+            _cache.update(data=data, sheet_list=None, fx=None, sheets={})
+        _cache["fx"] = reader
+        _cache["sheets"][name] = sheet
     return sheet
 
 
 def forget_cached() -> None:
     """Drop the workbook kept between list_sheets and read_sheet."""
     with _cache_lock:
-        _cache.update(data=None, wb=None, fx=None, sheets={})
+        _cache.update(data=None, sheet_list=None, fx=None, sheets={})
 
 
 def _sheet_extent(sheet: fastexcel.ExcelSheet) -> tuple[int, int]:
@@ -231,9 +278,15 @@ def _date1904(data: bytes, fmt: str) -> bool:
 
 # --- the worker's entry point ---------------------------------------------------------------
 
-def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool) -> None:
+def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool,
+                spool: str | None = None) -> None:
     """Parse under ``limits.worker_memory`` (RLIMIT_AS over this process's start) and send
-    ``("ok", (infos, raw sheets))`` or ``("rejected", code, message)`` through ``conn``."""
+    ``("ok", (infos, raw sheets))`` or ``("rejected", code, message)`` through ``conn``.
+
+    With ``spool`` (a directory the parent made and removes), each sheet's batch is
+    written there as ``{i}.arrow`` and sent as ``None``; a batch that cannot be written
+    (the disk full) goes through the pipe instead.
+    """
     import resource
 
     try:
@@ -245,7 +298,10 @@ def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: L
         pass
     try:
         # the parent inflates and checks every part while this parses
-        conn.send(("ok", read_workbook(data, fmt, sheets, limits, list_only, inflate=False)))
+        infos, raws = read_workbook(data, fmt, sheets, limits, list_only, inflate=False)
+        if spool is not None:
+            raws = [_spooled(raw, f"{spool}/{i}.arrow") for i, raw in enumerate(raws)]
+        conn.send(("ok", (infos, raws)))
     except ImportRejected as exc:
         conn.send(("rejected", exc.code, exc.message))
     except MemoryError:
@@ -256,3 +312,14 @@ def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: L
                                              "Open it in Excel/WPS, save it as .xlsx and upload again."))
     finally:
         conn.close()
+
+
+def _spooled(raw: RawSheet, path: str) -> RawSheet:
+    """``raw`` with its batch written to ``path`` (an Arrow file) and left out; as it was if
+    the file cannot be written."""
+    try:
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, raw.batch.schema) as writer:
+            writer.write_batch(raw.batch)
+    except OSError:
+        return raw
+    return dataclasses.replace(raw, batch=None)

@@ -10,13 +10,11 @@ See ``docs/DESIGN.md`` (Ingest) for the contract.
 from __future__ import annotations
 
 import codecs
-import concurrent.futures
 import csv
 import importlib.util
 import io
 import itertools
 import re
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from . import excel
+from . import excel, worker
 from .detect import Limits, check_container
 from .errors import ImportRejected
 from .excel import EXCEL_FORMATS, SheetInfo, choose_sheets, forget_cached
@@ -78,7 +76,7 @@ def read_workbook(data: bytes, fmt: str, sheets: list[str] | None = None,
         infos = list_sheets(data, fmt, limits)
         return infos, ([] if list_only else [_read_csv(data, limits) for _ in choose_sheets(infos, sheets)])
     if limits.isolate:
-        infos, raws = _in_worker(data, fmt, sheets, limits, list_only)
+        infos, raws = worker.parse(data, fmt, sheets, limits, list_only)
     else:
         infos, raws = excel.read_workbook(data, fmt, sheets, limits, list_only)
     return infos, [_grid(raw) for raw in raws]
@@ -116,92 +114,6 @@ def read_grid(data: bytes, fmt: str, sheet: str | None = None, limits: Limits | 
         return _grid(excel.read_sheet(data, fmt, sheet, limits))  # which checks the package itself
     check_container(data, fmt, limits)
     return _read_csv(data, limits)
-
-
-# -- the worker -------------------------------------------------------------------------
-_worker_lock = threading.Lock()
-_worker_context = None
-
-
-def _context():
-    """A forkserver started once, with ``excel`` preloaded: forking the threaded dashboard
-    process itself could copy a lock some other thread holds."""
-    global _worker_context
-    with _worker_lock:
-        if _worker_context is None:
-            import multiprocessing
-
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["kam_core.ingest.excel"])
-            _worker_context = ctx
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()  # returns at once; a new server imports its modules in the background
-    return _worker_context
-
-
-def _start_without_main(proc) -> None:
-    """Start ``proc`` without re-running the parent's ``__main__`` in the child.
-
-    multiprocessing re-imports the parent's main script in every child; here that
-    is Streamlit's runner or a test harness, which must not run again. The worker
-    needs only ``excel``, which it imports by name.
-    """
-    from multiprocessing import spawn
-
-    with _worker_lock:
-        original = spawn.get_preparation_data
-
-        def preparation_data(name):
-            data = original(name)
-            data.pop("init_main_from_path", None)
-            data.pop("init_main_from_name", None)
-            return data
-
-        spawn.get_preparation_data = preparation_data
-        try:
-            proc.start()
-        finally:
-            spawn.get_preparation_data = original
-
-
-_SCANNER = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kam-package-scan")
-
-
-def _in_worker(data: bytes, fmt: str, sheets: list[str] | None,
-               limits: Limits, list_only: bool) -> tuple[list[SheetInfo], list[excel.RawSheet]]:
-    ctx = _context()  # a server that is not running yet loads its modules during the checks below
-    # The checks that read no part (size, entries, declared sizes and ratios, encryption) come
-    # first; inflating every part to look for DTDs and nested archives then runs here while
-    # the worker parses, inside its memory and time limits, and a package that fails it
-    # stops the worker: the worker itself skips that scan.
-    check_container(data, fmt, limits, inflate=False)
-    scan = _SCANNER.submit(check_container, data, fmt, limits)
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=excel.worker_main, args=(child, data, fmt, sheets, limits, list_only), daemon=True)
-    try:
-        try:
-            _start_without_main(proc)
-        finally:
-            child.close()
-            scan.result()  # a package that fails the scan is refused with the scan's reason
-        if not parent.poll(limits.parse_seconds):
-            raise ImportRejected("too_slow", f"Reading the workbook took longer than {limits.parse_seconds:.0f} s "
-                                             "and was stopped. Split it or save only the sheet you need.")
-        try:
-            reply = parent.recv()
-        except EOFError:
-            raise ImportRejected("too_large", "Reading this workbook was stopped: it needed more memory than an "
-                                              "import may use. Split it or save only the sheet you need.") from None
-    finally:
-        if proc.pid is not None:  # started
-            if proc.is_alive():
-                proc.kill()
-            proc.join(5)
-        parent.close()
-    if reply[0] == "rejected":
-        raise ImportRejected(reply[1], reply[2])
-    return reply[1]
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,152 @@
+"""The process that parses workbooks under memory and time limits.
+
+Workers are forked from a forkserver that has ``excel`` (fastexcel, python-calamine,
+pyarrow) loaded, so a worker starts in a few milliseconds. Starting that server costs
+~0.15 s, once: the Import page and the command line start it with :func:`warm_up`
+while the user picks a file or the database opens. Each worker writes the sheets it
+read to a private directory in shared memory (``/dev/shm``) as Arrow files, which this
+process maps without copying; only the small rest of the result goes through the pipe.
+
+This module imports only the standard library (and ``detect``), so warming up costs
+nothing. See ``docs/DESIGN.md`` (Ingest).
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from .detect import Limits, check_container
+from .errors import ImportRejected
+
+_lock = threading.Lock()
+_context = None
+
+# A workbook is a zip (xlsx, xlsb, ods) or an OLE2 compound file (xls).
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def context():
+    """A forkserver started once, with ``excel`` preloaded: forking the threaded dashboard
+    process itself could copy a lock some other thread holds."""
+    global _context
+    with _lock:
+        if _context is None:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["kam_core.ingest.excel"])
+            _context = ctx
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()  # returns at once; a new server imports its modules in the background
+    return _context
+
+
+def warm_up() -> None:
+    """Start the forkserver now, so that the first workbook does not wait for it."""
+    context()
+
+
+def warm_up_for(paths) -> None:
+    """:func:`warm_up` if any of ``paths`` starts like a workbook (the command line's files)."""
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+        except OSError:
+            continue
+        if head.startswith(_WORKBOOK_MAGIC):
+            warm_up()
+            return
+
+
+def _start_without_main(proc) -> None:
+    """Start ``proc`` without re-running the parent's ``__main__`` in the child.
+
+    multiprocessing re-imports the parent's main script in every child; here that
+    is Streamlit's runner or a test harness, which must not run again. The worker
+    needs only ``excel``, which it imports by name.
+    """
+    from multiprocessing import spawn
+
+    with _lock:
+        original = spawn.get_preparation_data
+
+        def preparation_data(name):
+            data = original(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        spawn.get_preparation_data = preparation_data
+        try:
+            proc.start()
+        finally:
+            spawn.get_preparation_data = original
+
+
+def _new_spool() -> str:
+    """A private directory for the worker's sheets: in shared memory where the system has it
+    (Linux: ``/dev/shm``), else in the temp directory."""
+    shm = Path("/dev/shm")
+    root = str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+    return tempfile.mkdtemp(prefix="kam-sheets-", dir=root)
+
+
+_SCANNER = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kam-package-scan")
+
+
+def parse(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool):
+    """``excel.read_workbook`` in a worker: ``(infos, raw sheets)`` or ``ImportRejected``."""
+    ctx = context()  # a server that is not running yet loads its modules during the checks below
+    # The checks that read no part (size, entries, declared sizes and ratios, encryption) come
+    # first; inflating every part to look for DTDs and nested archives then runs here while
+    # the worker parses, inside its memory and time limits, and a package that fails it
+    # stops the worker: the worker itself skips that scan.
+    check_container(data, fmt, limits, inflate=False)
+    scan = _SCANNER.submit(check_container, data, fmt, limits)
+    spool = _new_spool()
+    parent, child = ctx.Pipe(duplex=False)
+    from . import excel
+
+    proc = ctx.Process(target=excel.worker_main, args=(child, data, fmt, sheets, limits, list_only, spool),
+                       daemon=True)
+    try:
+        try:
+            _start_without_main(proc)
+        finally:
+            child.close()
+            scan.result()  # a package that fails the scan is refused with the scan's reason
+        if not parent.poll(limits.parse_seconds):
+            raise ImportRejected("too_slow", f"Reading the workbook took longer than {limits.parse_seconds:.0f} s "
+                                             "and was stopped. Split it or save only the sheet you need.")
+        try:
+            reply = parent.recv()
+        except EOFError:
+            raise ImportRejected("too_large", "Reading this workbook was stopped: it needed more memory than an "
+                                              "import may use. Split it or save only the sheet you need.") from None
+        if reply[0] == "rejected":
+            raise ImportRejected(reply[1], reply[2])
+        infos, raws = reply[1]
+        return infos, [raw if raw.batch is not None else dataclasses.replace(raw, batch=_mapped(spool, i))
+                       for i, raw in enumerate(raws)]
+    finally:
+        if proc.pid is not None:  # started
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
+        parent.close()
+        shutil.rmtree(spool, ignore_errors=True)  # the maps stay valid: the memory goes with the grid
+
+
+def _mapped(spool: str, i: int):
+    """Sheet ``i`` as the worker wrote it, mapped, not copied."""
+    import pyarrow as pa
+
+    with pa.memory_map(os.path.join(spool, f"{i}.arrow")) as source:
+        return pa.ipc.open_file(source).get_batch(0)
