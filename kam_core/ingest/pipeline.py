@@ -165,7 +165,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-_HASHER = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kam-sha256")
+_BESIDE_READ = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kam-beside-read")
 _SCAN_BATCH = 32_768
 
 
@@ -177,6 +177,23 @@ def _grid_rows(table: pa.Table, n: int) -> list[list[str | None]]:
     cols = [c for c in table.column_names if c != "_row"]
     head = table.slice(0, n).select(cols).to_pylist()
     return [[r[c] for c in cols] for r in head]
+
+
+def _staging_cursor(store: Store) -> duckdb.DuckDBPyConnection:
+    con = store.connection.cursor()
+    try:
+        clean.install_macros(con, temporary=True)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _close_quietly(staging: concurrent.futures.Future) -> None:
+    try:
+        staging.result().close()
+    except Exception:  # noqa: BLE001 - the error that got us here is the one to report
+        pass
 
 
 def _saved_profile(store: Store, signature: str) -> tuple[dict[str, str], dict[str, Any]] | None:
@@ -217,30 +234,33 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
         raise ImportRejected("too_large", f"the file is {len(data) / 1e6:.0f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB")
     # The hash runs beside the parser (hashlib lets go of the GIL): a file that
     # was imported before always reads cleanly, so checking it after reading
-    # refuses the same files.
-    hashing = _HASHER.submit(_sha256, data)
+    # refuses the same files. The staging cursor and its macros are made meanwhile too.
+    hashing = _BESIDE_READ.submit(_sha256, data)
+    staging = _BESIDE_READ.submit(_staging_cursor, store)
     report_progress(0.05, "reading")
-    fmt = detect.sniff_format(data, file_name)
     try:
-        _, grids = readers.read_workbook(data, fmt, options.sheets, limits)
-    finally:
-        sha = hashing.result()
-    if not options.force:
-        dup = store.cursor().execute(
-            "select id, file_name, imported_at from imports where sha256 = ? and status = 'loaded' order by id limit 1",
-            [sha]).fetchone()
-        if dup is not None:
-            raise DecisionNeeded("duplicate_file",
-                                 f"these exact bytes were already imported as import {dup[0]} ({dup[1]}, {dup[2]:%Y-%m-%d %H:%M}); "
-                                 "importing them again would count every line twice. Use --force to import anyway.",
-                                 ["force"])
-
+        fmt = detect.sniff_format(data, file_name)
+        try:
+            _, grids = readers.read_workbook(data, fmt, options.sheets, limits)
+        finally:
+            sha = hashing.result()
+        if not options.force:
+            dup = store.cursor().execute(
+                "select id, file_name, imported_at from imports where sha256 = ? and status = 'loaded' order by id limit 1",
+                [sha]).fetchone()
+            if dup is not None:
+                raise DecisionNeeded("duplicate_file",
+                                     f"these exact bytes were already imported as import {dup[0]} ({dup[1]}, "
+                                     f"{dup[2]:%Y-%m-%d %H:%M}); importing them again would count every line twice. "
+                                     "Use --force to import anyway.", ["force"])
+        con = staging.result()
+    except BaseException:
+        _close_quietly(staging)
+        raise
     # Staging runs on a cursor of its own in the store's engine: its temp tables
     # are invisible to every other cursor, and the lines it loads stay in its
     # open transaction until commit_import commits them.
-    con = store.connection.cursor()
     try:
-        clean.install_macros(con, temporary=True)
         plan = _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progress)
     except BaseException:
         try:
@@ -511,11 +531,14 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
 
     # -- figures of the loaded lines ----------------------------------------------
     report_progress(0.85, "summing up")
+    # column 6 counts the lines with a cell that starts like a formula; only then are
+    # those cells tested further (not a number), a bigger query
     if options.kind == "sales":
-        formula = _formula_cells_sql([f for f in TEXT_FIELDS if f in col_of])
+        formula_cols = [f for f in TEXT_FIELDS if f in col_of]
         stats = con.execute(
             f"""select min(date), max(date), sum(amount), sum(cost), sum(profit), sum(qty),
-                      sum({formula}), count(*) filter (where cost is null and profit is null),
+                      count(*) filter (where {_formula_start_sql(formula_cols)}),
+                      count(*) filter (where cost is null and profit is null),
                       count(*) - count(distinct hash(date, {', '.join(TEXT_FIELDS)}, qty, amount, cost, profit, unit_price))
                from sales where import_id = ?""", [import_id]).fetchone()
         given = {"amount": "amount" in col_of, "cost": "cost" in col_of, "profit": "profit" in col_of, "qty": "qty" in col_of}
@@ -523,16 +546,20 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         totals = {k: (float(v) if v is not None and given[k] else None) for k, v in totals.items()}
         loaded_amount, loaded_profit = stats[2], stats[4]
     else:
-        formula = _formula_cells_sql([f for f in ("sku", "product", "store") if f in col_of])
+        formula_cols = [f for f in ("sku", "product", "store") if f in col_of]
         stats = con.execute(
             f"""select min(snapshot_date), max(snapshot_date), sum(stock_value), null, null, sum(qty_on_hand),
-                      sum({formula}), 0,
+                      count(*) filter (where {_formula_start_sql(formula_cols)}), 0,
                       count(*) - count(distinct hash(snapshot_date, account, sku, product, store, qty_on_hand, stock_value))
                from inventory where import_id = ?""", [import_id]).fetchone()
         totals = {"amount": None if stats[2] is None else float(stats[2]), "cost": None, "profit": None,
                   "qty": None if stats[5] is None else float(stats[5])}
         loaded_amount, loaded_profit = stats[2], None
     dup_lines = int(stats[8] or 0)
+    formula_cells = 0
+    if stats[6]:
+        formula_cells = int(con.execute(f"select sum({_formula_cells_sql(formula_cols)}) from {table} where import_id = ?",
+                                        [import_id]).fetchone()[0])
     amount_in_rows = float(loaded_amount or 0)
 
     # Each warning has a code and its figures (the page words it in the user's
@@ -543,9 +570,9 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     if dup_lines:
         notes.append({"code": "duplicates", "n": int(dup_lines),
                       "text": f"{dup_lines} lines are exact duplicates of another line (kept: POS exports can repeat a sale)"})
-    if stats[6]:
-        notes.append({"code": "formulas", "n": int(stats[6]),
-                      "text": f"{stats[6]} text cells start with = + - or @ and look like formulas (kept as text)"})
+    if formula_cells:
+        notes.append({"code": "formulas", "n": formula_cells,
+                      "text": f"{formula_cells} text cells start with = + - or @ and look like formulas (kept as text)"})
     if stats[7] and options.kind == "sales":
         notes.append({"code": "no_cost", "n": int(stats[7]),
                       "text": f"{stats[7]} lines have neither cost nor profit; they are left out of margin, "
@@ -575,7 +602,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         "amount_loaded": round(amount_in_rows, 2),
         "profit_loaded": None if loaded_profit is None else round(float(loaded_profit), 2),
         "reconciliation": recon,
-        "duplicate_lines": int(dup_lines), "formula_cells": int(stats[6] or 0),
+        "duplicate_lines": int(dup_lines), "formula_cells": formula_cells,
         "lines_without_cost": int(stats[7] or 0),
         "accounts": len(loaded_accounts),
         "new_accounts": new_account_names,
@@ -780,11 +807,18 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
     return f"with b as (select {', '.join(base)} from {source}) select {', '.join(finals)} from b"
 
 
+_FORMULA_FIRST = "[" + ", ".join(str(ord(ch)) for ch in FORMULA_START) + "]"
+
+
 def _formula_cells_sql(columns: list[str]) -> str:
     """How many of a line's text cells look like a formula (=, +, -, @, tab, CR first, and not a number)."""
-    starts = "[" + ", ".join(str(ord(ch)) for ch in FORMULA_START) + "]"
-    return " + ".join(f"(case when list_contains({starts}, ascii({c})) then kam_number({c}) is null else false end)::int"
+    return " + ".join(f"(case when list_contains({_FORMULA_FIRST}, ascii({c})) then kam_number({c}) is null else false end)::int"
                       for c in columns) or "0"
+
+
+def _formula_start_sql(columns: list[str]) -> str:
+    """Whether any of a line's text cells starts as a formula would (the cheap half of the test above)."""
+    return " or ".join(f"list_contains({_FORMULA_FIRST}, ascii({c}))" for c in columns) or "false"
 
 
 def _blank_cell(col: str) -> str:

@@ -10,10 +10,12 @@ See ``docs/DESIGN.md`` (Ingest) for the contract.
 from __future__ import annotations
 
 import codecs
+import concurrent.futures
 import csv
 import importlib.util
 import io
 import itertools
+import os
 import re
 from dataclasses import dataclass
 
@@ -133,6 +135,9 @@ _DATE_TIME_LENGTH = len("2025-01-31 00:00:00")
 _EMPTY = pa.nulls(1, pa.string())[0]  # pa.scalar() would import pandas (0.15 s)
 
 
+_COLUMN_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="kam-columns")
+
+
 def _excel_text(col: pa.Array) -> pa.Array:
     """One column of fastexcel's text as the grid's text."""
     col = col.cast(pa.string())
@@ -168,8 +173,8 @@ def _text_table(batch: pa.RecordBatch, positions: list[int], errors: list[tuple[
     n_rows = batch.num_rows
     width = positions[-1] + 1 if positions else 0
     arrays: list[pa.Array] = [pa.nulls(n_rows, pa.string())] * width
-    for pos, col in zip(positions, batch.columns):
-        arrays[pos] = _excel_text(col)
+    for pos, col in zip(positions, _COLUMN_POOL.map(_excel_text, batch.columns)):  # pyarrow lets go of the GIL
+        arrays[pos] = col
     patches: dict[int, dict[int, str]] = {}
     for row, pos, detail in errors:
         patches.setdefault(pos, {})[row] = _error_text(detail)
