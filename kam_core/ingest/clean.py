@@ -415,26 +415,28 @@ def date_order_choice(
 ) -> DateOrderChoice:
     """Decide which date orders fit ``column`` of ``relation_sql`` (a trusted name).
 
-    The macros must be installed on ``con``. Runs two aggregate queries.
+    The macros must be installed on ``con``. One aggregate query counts, per order,
+    the values it cannot read and, per pair of orders, the values they read differently;
+    a second query fetches examples only when the orders that fit disagree.
     """
     fn = "kam_date1904" if date1904 else "kam_date"
     col = _quote_ident(column)
-    bad_sql = ", ".join(
-        f"count(*) filter (where not kam_is_blank({col}) and {fn}({col}, '{o}') is null)" for o in DATE_ORDERS
-    )
-    bad = con.execute(f"select {bad_sql} from {relation_sql}").fetchone()
-    bad_counts = dict(zip(DATE_ORDERS, (int(b) for b in bad)))
+    pairs = [(a, b) for i, a in enumerate(DATE_ORDERS) for b in DATE_ORDERS[i + 1:]]
+    counts = con.execute(
+        "select " + ", ".join([f"count(*) filter (where not blank and {o} is null)" for o in DATE_ORDERS]
+                              + [f"count(*) filter (where not blank and {a} is distinct from {b})" for a, b in pairs])
+        + f" from (select kam_is_blank({col}) as blank, "
+        + ", ".join(f"{fn}({col}, '{o}') as {o}" for o in DATE_ORDERS) + f" from {relation_sql})").fetchone()
+    bad_counts = dict(zip(DATE_ORDERS, (int(b) for b in counts[:len(DATE_ORDERS)])))
+    differ = dict(zip(pairs, counts[len(DATE_ORDERS):]))
     fewest = min(bad_counts.values())
     possible = [o for o in DATE_ORDERS if bad_counts[o] == fewest]
     examples: list[str] = []
-    if len(possible) > 1:
-        differ = " or ".join(
-            f"{fn}({col}, '{a}') is distinct from {fn}({col}, '{b}')"
-            for i, a in enumerate(possible) for b in possible[i + 1:]
-        )
+    disagree = [(a, b) for a, b in pairs if a in possible and b in possible and differ[(a, b)]]
+    if disagree:
+        test = " or ".join(f"{fn}({col}, '{a}') is distinct from {fn}({col}, '{b}')" for a, b in disagree)
         rows = con.execute(
-            f"select distinct {col} from {relation_sql} where not kam_is_blank({col}) and ({differ}) "
-            f"order by 1 limit 5"
+            f"select distinct {col} from {relation_sql} where not kam_is_blank({col}) and ({test}) order by 1 limit 5"
         ).fetchall()
         examples = [r[0] for r in rows]
     return DateOrderChoice(frozenset(possible), bool(examples), examples, bad_counts)
