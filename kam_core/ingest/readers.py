@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import concurrent.futures
 import csv
+import functools
 import importlib.util
 import io
 import itertools
@@ -191,13 +192,20 @@ def _text_table(batch: pa.RecordBatch, positions: list[int], errors: list[tuple[
 # CSV
 
 
+@functools.cache
 def grid_memory_pool() -> pa.MemoryPool:
     """The pool the CSV grid is parsed into.
 
     jemalloc where pyarrow has it: parsing a 1M-line file peaks ~60 MB lower
-    than with mimalloc (pyarrow's default here), and no slower.
+    than with mimalloc (pyarrow's default here), and no slower. Its freed pages
+    go back to the system at once (decay 0) instead of after a second: otherwise
+    the parser's scratch memory (~80 MB for 1M lines) is still held while DuckDB
+    loads the grid (the import's peak: 555–595 → 535–570 MB, no slower overall).
+    Only the grid uses jemalloc here (pyarrow's default pool is mimalloc, DuckDB
+    has its own allocator), and the setting must come before its first use.
     """
     try:
+        pa.jemalloc_set_decay_ms(0)
         return pa.jemalloc_memory_pool()
     except (NotImplementedError, pa.ArrowNotImplementedError):
         return pa.default_memory_pool()
