@@ -254,7 +254,8 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
                 raise DecisionNeeded("duplicate_file",
                                      f"these exact bytes were already imported as import {dup[0]} ({dup[1]}, "
                                      f"{dup[2]:%Y-%m-%d %H:%M}); importing them again would count every line twice. "
-                                     "Use --force to import anyway.", ["force"])
+                                     "Use --force to import anyway.", ["force"],
+                                     details={"id": dup[0], "file": dup[1], "when": f"{dup[2]:%Y-%m-%d %H:%M}"})
         con = staging.result()
     except BaseException:
         _close_quietly(staging)
@@ -394,7 +395,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         raise DecisionNeeded(
             "date_order",
             f"the dates ({ex}) can be read as {' or '.join(sorted(choice.possible))}: say which with --date-order",
-            sorted(choice.possible), details=_details(preview, sheet_reports, field_map))
+            sorted(choice.possible),
+            details={**_details(preview, sheet_reports, field_map), "examples": choice.examples[:3]})
     else:
         date_order = _preferred_order(choice.possible)
 
@@ -623,7 +625,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
             "totals_mismatch",
             f"the file's own total {recon['file_total']:,.2f} does not match the sum of its lines "
             f"{recon['lines_total']:,.2f} (difference {recon['difference']:,.2f}); nothing was written",
-            [])
+            [], details={k: recon[k] for k in ("file_total", "lines_total", "difference")})
     report_progress(0.95, "report ready")
     return ImportPlan(file_name=file_name, sha256=sha, options=options,
                       report=ValidationReport(report, rejected), new_aliases=new_aliases,
@@ -919,7 +921,8 @@ def _commit(store: Store, plan: ImportPlan, user: str | None) -> int:
             dup = store.cursor().execute(
                 "select id from imports where sha256 = ? and status = 'loaded'", [plan.sha256]).fetchone()
             if dup is not None:
-                raise DecisionNeeded("duplicate_file", f"these exact bytes were already imported as import {dup[0]}", ["force"])
+                raise DecisionNeeded("duplicate_file", f"these exact bytes were already imported as import {dup[0]}",
+                                     ["force"], details={"id": dup[0]})
         cur.execute(
             """insert into imports (id, kind, file_name, sha256, sheets, file_format, encoding, delimiter, header_row,
                    title, mapping, unit, account_from, date_order, rows_read, rows_loaded, rows_skipped, rows_rejected,

@@ -24,9 +24,43 @@ def _sha(data: bytes) -> str:
 
 
 def rejection_text(ctx: Context, exc: ImportRejected) -> str:
-    """The localised headline for a rejection code, then the importer's own explanation."""
+    """The localised headline for a rejection code, then the importer's own explanation.
+
+    A question (``DecisionNeeded``) is put in the page's words instead: the importer's
+    own sentence speaks of command-line flags.
+    """
+    if isinstance(exc, DecisionNeeded):
+        asked = _decision_text(ctx, exc)
+        if asked:
+            return asked
     head = label_or(f"import_error.{exc.code}", ctx.lang, "")
     return f"{head} — {exc.message}" if head else exc.message
+
+
+def _decision_text(ctx: Context, need: DecisionNeeded) -> str | None:
+    d = need.details or {}
+    if need.code == "duplicate_file" and "id" in d:
+        return ctx.t("import.duplicate_file", id=d["id"], when=d.get("when", "—"))
+    if need.code == "date_order" and need.options:
+        orders = " / ".join(ctx.t(f"date_order.{o}") for o in need.options)
+        return ctx.t("import.need_date_order", examples="、".join(d.get("examples", [])) or "—", orders=orders)
+    if need.code == "totals_mismatch" and "difference" in d:
+        return ctx.t("import.totals_mismatch", file_total=format_amount(d["file_total"], "yuan", ctx.lang),
+                     lines_total=format_amount(d["lines_total"], "yuan", ctx.lang),
+                     difference=format_amount(d["difference"], "yuan", ctx.lang))
+    if need.code == "unmapped_required" and need.options:
+        names = [" / ".join(ctx.t(f"field.{f}") for f in ("qty", "amount")) if f == "qty or amount"
+                 else ctx.t(f"field.{f}") for f in need.options]
+        text = ctx.t("import.need_columns", fields="、".join(names))
+        mapped = d.get("mapping", {})
+        if "supplier" in need.options:   # the account comes from the supplier, and the file has none
+            alt = next((f for f in ("brand", "product") if f in mapped), None)
+            if alt:
+                source = "brand" if alt == "brand" else "product_prefix"
+                text += " " + ctx.t("import.need_columns_alt", field=ctx.t(f"field.{alt}"),
+                                    source=ctx.t(f"account_from.{source}"))
+        return text
+    return None
 
 
 def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | None:
@@ -69,7 +103,8 @@ def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | N
     overrides = st.session_state.setdefault(f"map_{sha}", {})
     return ImportOptions(sheets=list(picked), mapping=dict(overrides), header_row=int(header_row) or None,
                          account_from=account_from, date_order=None if order == AUTO else order,
-                         unit=None if unit == AUTO else unit, kind=kind)
+                         unit=None if unit == AUTO else unit, kind=kind,
+                         force=bool(st.session_state.get(f"force_{sha}")))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -133,6 +168,12 @@ def show_decision(ctx: Context, need: DecisionNeeded, data: bytes) -> None:
     st.warning(rejection_text(ctx, need))
     if need.code == "date_order":
         st.info(ctx.t("import.date_order_help"))
+    if need.code == "duplicate_file":
+        sha = _sha(data)
+        if st.button(ctx.t("import.force"), key=f"force_btn_{sha}"):
+            st.session_state[f"force_{sha}"] = True   # this file, for this session: checked again, as new
+            forget_plans()
+            st.rerun()
     details = need.details or {}
     if details.get("columns"):
         _preview(ctx, details)

@@ -80,3 +80,38 @@ def test_undo_asks_for_confirmation_then_removes_the_import(fixture_db):
     assert at.button(key="undo_go").disabled
     at.switch_page("app_pages/overview.py").run()
     assert metrics_by_label(at)["销售额"] == "12,500.00 万元"
+
+
+def test_the_same_file_again_is_asked_about_in_the_page_words_and_can_be_imported_anyway(fixture_db):
+    at = upload(open_page("import"), "upload.csv", UPLOAD_CSV)
+    at.button(key="import_confirm").click().run()
+    at = upload(at, "upload.csv", UPLOAD_CSV)
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith("这个文件已于 ") and warning.endswith("导入过（导入编号 2）。确定要再次导入吗？")
+    assert "--force" not in texts(at)
+    assert not metrics_by_label(at)                                  # no report until the user says so
+    [force] = [b for b in at.button if b.label == "仍然导入"]
+    force.click().run()
+    assert not at.exception
+    assert [metrics_by_label(at)[k] for k in REPORT] == ["2", "2", "0", "0"]
+    at.button(key="import_confirm").click().run()
+    assert list(history(at)["文件名"]) == ["upload.csv", "upload.csv", "fixture.csv"]
+
+
+def test_a_file_without_a_supplier_column_is_asked_about_in_the_page_words(fixture_db):
+    data = UPLOAD_CSV.replace("供应商".encode(), "品牌".encode())
+    at = upload(open_page("import"), "brands.csv", data)
+    [warning] = [w.value for w in at.warning]
+    assert warning == ("找不到这些字段对应的列：供应商。请在下方“字段对应”中为它们选择列。"
+                       " 文件中有“品牌”列：也可以在上方“大客户取自”中改选“品牌”。")
+    assert "--map" not in texts(at) and "--account-from" not in texts(at)
+
+
+def test_dates_that_read_two_ways_are_asked_about_with_examples_in_the_page_words(fixture_db):
+    data = ("日期,门店,区域,供应商,品类,销售额\n"
+            "03/04/2025,上海一店,华东,Golf,饮料,100.00\n"
+            "05/06/2025,上海一店,华东,Golf,饮料,200.00\n").encode()
+    at = upload(open_page("import"), "dates.csv", data)
+    [warning] = [w.value for w in at.warning]
+    assert warning == "日期（03/04/2025、05/06/2025）既可以按 日-月-年 / 月-日-年 理解，请在上方“日期是…”中选择一种。"
+    assert "--date-order" not in texts(at)
