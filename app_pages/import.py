@@ -17,7 +17,7 @@ if not can(ctx.user, "import"):
 else:
     worker.warm_up()  # the workbook reader's server starts while the user picks a file
     files = st.file_uploader(ctx.t("import.upload"), type=None, accept_multiple_files=True,
-                             help=ctx.t("import.upload_help"), key="import_files")
+                             help=ctx.t("import.upload_help"), key=importer.uploader_key())
     if files:
         names = [f.name for f in files]
         chosen = st.selectbox(ctx.t("import.file"), names, key="import_file_pick") if len(files) > 1 else names[0]

@@ -19,6 +19,17 @@ from .context import Context
 AUTO = "auto"
 
 
+def uploader_key() -> str:
+    """The file uploader's key: a new key is the way to empty the widget in the browser too."""
+    return f"import_files_{st.session_state.get('import_uploads', 0)}"
+
+
+def clear_uploader() -> None:
+    """After a confirmed import: the loaded file leaves the uploader."""
+    st.session_state.pop(uploader_key(), None)
+    st.session_state["import_uploads"] = st.session_state.get("import_uploads", 0) + 1
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
@@ -264,7 +275,7 @@ def confirm_button(ctx: Context, plan: ImportPlan) -> None:
         forget_plans()
         st.session_state["import_done"] = ctx.t("import.done", id=import_id,
                                                 rows=format_number(plan.report.data["rows_accepted"]))
-        st.session_state.pop("import_files", None)
+        clear_uploader()
         _disarm_undo()
         st.rerun()
 
@@ -281,7 +292,7 @@ def history(ctx: Context) -> None:
     shown = pd.DataFrame({
         "id": frame["id"],
         ctx.t("import.col_file"): frame["file_name"],
-        ctx.t("import.col_imported_at"): frame["imported_at"].str.slice(0, 16),
+        ctx.t("import.col_imported_at"): frame["imported_at"].str.slice(0, 16).str.replace("T", " ", regex=False),
         ctx.t("import.col_rows_loaded"): frame["rows_loaded"],
         ctx.t("import.col_amount_total"): [format_amount(v, ctx.unit, ctx.lang) for v in frame["amount_total"]],
         ctx.t("import.col_dates"): frame["date_min"].fillna("") + " … " + frame["date_max"].fillna(""),

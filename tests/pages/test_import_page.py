@@ -5,6 +5,8 @@ so the whole flow runs here without a browser.
 """
 from __future__ import annotations
 
+import re
+
 from core_fixtures import (UPLOAD_CSV, dataframe_with, fixture_db, fixture_db_file,  # noqa: F401
                            metrics_by_label, open_page, texts)
 
@@ -12,7 +14,7 @@ REPORT = ("读取行数", "可导入行数", "跳过行数", "拒绝行数")
 
 
 def upload(at, name: str, data: bytes, mime: str = "text/csv"):
-    at.file_uploader(key="import_files").set_value((name, data, mime)).run()
+    at.file_uploader[0].set_value((name, data, mime)).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -26,6 +28,7 @@ def test_the_import_page_states_the_upload_limit_and_lists_the_earlier_imports(f
     assert [t.value for t in at.title] == ["导入数据"]
     assert "上传大小上限：200 MB" in [c.value for c in at.caption]
     assert list(history(at)["文件名"]) == ["fixture.csv"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", history(at)["导入时间"][0])   # as the warnings write it
 
 
 def test_an_uploaded_file_reaches_the_validation_report_and_nothing_is_loaded_yet(fixture_db):
@@ -43,6 +46,7 @@ def test_confirming_loads_the_file_and_the_overview_shows_it_at_once(fixture_db)
     assert not at.exception
     assert [s.value for s in at.success] == ["已导入 2 行（导入编号 2）。"]
     assert list(history(at)["文件名"]) == ["upload.csv", "fixture.csv"]
+    assert not at.file_uploader[0].value and not metrics_by_label(at)   # the loaded file has left the uploader
     at.switch_page("app_pages/overview.py").run()
     shown = metrics_by_label(at)
     assert shown["销售额"] == "12,500.03 万元"                     # + 300.00 yuan
