@@ -348,6 +348,7 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
      "The data is only in a Power Pivot model; no sheet holds the lines."),
     ("import_error.not_a_spreadsheet", "这不是表格文件。", "This is not a spreadsheet."),
     ("import_error.binary_unknown", "无法识别的文件格式。", "Unknown file format."),
+    ("import_error.reader_unavailable", "表格读取进程无法启动，请稍后重试。", "The workbook reader could not start; try again."),
     ("import_error.field_count", "CSV 第 {record} 条记录的列数与表头不一致。",
      "CSV record {record} has a different number of fields than the header."),
     # --- units ------------------------------------------------------------

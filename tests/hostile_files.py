@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import io
 import random
+import struct
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -194,6 +195,19 @@ def truncated_xlsx() -> bytes:
     """The first half of a valid xlsx: no end-of-central-directory record."""
     whole = simple_xlsx([["供应商", "金额"]] + [[f"供应商{i}", i] for i in range(200)])
     return whole[: len(whole) // 2]
+
+
+def bit_rot_xlsx(part: str = "xl/workbook.xml") -> bytes:
+    """A whole xlsx whose packed ``part`` has bytes flipped (a bad disk or a broken copy):
+    the central directory is fine, the deflate data is not."""
+    whole = bytearray(simple_xlsx([["供应商", "金额"]] + [[f"供应商{i}", i] for i in range(200)]))
+    with zipfile.ZipFile(io.BytesIO(bytes(whole))) as zf:
+        info = zf.getinfo(part)
+    name_len, extra_len = struct.unpack_from("<HH", whole, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    for i in range(start + 2, start + min(info.compress_size, 40), 3):
+        whole[i] ^= 0xFF
+    return bytes(whole)
 
 
 def power_pivot_only_xlsx() -> bytes:

@@ -44,6 +44,8 @@ CASES = [
     ("zipbomb.xlsx", hf.zip_bomb_xlsx, "zip_bomb"),
     ("encrypted.xlsx", hf.encrypted_xlsx, "encrypted"),
     ("truncated.xlsx", hf.truncated_xlsx, "truncated"),
+    ("bit_rot.xlsx", hf.bit_rot_xlsx, "truncated"),
+    ("bit_rot_sheet.xlsx", lambda: hf.bit_rot_xlsx("xl/worksheets/sheet1.xml"), "truncated"),
     ("html_table.xls", hf.html_table_xls, "html_as_xls"),
     ("spreadsheetml2003.xls", hf.spreadsheetml2003_xls, "spreadsheetml_2003"),
     ("power_pivot.xlsx", hf.power_pivot_only_xlsx, "power_pivot_only"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from decimal import Decimal
 
 import openpyxl
@@ -351,3 +352,28 @@ def test_a_product_whose_name_starts_like_a_label_is_still_a_line(store):
     text = SIMPLE.replace("甲公司,00123,2", "Tea Co,00123,2")
     _, plan = import_file(store, csv_bytes(text), "tea.csv")
     assert plan.report.data["rows_accepted"] == 3
+
+
+class _Rerun(BaseException):
+    """What a Streamlit progress bar raises when the user's click starts a rerun."""
+
+
+@pytest.mark.parametrize("stop_at", [0.05, 0.1, 0.55])
+def test_an_import_stopped_by_its_progress_callback_leaves_no_open_cursor_and_nothing_written(store, monkeypatch, stop_at):
+    from kam_core.ingest import pipeline
+
+    made = []
+    original = pipeline._staging_cursor
+    monkeypatch.setattr(pipeline, "_staging_cursor", lambda s: made.append(original(s)) or made[-1])
+
+    def progress(fraction, message):
+        if fraction >= stop_at:
+            raise _Rerun()
+
+    with pytest.raises(_Rerun):
+        prepare_import(store, csv_bytes(SIMPLE), "s.csv", progress=progress)
+    time.sleep(0.3)                          # a cursor still being made in the background has been made by now
+    for cursor in made:                      # every staging cursor made was closed
+        with pytest.raises(Exception, match="(?i)closed"):
+            cursor.execute("select 1")
+    assert store.cursor().execute("select count(*) from sales").fetchone()[0] == 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import zipfile
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -98,6 +99,26 @@ def test_chart_sheets_are_left_out_and_hidden_sheets_flagged_as_openpyxl_reads_t
     assert expected == [("参数", False), ("销售 & 退货", True), ("很隐藏", False)]
     assert read_grid(data, "xlsx").sheet == "销售 & 退货"
     assert code_of(data, "xlsx", sheet="图表") == "sheet_not_found"
+
+
+def test_a_sheet_name_with_a_raw_tab_is_listed_and_read_as_calamine_reads_it():
+    # XML reads a raw tab in an attribute as a space; calamine keeps the tab, and it names the sheet
+    data = hf.build_xlsx({"销售\t明细": hf.sheet_xml([["供应商", "金额"], ["甲", 1]])})
+    assert [s.name for s in list_sheets(data, "xlsx")] == ["销售\t明细"]
+    assert read_grid(data, "xlsx", "销售\t明细").rows() == [["供应商", "金额"], ["甲", "1"]]
+
+
+def test_only_sheet_elements_of_the_workbook_are_sheets():
+    data = hf.build_xlsx({"销售": hf.sheet_xml([["供应商", "金额"], ["甲", 1]])})
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        b"</sheets>", b'<extLst name="Ghost" r:id="rId1"/></sheets>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, body in parts.items():
+            zf.writestr(name, body)
+    assert [s.name for s in list_sheets(buf.getvalue(), "xlsx")] == ["销售"]
 
 
 @needs_real

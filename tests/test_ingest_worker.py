@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import threading
 
 import pytest
 
@@ -98,3 +100,57 @@ def test_the_command_line_starts_the_reader_only_for_workbooks(monkeypatch, tmp_
     path.write_bytes(content)
     worker.warm_up_for([str(tmp_path / "missing.xlsx"), str(path)])
     assert calls == ([1] if starts else [])
+
+
+def test_a_reader_server_that_cannot_start_does_not_stop_the_page_that_warms_it(monkeypatch):
+    def refuse():
+        raise OSError("no room for the server's socket")
+
+    monkeypatch.setattr(worker, "context", refuse)
+    worker.warm_up()                       # returns: the Import page renders on
+    with pytest.raises(ImportRejected) as exc:
+        readers.read_workbook(hf.sales_xlsx(3), "xlsx", limits=Limits(isolate=True))
+    assert exc.value.code == "reader_unavailable" and "no room for the server's socket" in exc.value.message
+
+
+def test_when_the_worker_cannot_be_set_up_the_user_gets_a_reason_and_no_spool_is_left(monkeypatch):
+    spools = _spools(monkeypatch)
+    ctx = worker.context()
+
+    class NoPipes:
+        def __getattr__(self, name):
+            return getattr(ctx, name)
+
+        def Pipe(self, duplex=True):  # noqa: N802 - multiprocessing's name
+            raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(worker, "context", lambda: NoPipes())
+    with pytest.raises(ImportRejected) as exc:
+        readers.read_workbook(hf.sales_xlsx(3), "xlsx", limits=Limits(isolate=True))
+    assert exc.value.code == "reader_unavailable"
+    assert len(spools) == 1 and not os.path.exists(spools[0])
+
+
+def test_spools_of_processes_that_are_gone_are_swept_when_the_reader_warms_up(monkeypatch, tmp_path):
+    monkeypatch.setattr(worker, "_spool_root", lambda: str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    orphan = tmp_path / f"kam-sheets-{gone.pid}-x1"           # left by a process killed mid-parse
+    ours = tmp_path / f"kam-sheets-{os.getpid()}-x2"          # a parse of this process, still running
+    other = tmp_path / "kam-something-else"
+    for d in (orphan, ours, other):
+        d.mkdir()
+        (d / "0.arrow").write_bytes(b"x")
+    worker.warm_up()
+    assert not orphan.exists() and ours.exists() and other.exists()
+
+
+def test_the_command_line_does_not_read_the_head_of_a_pipe(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(worker, "warm_up", lambda: calls.append(1))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reading = threading.Thread(target=worker.warm_up_for, args=([str(fifo)],), daemon=True)
+    reading.start()                        # opening the pipe would block here (or eat its first bytes)
+    reading.join(5)
+    assert not reading.is_alive() and calls == []

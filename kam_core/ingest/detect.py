@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -337,5 +338,8 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                         "genuine Excel file does; it may be an attack (billion laughs / XXE). The file was refused. "
                         "If it is yours, open it in Excel/WPS and save it again as .xlsx.")
                 tail = window[-32:]
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC mismatch or a lying size
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # CRC mismatch, a lying size, bad deflate data
         raise ImportRejected("truncated", f"The workbook part {info.filename!r} is corrupt: {exc}.") from exc
+    except NotImplementedError as exc:  # a compression method Excel does not write
+        raise ImportRejected("unreadable", f"The workbook part {info.filename!r} is packed in a way Excel does not "
+                                           f"use ({exc}). Open it in Excel/WPS, save it as .xlsx and upload again.") from exc

@@ -8,12 +8,13 @@ raw sheets into grids in the dashboard's process. See ``docs/DESIGN.md`` (Ingest
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import struct
 import threading
 import zipfile
-import dataclasses
+import zlib
 from dataclasses import dataclass
 
 import fastexcel
@@ -147,7 +148,11 @@ def _cached_sheet_list(data: bytes, fmt: str) -> list[_SheetMeta]:
     with _cache_lock:
         if _cache["data"] is data and _cache["sheet_list"] is not None:
             return _cache["sheet_list"]
-    sheet_list = (_xlsx_sheet_list(data) if fmt == "xlsx" else None) or _calamine_sheet_list(data)
+    sheet_list = _xlsx_sheet_list(data) if fmt == "xlsx" else None
+    # calamine reads the names in the same order; where it reads them otherwise (a raw tab
+    # or line break in a name, which XML turns into a space) it has the last word
+    if sheet_list is None or [m.name for m in sheet_list] != _cached_reader(data).sheet_names:
+        sheet_list = _calamine_sheet_list(data)
     with _cache_lock:
         if _cache["data"] is not data:
             _cache.update(data=data, fx=None, sheets={})
@@ -178,14 +183,15 @@ def _xlsx_sheet_list(data: bytes) -> list[_SheetMeta] | None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             book = DefusedET.fromstring(zf.read("xl/workbook.xml"))
             rels = DefusedET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, zipfile.BadZipFile, DefusedET.ParseError, DefusedXmlException, RuntimeError, ValueError):
-        return None
+    except (KeyError, zipfile.BadZipFile, DefusedET.ParseError, DefusedXmlException, RuntimeError, ValueError,
+            OSError, EOFError, zlib.error, NotImplementedError):
+        return None  # calamine lists the sheets, or says what is wrong
     kinds = {r.get("Id"): (r.get("Type") or "").rsplit("/", 1)[-1] for r in rels}
     sheets = next((el for el in book if el.tag.rsplit("}", 1)[-1] == "sheets"), None)
     if sheets is None:
         return None
     out = []
-    for el in sheets:
+    for el in (el for el in sheets if el.tag.rsplit("}", 1)[-1] == "sheet"):
         rel = next((el.get(f"{{{ns}}}id") for ns in _REL_NS if el.get(f"{{{ns}}}id") is not None), None)
         name, kind = el.get("name"), kinds.get(rel)
         if name is None or kind is None:
@@ -200,19 +206,30 @@ def _cached_sheet(data: bytes, name: str) -> fastexcel.ExcelSheet:
     with _cache_lock:
         if _cache["data"] is data and name in _cache["sheets"]:
             return _cache["sheets"][name]
-        reader = _cache["fx"] if _cache["data"] is data else None
+    reader = _cached_reader(data)
     try:
-        if reader is None:
-            reader = fastexcel.read_excel(data)
         sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+    except Exception as exc:  # fastexcel raises its own types and calamine's
+        raise _rejection(exc) from exc
+    with _cache_lock:
+        if _cache["data"] is data:
+            _cache["sheets"][name] = sheet
+    return sheet
+
+
+def _cached_reader(data: bytes) -> fastexcel.ExcelReader:
+    with _cache_lock:
+        if _cache["data"] is data and _cache["fx"] is not None:
+            return _cache["fx"]
+    try:
+        reader = fastexcel.read_excel(data)
     except Exception as exc:  # fastexcel raises its own types and calamine's
         raise _rejection(exc) from exc
     with _cache_lock:
         if _cache["data"] is not data:
             _cache.update(data=data, sheet_list=None, fx=None, sheets={})
         _cache["fx"] = reader
-        _cache["sheets"][name] = sheet
-    return sheet
+    return reader
 
 
 def forget_cached() -> None:
@@ -271,7 +288,7 @@ def _date1904(data: bytes, fmt: str) -> bool:
             for rtype, body in _biff_records(_xls_workbook_stream(data), 0):
                 if rtype == 0x0022:  # DATEMODE
                     return struct.unpack_from("<H", body)[0] == 1
-    except (KeyError, zipfile.BadZipFile, struct.error, OSError):
+    except (KeyError, zipfile.BadZipFile, struct.error, OSError, EOFError, zlib.error, NotImplementedError):
         pass
     return False
 

@@ -237,9 +237,9 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
     # The hash runs beside the parser (hashlib lets go of the GIL): a file that
     # was imported before always reads cleanly, so checking it after reading
     # refuses the same files. The staging cursor and its macros are made meanwhile too.
+    report_progress(0.05, "reading")   # before the cursor is made: a page's progress bar can raise (a rerun)
     hashing = _BESIDE_READ.submit(_sha256, data)
     staging = _BESIDE_READ.submit(_staging_cursor, store)
-    report_progress(0.05, "reading")
     try:
         fmt = detect.sniff_format(data, file_name)
         try:

@@ -16,6 +16,7 @@ import concurrent.futures
 import dataclasses
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -48,14 +49,28 @@ def context():
 
 
 def warm_up() -> None:
-    """Start the forkserver now, so that the first workbook does not wait for it."""
-    context()
+    """Start the forkserver now, so that the first workbook does not wait for it.
+
+    Only a head start: if the server cannot start, the page goes on and the first
+    workbook's read reports why.
+    """
+    try:
+        context()
+    except (OSError, ValueError, RuntimeError):
+        pass
+    _sweep_spools()
 
 
 def warm_up_for(paths) -> None:
-    """:func:`warm_up` if any of ``paths`` starts like a workbook (the command line's files)."""
+    """:func:`warm_up` if any of ``paths`` starts like a workbook (the command line's files).
+
+    Only regular files are looked at: reading the head of a pipe (``<(cat f)``,
+    ``/dev/stdin``) would take those bytes from the import that reads it next.
+    """
     for path in paths:
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                continue
             with open(path, "rb") as f:
                 head = f.read(8)
         except OSError:
@@ -90,12 +105,43 @@ def _start_without_main(proc) -> None:
             spawn.get_preparation_data = original
 
 
-def _new_spool() -> str:
-    """A private directory for the worker's sheets: in shared memory where the system has it
-    (Linux: ``/dev/shm``), else in the temp directory."""
+_SPOOL_PREFIX = "kam-sheets-"
+
+
+def _spool_root() -> str:
+    """Shared memory where the system has it (Linux: ``/dev/shm``), else the temp directory."""
     shm = Path("/dev/shm")
-    root = str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
-    return tempfile.mkdtemp(prefix="kam-sheets-", dir=root)
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else tempfile.gettempdir()
+
+
+def _new_spool() -> str:
+    """A private directory for the worker's sheets, named after this process."""
+    return tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=_spool_root())
+
+
+def _sweep_spools() -> None:
+    """Remove the spools of processes that are gone: a process killed while a worker
+    parsed (the out-of-memory killer, say) leaves the worker's sheets in shared memory."""
+    try:
+        entries = list(os.scandir(_spool_root()))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(_SPOOL_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid = entry.name[len(_SPOOL_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 _SCANNER = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kam-package-scan")
@@ -103,22 +149,31 @@ _SCANNER = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_pref
 
 def parse(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool):
     """``excel.read_workbook`` in a worker: ``(infos, raw sheets)`` or ``ImportRejected``."""
-    ctx = context()  # a server that is not running yet loads its modules during the checks below
+    try:
+        ctx = context()  # a server that is not running yet loads its modules during the checks below
+    except OSError as exc:
+        raise _unavailable(exc) from exc
     # The checks that read no part (size, entries, declared sizes and ratios, encryption) come
     # first; inflating every part to look for DTDs and nested archives then runs here while
     # the worker parses, inside its memory and time limits, and a package that fails it
     # stops the worker: the worker itself skips that scan.
     check_container(data, fmt, limits, inflate=False)
-    scan = _SCANNER.submit(check_container, data, fmt, limits)
-    spool = _new_spool()
-    parent, child = ctx.Pipe(duplex=False)
     from . import excel
 
-    proc = ctx.Process(target=excel.worker_main, args=(child, data, fmt, sheets, limits, list_only, spool),
-                       daemon=True)
+    scan = _SCANNER.submit(check_container, data, fmt, limits)
+    spool = proc = parent = None
     try:
         try:
+            spool = _new_spool()
+            parent, child = ctx.Pipe(duplex=False)
+        except OSError as exc:  # no file descriptors or no room left, say
+            raise _unavailable(exc) from exc
+        try:
+            proc = ctx.Process(target=excel.worker_main, args=(child, data, fmt, sheets, limits, list_only, spool),
+                               daemon=True)
             _start_without_main(proc)
+        except OSError as exc:
+            raise _unavailable(exc) from exc
         finally:
             child.close()
             scan.result()  # a package that fails the scan is refused with the scan's reason
@@ -136,12 +191,21 @@ def parse(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_
         return infos, [raw if raw.batch is not None else dataclasses.replace(raw, batch=_mapped(spool, i))
                        for i, raw in enumerate(raws)]
     finally:
-        if proc.pid is not None:  # started
+        if proc is not None and proc.pid is not None:  # started
             if proc.is_alive():
                 proc.kill()
             proc.join(5)
-        parent.close()
-        shutil.rmtree(spool, ignore_errors=True)  # the maps stay valid: the memory goes with the grid
+        if parent is not None:
+            parent.close()
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)  # the maps stay valid: the memory goes with the grid
+        if not scan.done():
+            scan.cancel()
+
+
+def _unavailable(exc: OSError) -> ImportRejected:
+    return ImportRejected("reader_unavailable", f"The workbook reader could not start ({exc}). Try again in a "
+                                                "moment; if it keeps failing, restart the dashboard.")
 
 
 def _mapped(spool: str, i: int):
