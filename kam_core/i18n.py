@@ -722,6 +722,11 @@ def t(key: str, lang: str, **fmt: object) -> str:
         return text
 
 
+def join_items(items, lang: str) -> str:
+    """A list in a sentence: ``甲、乙、丙`` in Chinese, ``a, b, c`` in English."""
+    return ("、" if normalise_lang(lang) == "zh" else ", ").join(str(i) for i in items)
+
+
 def label_or(key: str, lang: str, default: str) -> str:
     """The label for ``key``, or ``default`` when the table has none.
 

@@ -178,3 +178,9 @@ def test_every_label_the_code_asks_for_exists_with_the_placeholders_it_fills():
             problems.append(f"{path}:{line} {key}: fills {sorted(given)}, "
                             f"label has {sorted(placeholders(LABELS[key]['zh']))}")
     assert problems == []
+
+
+def test_lists_in_a_sentence_use_each_language_s_own_separator():
+    assert i18n.join_items(["供应商", "金额"], "zh") == "供应商、金额"
+    assert i18n.join_items(["Supplier", "Amount"], "en-US") == "Supplier, Amount"
+    assert i18n.join_items([], "zh") == ""

@@ -141,6 +141,7 @@ def test_spools_of_processes_that_are_gone_are_swept_when_the_reader_warms_up(mo
     for d in (orphan, ours, other):
         d.mkdir()
         (d / "0.arrow").write_bytes(b"x")
+    worker._sweep_spools.cache_clear()       # the sweep runs once per process
     worker.warm_up()
     assert not orphan.exists() and ours.exists() and other.exists()
 

@@ -121,7 +121,7 @@ def read_sheet(data: bytes, fmt: str, sheet: str | None, limits: Limits, inflate
         raise _rejection(exc) from exc
     positions = [c.absolute_index for c in ws.selected_columns]
     cells = [(e.position[0], positions[e.position[1]], e.detail) for e in (errors.errors if errors else ())]
-    return RawSheet(sheet, batch, positions, cells, _date1904(data, fmt))
+    return RawSheet(sheet, batch, positions, cells, _cached(data, "date1904", lambda: _date1904(data, fmt)))
 
 
 def _require_excel(fmt: str) -> None:
@@ -131,10 +131,25 @@ def _require_excel(fmt: str) -> None:
 
 # --- the workbook and its sheets, parsed once per import ---------------------------------
 
-# The sheet list and the sheets list_sheets parsed, kept for the read_sheet that follows on
-# the same bytes object. One file at a time; forget_cached() lets it go.
-_cache: dict = {"data": None, "sheet_list": None, "fx": None, "sheets": {}}
+# What list_sheets parsed (the reader, the sheet list, the sheets, the date system), kept for
+# the read_sheet that follows on the same bytes object. One file at a time; forget_cached()
+# lets it go.
+_cache: dict = {"data": None}
 _cache_lock = threading.Lock()
+
+
+def _cached(data: bytes, key, compute):
+    """``compute()`` once per bytes object and ``key``."""
+    with _cache_lock:
+        if _cache["data"] is data and key in _cache:
+            return _cache[key]
+    value = compute()
+    with _cache_lock:
+        if _cache["data"] is not data:
+            _cache.clear()
+            _cache["data"] = data
+        _cache[key] = value
+    return value
 
 
 @dataclass(frozen=True)
@@ -145,18 +160,15 @@ class _SheetMeta:
 
 
 def _cached_sheet_list(data: bytes, fmt: str) -> list[_SheetMeta]:
-    with _cache_lock:
-        if _cache["data"] is data and _cache["sheet_list"] is not None:
-            return _cache["sheet_list"]
+    return _cached(data, "sheet_list", lambda: _sheet_list(data, fmt))
+
+
+def _sheet_list(data: bytes, fmt: str) -> list[_SheetMeta]:
     sheet_list = _xlsx_sheet_list(data) if fmt == "xlsx" else None
     # calamine reads the names in the same order; where it reads them otherwise (a raw tab
     # or line break in a name, which XML turns into a space) it has the last word
     if sheet_list is None or [m.name for m in sheet_list] != _cached_reader(data).sheet_names:
         sheet_list = _calamine_sheet_list(data)
-    with _cache_lock:
-        if _cache["data"] is not data:
-            _cache.update(data=data, fx=None, sheets={})
-        _cache["sheet_list"] = sheet_list
     return sheet_list
 
 
@@ -203,39 +215,30 @@ def _xlsx_sheet_list(data: bytes) -> list[_SheetMeta] | None:
 def _cached_sheet(data: bytes, name: str) -> fastexcel.ExcelSheet:
     """The sheet parsed, every cell as text (``header_row=None``: no row is taken as a
     header; ``skip_rows=0``: leading blank rows are kept, so rows start at row 1)."""
-    with _cache_lock:
-        if _cache["data"] is data and name in _cache["sheets"]:
-            return _cache["sheets"][name]
-    reader = _cached_reader(data)
-    try:
-        sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
-    except Exception as exc:  # fastexcel raises its own types and calamine's
-        raise _rejection(exc) from exc
-    with _cache_lock:
-        if _cache["data"] is data:
-            _cache["sheets"][name] = sheet
-    return sheet
+    def load():
+        try:
+            return _cached_reader(data).load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+        except Exception as exc:  # fastexcel raises its own types and calamine's
+            raise _rejection(exc) from exc
+
+    return _cached(data, ("sheet", name), load)
 
 
 def _cached_reader(data: bytes) -> fastexcel.ExcelReader:
-    with _cache_lock:
-        if _cache["data"] is data and _cache["fx"] is not None:
-            return _cache["fx"]
-    try:
-        reader = fastexcel.read_excel(data)
-    except Exception as exc:  # fastexcel raises its own types and calamine's
-        raise _rejection(exc) from exc
-    with _cache_lock:
-        if _cache["data"] is not data:
-            _cache.update(data=data, sheet_list=None, fx=None, sheets={})
-        _cache["fx"] = reader
-    return reader
+    def open_reader():
+        try:
+            return fastexcel.read_excel(data)
+        except Exception as exc:  # fastexcel raises its own types and calamine's
+            raise _rejection(exc) from exc
+
+    return _cached(data, "reader", open_reader)
 
 
 def forget_cached() -> None:
-    """Drop the workbook kept between list_sheets and read_sheet."""
+    """Drop what was kept between list_sheets and read_sheet."""
     with _cache_lock:
-        _cache.update(data=None, sheet_list=None, fx=None, sheets={})
+        _cache.clear()
+        _cache["data"] = None
 
 
 def _sheet_extent(sheet: fastexcel.ExcelSheet) -> tuple[int, int]:

@@ -181,6 +181,20 @@ def _grid_rows(table: pa.Table, n: int) -> list[list[str | None]]:
     return [[r[c] for c in cols] for r in head]
 
 
+def _refuse_duplicate(store: Store, sha: str) -> None:
+    """``DecisionNeeded("duplicate_file")`` if these bytes are in a loaded import (a fresh
+    cursor: a staging transaction does not see imports committed since it began)."""
+    dup = store.cursor().execute(
+        "select id, file_name, imported_at from imports where sha256 = ? and status = 'loaded' order by id limit 1",
+        [sha]).fetchone()
+    if dup is not None:
+        when = f"{dup[2]:%Y-%m-%d %H:%M}"
+        raise DecisionNeeded("duplicate_file",
+                             f"these exact bytes were already imported as import {dup[0]} ({dup[1]}, {when}); "
+                             "importing them again would count every line twice. Use --force to import anyway.",
+                             ["force"], details={"id": dup[0], "file": dup[1], "when": when})
+
+
 def _staging_cursor(store: Store) -> duckdb.DuckDBPyConnection:
     con = store.connection.cursor()
     try:
@@ -247,15 +261,7 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
         finally:
             sha = hashing.result()
         if not options.force:
-            dup = store.cursor().execute(
-                "select id, file_name, imported_at from imports where sha256 = ? and status = 'loaded' order by id limit 1",
-                [sha]).fetchone()
-            if dup is not None:
-                raise DecisionNeeded("duplicate_file",
-                                     f"these exact bytes were already imported as import {dup[0]} ({dup[1]}, "
-                                     f"{dup[2]:%Y-%m-%d %H:%M}); importing them again would count every line twice. "
-                                     "Use --force to import anyway.", ["force"],
-                                     details={"id": dup[0], "file": dup[1], "when": f"{dup[2]:%Y-%m-%d %H:%M}"})
+            _refuse_duplicate(store, sha)
         con = staging.result()
     except BaseException:
         _close_quietly(staging)
@@ -916,13 +922,8 @@ def _commit(store: Store, plan: ImportPlan, user: str | None) -> int:
     opts = plan.options
     import_id = plan.import_id
     with store.finishing(plan.staging) as cur:
-        if not opts.force:
-            # a fresh cursor: the staging transaction does not see imports committed since it began
-            dup = store.cursor().execute(
-                "select id from imports where sha256 = ? and status = 'loaded'", [plan.sha256]).fetchone()
-            if dup is not None:
-                raise DecisionNeeded("duplicate_file", f"these exact bytes were already imported as import {dup[0]}",
-                                     ["force"], details={"id": dup[0]})
+        if not opts.force:  # another import of these bytes may have been committed since the check
+            _refuse_duplicate(store, plan.sha256)
         cur.execute(
             """insert into imports (id, kind, file_name, sha256, sheets, file_format, encoding, delimiter, header_row,
                    title, mapping, unit, account_from, date_order, rows_read, rows_loaded, rows_skipped, rows_rejected,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import os
 import shutil
 import stat
@@ -119,6 +120,7 @@ def _new_spool() -> str:
     return tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=_spool_root())
 
 
+@functools.cache  # once per process: the page warms up on every rerun
 def _sweep_spools() -> None:
     """Remove the spools of processes that are gone: a process killed while a worker
     parsed (the out-of-memory killer, say) leaves the worker's sheets in shared memory."""

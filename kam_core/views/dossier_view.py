@@ -23,7 +23,7 @@ from .. import account_sales, auth, charts, dossier, plans, reports
 from ..dossier import (ACCOUNT_FACT_FIELDS, BASIC_FIELDS, CONTACT_ROLES, DECISION_ROLES, EXCHANGE_ITEMS, PERSONAL_FIELDS,
                        PLAN_KINDS, POLICY_LEVELS, PROMOTION_KINDS, SCORE_FIELDS, SPECS)
 from ..formatting import MISSING, format_amount, format_number, format_pct, format_signed_pct, tier_label
-from ..i18n import label_or, t
+from ..i18n import join_items, label_or, t
 from ..permissions import PermissionDenied, can
 from . import context, tables
 
@@ -198,7 +198,7 @@ def completeness_box(ctx: context.Context, account: str) -> None:
     st.progress(float(c["score"]), text=ctx.t("dossier.completeness", pct=format_pct(c["score"], 0))
                 + f" ({c['present']}/{c['total']})")
     if c["missing"]:
-        st.caption(ctx.t("dossier.missing", items="、".join(c["missing"]) if ctx.lang == "zh" else ", ".join(c["missing"])))
+        st.caption(ctx.t("dossier.missing", items=join_items(c["missing"], ctx.lang)))
 
 
 def no_dossier(ctx: context.Context, account: str) -> None:

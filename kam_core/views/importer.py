@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ..formatting import format_amount, format_number
-from ..i18n import label_or
+from ..i18n import join_items, label_or
 from ..ingest import mapping as field_mapping
 from ..ingest.errors import DecisionNeeded, ImportRejected
 from ..ingest.pipeline import (ACCOUNT_SOURCES, DATE_ORDERS, UNITS, ImportOptions, ImportPlan, commit_import,
@@ -54,7 +54,7 @@ def _decision_text(ctx: Context, need: DecisionNeeded) -> str | None:
         return ctx.t("import.duplicate_file", id=d["id"], when=d.get("when", "—"))
     if need.code == "date_order" and need.options:
         orders = " / ".join(ctx.t(f"date_order.{o}") for o in need.options)
-        return ctx.t("import.need_date_order", examples="、".join(d.get("examples", [])) or "—", orders=orders)
+        return ctx.t("import.need_date_order", examples=join_items(d.get("examples", []), ctx.lang) or "—", orders=orders)
     if need.code == "totals_mismatch" and "difference" in d:
         return ctx.t("import.totals_mismatch", file_total=format_amount(d["file_total"], "yuan", ctx.lang),
                      lines_total=format_amount(d["lines_total"], "yuan", ctx.lang),
@@ -62,7 +62,7 @@ def _decision_text(ctx: Context, need: DecisionNeeded) -> str | None:
     if need.code == "unmapped_required" and need.options:
         names = [" / ".join(ctx.t(f"field.{f}") for f in ("qty", "amount")) if f == "qty or amount"
                  else ctx.t(f"field.{f}") for f in need.options]
-        text = ctx.t("import.need_columns", fields="、".join(names))
+        text = ctx.t("import.need_columns", fields=join_items(names, ctx.lang))
         mapped = d.get("mapping", {})
         if "supplier" in need.options:   # the account comes from the supplier, and the file has none
             alt = next((f for f in ("brand", "product") if f in mapped), None)

@@ -111,6 +111,13 @@ def test_a_file_without_a_supplier_column_is_asked_about_in_the_page_words(fixtu
     assert "--map" not in texts(at) and "--account-from" not in texts(at)
 
 
+def test_the_questions_speak_english_on_the_english_page(fixture_db):
+    data = UPLOAD_CSV.replace("供应商".encode(), "品牌".encode())
+    at = upload(open_page("import", lang="en"), "brands.csv", data)
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith("No column was found for: Supplier. Choose their columns under")
+
+
 def test_dates_that_read_two_ways_are_asked_about_with_examples_in_the_page_words(fixture_db):
     data = ("日期,门店,区域,供应商,品类,销售额\n"
             "03/04/2025,上海一店,华东,Golf,饮料,100.00\n"
