@@ -9,6 +9,7 @@ st.title(ctx.t("page.dossier"))
 if ctx.year is None:
     context.empty_state(ctx)
 table = context.tier_table(ctx)
+context.scope_notes(ctx)
 try:
     account = dossier_view.pick_account(ctx, table)
     if account is None:

@@ -1,57 +1,35 @@
-"""Overview: the year's KPIs against last year, the monthly trend by tier, tiers, Pareto."""
+"""Overview: the year's KPIs against the comparison window, the monthly trend by tier, tiers, Pareto."""
 import streamlit as st
 
 from kam_core import charts
-from kam_core.formatting import format_amount, format_number, format_pct, format_signed_pct, tier_label
-from kam_core.tiers import tier_codes, tiers_in
+from kam_core.formatting import format_amount, format_number, format_pct, metric_delta, tier_label
 from kam_core.views import context
 
 ctx = context.current()
 st.title(ctx.t("page.overview"))
 table = context.tier_table_or_stop(ctx)
+context.scope_notes(ctx)
 
-now, prev = context.summary(ctx), context.summary(ctx, ctx.year - 1)
-prev_table = context.tier_table(ctx, ctx.year - 1) if ctx.year - 1 in ctx.years else None
-# An unfinished year is compared with the same days of last year, not with a whole year.
-ytd = context.same_period(ctx)
-money_prev = ytd if ytd is not None else prev
-
-
-def change(key, ratio=False, base=prev):
-    """Change vs last year: relative for amounts, in percentage points for ratios."""
-    a, b = now.get(key), base.get(key)
-    if a is None or b is None or (not ratio and not b):
-        return None
-    if ratio:
-        return f"{(a - b) * 100:+.1f} pp"
-    # st.metric reads the arrow's direction from an ASCII minus, not the typographic one
-    return format_signed_pct(a / b - 1).replace("\u2212", "-")
-
-
-if ytd is not None:
-    st.caption(ctx.t("kpi.vs_same_period", year=ctx.year, through=ytd["through"], prev_through=ytd["prev_through"]))
-else:
-    st.caption(ctx.t("kpi.vs_last_year") + f" {ctx.year - 1}")
+ov = context.overview(ctx)
+now, changes = ov["now"], ov["changes"]
 c = st.columns(3)
-c[0].metric(ctx.t("kpi.sales"), format_amount(now["sales"], ctx.unit, ctx.lang), change("sales", base=money_prev))
+c[0].metric(ctx.t("kpi.sales"), format_amount(now["sales"], ctx.unit, ctx.lang),
+            metric_delta(changes["sales"], "pct", ctx.lang))
 c[1].metric(ctx.t("kpi.gross_profit"), format_amount(now["gross_profit"], ctx.unit, ctx.lang),
-            change("gross_profit", base=money_prev))
-c[2].metric(ctx.t("kpi.margin"), format_pct(now["margin"]), change("margin", ratio=True, base=money_prev))
+            metric_delta(changes["gross_profit"], "pct", ctx.lang))
+c[2].metric(ctx.t("kpi.margin"), format_pct(now["margin"]), metric_delta(changes["margin"], "pp", ctx.lang))
 c = st.columns(3)
-c[0].metric(ctx.t("kpi.top10_share"), format_pct(now["top10_share"]), change("top10_share", ratio=True),
-            delta_color="inverse")
-hhi_delta = None if prev.get("hhi") is None or now.get("hhi") is None else f"{now['hhi'] - prev['hhi']:+,.0f}"
-c[1].metric("HHI", format_number(now["hhi"]), hhi_delta, delta_color="inverse", help=ctx.t("kpi.hhi_help"))
-c[2].metric(ctx.t("kpi.n_accounts"), format_number(now["n_accounts"]))
+c[0].metric(ctx.t("kpi.top10_share"), format_pct(now["top10_share"]),
+            metric_delta(changes["top10_share"], "pp", ctx.lang), delta_color="inverse")
+c[1].metric("HHI", format_number(now["hhi"]), metric_delta(changes["hhi"], "number", ctx.lang),
+            delta_color="inverse", help=ctx.t("kpi.hhi_help"))
+c[2].metric(ctx.t("kpi.n_accounts"), format_number(now["n_accounts"]),
+            metric_delta(changes["n_accounts"], "number", ctx.lang))
 
-counts = tier_codes(table).value_counts()
-prev_counts = tier_codes(prev_table).value_counts() if prev_table is not None and not prev_table.empty else None
-shown = tiers_in(table)
-tc = st.columns(len(shown))
-for col, tier in zip(tc, shown):
-    n = int(counts.get(tier, 0))
-    delta = None if prev_counts is None else f"{n - int(prev_counts.get(tier, 0)):+d}"
-    col.metric(tier_label(tier, ctx.lang), n, delta)
+tc = st.columns(len(ov["tiers"]))
+for col, row in zip(tc, ov["tiers"]):
+    col.metric(tier_label(row["tier"], ctx.lang), format_number(row["accounts"]),
+               metric_delta(row["change"], "number", ctx.lang))
 if now.get("lines_without_profit"):
     st.caption(ctx.t("kpi.margin_note", n=format_number(now["lines_without_profit"])))
 

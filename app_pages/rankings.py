@@ -7,6 +7,7 @@ from kam_core.views import context, tables
 ctx = context.current()
 st.title(ctx.t("page.rankings"))
 table = context.tier_table_or_stop(ctx)
+context.scope_notes(ctx)
 
 columns = ["rank", "account", "sales", "share", "gross_profit", "margin", "profit_rank", "yoy", "abc", "tier"]
 shown, config = tables.localise(table, columns, ctx.lang, ctx.unit, link_accounts=True)

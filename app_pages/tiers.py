@@ -1,30 +1,33 @@
 """Tiers: the policy's thresholds, who is where, who is close, who moved, the six criteria."""
 import streamlit as st
 
-from kam_core import charts, reports, tiers
-from kam_core.formatting import amount_scale, format_amount, tier_label
+from kam_core import charts, reports
+from kam_core.formatting import amount_scale, format_amount, format_number, tier_label
+from kam_core.sales import tiers
 from kam_core.views import context, tables
 
 ctx = context.current()
 st.title(ctx.t("page.tiers"))
 table = context.tier_table_or_stop(ctx)
+context.scope_notes(ctx)
 s = ctx.settings
 
 st.subheader(ctx.t("tier.thresholds_title"))
 st.caption(ctx.t("tier.basis_note", basis=ctx.t(f"tier.basis.{s['tier_basis']}")))
-shown_tiers = tiers.tiers_in(table)
+counts = tiers.tier_counts(table)
+shown_tiers = [row["tier"] for row in counts]
 codes = tiers.tier_codes(table)
-cols = st.columns(len(shown_tiers))
+cols = st.columns(len(counts))
 bounds = {"strategic": s["tier_strategic_min"], "partner": s["tier_partner_min"], "ordinary": s["tier_ordinary_min"]}
-for col, tier in zip(cols, shown_tiers):
-    n = int((codes == tier).sum())
+for col, row in zip(cols, counts):
+    tier = row["tier"]
     if tier in bounds:
         limit = ctx.t("tier.threshold_from", amount=format_amount(bounds[tier], "yuan", ctx.lang))
     elif tier == tiers.UNKNOWN:
         limit = ctx.t("tier.unknown.note")
     else:
         limit = ctx.t("tier.threshold_below", amount=format_amount(bounds["ordinary"], "yuan", ctx.lang))
-    col.metric(tier_label(tier, ctx.lang), n, help=ctx.t(f"tier.{tier}.desc"))
+    col.metric(tier_label(tier, ctx.lang), format_number(row["accounts"]), help=ctx.t(f"tier.{tier}.desc"))
     col.caption(limit)
 
 t_accounts, t_near, t_move, t_check, t_stop = st.tabs([

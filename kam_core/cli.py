@@ -56,22 +56,46 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--year", type=int, required=True)
     t.add_argument("--basis", choices=("sales", "cost"))
     t.add_argument("--format", choices=("csv", "json"), default="csv")
+    _filter_arguments(t)
 
     r = sub.add_parser("report", help="the tier report workbook")
     r.add_argument("--year", type=int, required=True)
     r.add_argument("--out", required=True, metavar="FILE.xlsx")
     r.add_argument("--lang", choices=("zh", "en"), default="zh")
+    _filter_arguments(r)
 
     s = sub.add_parser("share-pack", help="one account's data-sharing workbook (policy §3.1)")
     s.add_argument("account")
     s.add_argument("--year", type=int, required=True)
     s.add_argument("--out", required=True, metavar="FILE.xlsx")
 
+    lk = sub.add_parser("lake", help="the sales lines and rollups as Parquet for Spark (KAM_ENGINE=spark)")
+    lk_sub = lk.add_subparsers(dest="lake_command", required=True)
+    lk_export = lk_sub.add_parser("export", help="write DIR/<table>/year=YYYY/*.parquet (replaces DIR's tables)")
+    lk_export.add_argument("dir", metavar="DIR")
+
+    ru = sub.add_parser("rollup", help="the pre-aggregated sales (kept by every import and undo)")
+    ru.add_argument("action", choices=("check", "rebuild"),
+                    help="check: compare them with the lines (exit 1 when they differ); rebuild: make them again")
+
     us = sub.add_parser("users", help="manage users (passwords are read from a prompt or stdin)")
     from .auth import add_users_arguments
 
     add_users_arguments(us)
     return p
+
+
+def _filter_arguments(p: argparse.ArgumentParser) -> None:
+    help_note = " (repeat for several; tiers stay company-wide, the other figures cover only these lines)"
+    p.add_argument("--region", action="append", default=[], metavar="R", help="only the lines of region R" + help_note)
+    p.add_argument("--category", action="append", default=[], metavar="C", help="only category C" + help_note)
+    p.add_argument("--store", action="append", default=[], metavar="S", help="only store S" + help_note)
+
+
+def _filters(args):
+    from .sales.periods import Filters, narrowing
+
+    return narrowing(Filters(region=tuple(args.region), category=tuple(args.category), store=tuple(args.store)))
 
 
 def _parse_maps(items: list[str]) -> dict[str, str]:
@@ -137,9 +161,9 @@ def cmd_undo(store, args) -> int:
 
 
 def cmd_tiers(store, args) -> int:
-    from . import tiers
+    from .sales import tiers
 
-    df = tiers.assign_tiers(store, args.year, basis=args.basis)
+    df = tiers.assign_tiers(store, args.year, basis=args.basis, filters=_filters(args))
     sys.stdout.write(tiers.tier_csv(df) if args.format == "csv" else tiers.tier_json(df) + "\n")
     return 0
 
@@ -147,7 +171,9 @@ def cmd_tiers(store, args) -> int:
 def cmd_demo(store, args) -> int:
     from . import demo
 
-    if store.has_sales():
+    from .sales import accounts
+
+    if accounts.has_sales(store):
         print("the database already has sales; demo data not loaded", file=sys.stderr)
         return 2
     import_id = demo.load_demo(store)
@@ -166,7 +192,8 @@ def cmd_demo(store, args) -> int:
 def cmd_report(store, args) -> int:
     from . import reports
 
-    Path(args.out).write_bytes(reports.build_tier_report(store, args.year, lang=args.lang, user=SYSTEM))
+    Path(args.out).write_bytes(reports.build_tier_report(store, args.year, lang=args.lang, user=SYSTEM,
+                                                         filters=_filters(args)))
     print(f"wrote {args.out}")
     return 0
 
@@ -179,6 +206,29 @@ def cmd_share_pack(store, args) -> int:
     return 0
 
 
+def cmd_lake(store, args) -> int:
+    from .sales import lake
+
+    written = lake.export_lake(store, Path(args.dir))
+    for table, n in written.items():
+        print(f"{table}: {n:,} rows")
+    print(f"wrote {args.dir} (read it with KAM_ENGINE=spark KAM_LAKE={args.dir})")
+    return 0
+
+
+def cmd_rollup(store, args) -> int:
+    from .sales import rollup
+
+    if args.action == "rebuild":
+        print(f"rebuilt the rollups: {rollup.rebuild(store):,} rows")
+        return 0
+    diff = rollup.differences(store)
+    for row in diff[:20]:
+        print("differs:", *row, file=sys.stderr)
+    print("the rollups equal the lines" if not diff else f"{len(diff):,} rollup rows differ from the lines")
+    return 1 if diff else 0
+
+
 def cmd_users(store, args) -> int:
     from . import auth
 
@@ -186,7 +236,8 @@ def cmd_users(store, args) -> int:
 
 
 COMMANDS = {"import": cmd_import, "imports": cmd_imports, "undo": cmd_undo, "tiers": cmd_tiers,
-            "demo": cmd_demo, "report": cmd_report, "share-pack": cmd_share_pack, "users": cmd_users}
+            "demo": cmd_demo, "report": cmd_report, "share-pack": cmd_share_pack, "lake": cmd_lake,
+            "rollup": cmd_rollup, "users": cmd_users}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

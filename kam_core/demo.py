@@ -31,6 +31,8 @@ import pandas as pd
 import pyarrow as pa
 
 from .ingest.accounts import alias_key
+from .sales import accounts as account_sales
+from .sales import lines as sales_lines
 from .store import Store
 
 DEFAULT_SEED = 20251127
@@ -413,8 +415,13 @@ def load_demo(store: Store, today: date | datetime | None = None, *, seed: int =
         return int(existing[0])
 
     df = generate_sales(seed, day)
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    table = table.append_column("source_row", pa.array(np.arange(1, len(df) + 1, dtype=np.int32)))
+    lines = pd.DataFrame({
+        "source_sheet": "demo", "source_row": np.arange(1, len(df) + 1, dtype=np.int32),
+        "date": pd.to_datetime(df["date"]).dt.date, "account": df["supplier"], "account_raw": df["supplier"],
+        **{c: df[c] for c in ("supplier", "brand", "category", "store", "region", "sku", "product",
+                              "qty", "amount", "cost", "profit")},
+        "unit_price": (df["amount"] / df["qty"].where(df["qty"] != 0)).round(4),
+    })
     suppliers = sorted(set(df["supplier"].tolist()))
     aliases: dict[str, str] = {}
     for s in suppliers:
@@ -426,26 +433,10 @@ def load_demo(store: Store, today: date | datetime | None = None, *, seed: int =
 
     with store.transaction() as cur:
         import_id = int(cur.execute("select nextval('import_id_seq')").fetchone()[0])
-        cur.register("demo_lines", table)
         cur.register("demo_aliases", alias_tbl)
         try:
-            cur.execute(
-                """
-                insert into sales (import_id, source_sheet, source_row, date, account, account_raw,
-                                   supplier, brand, category, store, region, sku, product,
-                                   qty, amount, cost, profit, unit_price)
-                select ?, 'demo', source_row, cast(date as date), supplier, supplier,
-                       supplier, brand, category, store, region, sku, product,
-                       cast(qty as decimal(18,3)), cast(amount as decimal(18,2)),
-                       cast(cost as decimal(18,2)), cast(profit as decimal(18,2)),
-                       cast(round(amount / nullif(qty, 0), 4) as decimal(18,4))
-                from demo_lines
-                """,
-                [import_id],
-            )
-            totals = cur.execute(
-                "select count(*), sum(amount), sum(profit), min(date), max(date)"
-                " from sales where import_id = ?", [import_id]).fetchone()
+            sales_lines.append_sales(cur, import_id, pa.Table.from_pandas(lines, preserve_index=False))
+            totals = sales_lines.import_totals(cur, import_id)
             cur.execute(
                 """
                 insert into imports (id, kind, file_name, sha256, sheets, file_format, encoding,
@@ -465,7 +456,6 @@ def load_demo(store: Store, today: date | datetime | None = None, *, seed: int =
                 "insert into account_aliases (alias_key, alias, account)"
                 " select alias_key, alias, alias from demo_aliases on conflict do nothing")
         finally:
-            cur.unregister("demo_lines")
             cur.unregister("demo_aliases")
         Store.bump_data_version(cur)
     return import_id
@@ -626,8 +616,6 @@ def load_demo_extras(store: Store, *, with_users: bool = False, top: int = 20,
     created = demo_users(store) if with_users else {}
     owners = [name for name, role in DEMO_USERS.items() if role == "manager"] if with_users else []
     year = day.year - 1
-    accounts = [r[0] for r in store.cursor().execute(
-        "select account from sales where year(date) = ? group by account order by sum(amount) desc, account limit ?",
-        [year, top]).fetchall()]
+    accounts = account_sales.top_accounts(store, date(year, 1, 1), date(year + 1, 1, 1), top)
     dossier.load_demo_dossiers(store, accounts, owners=owners, today=day)
     return created

@@ -23,6 +23,8 @@ import pandas as pd
 
 from . import audit, permissions
 from .permissions import SYSTEM, User
+from .sales import accounts as account_sales
+from .sales import lines as sales_lines
 from .store import Store
 
 # --------------------------------------------------------------------------
@@ -788,9 +790,8 @@ def _fold(s: str) -> str:
 
 def search_accounts(store: Store, query: str, limit: int = 50) -> list[str]:
     """Canonical account names matching ``query`` in the name or any alias; exact, then prefix, then substring."""
-    rows = store.cursor().execute(
-        "select distinct account as name, account as text from sales"
-        " union select name, name from accounts where deleted_at is null"
+    rows = [(a, a) for a in account_sales.account_names(store)] + store.cursor().execute(
+        "select name, name from accounts where deleted_at is null"
         " union select account, alias from account_aliases"
         " union select account, alias_key from account_aliases"
     ).fetchall()
@@ -954,7 +955,7 @@ def load_demo_dossiers(store: Store, accounts: list[str], seed: int = 7, owners:
             if _account_row(cur, name) is not None:
                 continue
             created += 1
-            last = cur.execute("select max(date) from sales where account = ?", [name]).fetchone()[0] or today
+            last = account_sales.last_sale_date(store, name) or today
             n = i + 1
             facts: dict[str, Any] = {
                 "phone": f"021-5555-{1000 + n:04d}", "fax": f"021-5556-{1000 + n:04d}",
@@ -1070,15 +1071,17 @@ def list_aliases(store: Store, user: User) -> pd.DataFrame:
     no dossier is a name the department has not yet recognised.
     """
     permissions.require(user, "read_numbers")
-    return store.cursor().execute(
+    df = store.cursor().execute(
         """
-        select a.alias_key, a.alias, a.account, d.name is not null as has_dossier, coalesce(n.lines, 0) as lines
+        select a.alias_key, a.alias, a.account, d.name is not null as has_dossier
         from account_aliases a
         left join (select name from accounts where deleted_at is null) d on d.name = a.account
-        left join (select account, count(*) as lines from sales group by account) n on n.account = a.account
         order by a.account, a.alias
         """
     ).df()
+    lines = account_sales.lines_per_account(store)
+    df["lines"] = [int(lines.get(a, 0)) for a in df["account"]]
+    return df
 
 
 def merge_alias(store: Store, user: User, alias_key_: str, account: str) -> int:
@@ -1101,17 +1104,9 @@ def merge_alias(store: Store, user: User, alias_key_: str, account: str) -> int:
         old = row[1]
         if old == account:
             return 0
-        raws = [r[0] for table in ("sales", "inventory") for r in cur.execute(
-            f"select distinct account_raw from {table} where account = ? and account_raw is not null", [old]).fetchall()]
-        mine = sorted({r for r in raws if key_of(r) == alias_key_})
+        mine = sorted({r for r in sales_lines.raw_names(cur, old) if key_of(r) == alias_key_})
         cur.execute("update account_aliases set account = ? where alias_key = ?", [account, alias_key_])
-        moved = 0
-        if mine:
-            moved = cur.execute("select count(*) from sales where account = ? and list_contains(?, account_raw)",
-                                [old, mine]).fetchone()[0]
-            for table in ("sales", "inventory"):
-                cur.execute(f"update {table} set account = ? where account = ? and list_contains(?, account_raw)",
-                            [account, old, mine])
+        moved = sales_lines.move_lines(cur, old, account, mine)
         audit.record(cur, user.name, "merge_alias", "account_aliases", alias_key_, "account", old, account)
         Store.bump_data_version(cur)
     return int(moved)

@@ -1,7 +1,7 @@
-"""Which engine runs the metrics: DuckDB (the store itself) or Apache Spark.
+"""Which engine runs the figures: DuckDB (the store itself) or Apache Spark.
 
-``metrics`` and ``tiers`` are Ibis expressions over one table, ``sales``; this
-module hands them a backend and that table.
+The yearly figures (:mod:`kam_core.sales.figures`) are Ibis expressions over
+the sales package's tables; this module hands them a backend and runs them.
 
 * ``KAM_ENGINE`` unset or ``duckdb``: an Ibis DuckDB backend on a *cursor of the
   store's own connection*. DuckDB lets only one process open the file
@@ -12,20 +12,24 @@ module hands them a backend and that table.
   scans) stay private to it instead of leaking into the store's cursors. One
   backend per (store, thread), because DuckDB cursors are not thread-safe.
 * ``KAM_ENGINE=spark`` (a local ``local[2]`` session), ``spark://host:port``
-  (a standalone master) or ``sc://host:port`` (Spark Connect): the ``sales``
-  rows are copied out of the DuckDB store into a Spark temporary view
-  (``kam_sales_<n>``, one per store) and copied again whenever the store's
-  data version changes. That copy is meant for tests, benchmarks and modest
-  data; a production cluster would register the same table from its own
-  storage and reuse these expressions.
+  (a standalone master) or ``sc://host:port`` (Spark Connect): Spark reads the
+  lines and rollups where they live, the Parquet lake that
+  ``python -m kam_core lake export DIR`` writes (``KAM_LAKE=DIR``; default
+  ``lake/`` beside the database file). Nothing is copied through this process.
+
+Queries are compiled once per *shape*: the parameters that only change values
+(dates, filter lists, thresholds) are named placeholders bound at run time, so
+a filter change or another year reuses the compiled SQL.
 """
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import threading
 import weakref
-from typing import Any, Callable, Hashable
+from pathlib import Path
+from typing import Any, Callable, Hashable, Mapping
 
 import pandas as pd
 
@@ -35,6 +39,7 @@ from ibis.backends import BaseBackend
 from .store import Store
 
 ENGINE_ENV = "KAM_ENGINE"
+LAKE_ENV = "KAM_LAKE"
 SPARK_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 _local = threading.local()
@@ -44,8 +49,9 @@ _spark_lock = threading.Lock()
 _compiled_sql: dict[Hashable, str] = {}
 _COMPILED_SQL_MAX = 512
 _view_numbers = itertools.count(1)
-# store -> (data_version, backend) for Spark; one Spark session per process.
-_spark_backends: "weakref.WeakKeyDictionary[Store, tuple[int, BaseBackend]]" = weakref.WeakKeyDictionary()
+# lake directory -> (lake stamp, backend) for Spark; one Spark session per process.
+_spark_backends: dict[str, tuple[str, BaseBackend]] = {}
+_PARAM = "kamp_"
 
 
 def _engine_value(engine: str | None) -> str:
@@ -73,36 +79,73 @@ def connect(store: Store, engine: str | None = None) -> BaseBackend:
     return _duckdb_backend(store)
 
 
-def sales_table(backend: BaseBackend) -> ibis.Table:
-    """The ``sales`` table as an Ibis expression on ``backend``.
+def table(backend: BaseBackend, name: str) -> ibis.Table:
+    """Table ``name`` as an Ibis expression on ``backend`` (Spark: the lake's view of it).
 
-    Cached on the backend: looking the table up costs a schema query, and the
+    Cached on the backend: looking a table up costs a schema query, and the
     schema only changes through migrations, which run before any backend exists.
     """
-    table = getattr(backend, "_kam_sales_table", None)
-    if table is None:
-        table = backend.table(getattr(backend, "_kam_sales_view", "sales"))
-        backend._kam_sales_table = table
-    return table
+    cache = backend.__dict__.setdefault("_kam_tables", {})
+    found = cache.get(name)
+    if found is None:
+        found = cache[name] = backend.table(backend.__dict__.get("_kam_views", {}).get(name, name))
+    return found
 
 
-def execute(store: Store, key: Hashable, build: Callable[[], ibis.Table]) -> pd.DataFrame:
-    """Run the table expression ``build()`` on the store's engine as a pandas frame.
+class Params:
+    """The run-time values of a query, handed to its builder as Ibis expressions.
 
-    ``key`` must determine the expression completely (query name and every
-    parameter that shapes it): on DuckDB the compiled SQL is kept under it, so
-    repeated calls skip Ibis. Other engines compile each time.
+    On DuckDB each is a named placeholder (compiled once, bound at run time);
+    on other engines it is the literal value.
     """
+
+    def __init__(self, values: Mapping[str, Any], placeholders: bool):
+        self.values = dict(values)
+        self.placeholders = placeholders
+
+    def __call__(self, name: str, type_: Any) -> ibis.Value:
+        if name not in self.values:
+            raise KeyError(f"no value for query parameter {name!r}")
+        dtype = ibis.dtype(type_)
+        if not self.placeholders:
+            return ibis.literal(self.values[name], type=dtype)
+        if dtype.is_array():
+            return ibis.literal([_PARAM + name], type=dtype)
+        return ibis.literal(_PARAM + name).cast(dtype)
+
+
+def _bind(sql: str, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Turn the placeholders Ibis wrote (``'kamp_x'``, ``['kamp_x']``) into ``$x`` and the values to bind."""
+    used = {}
+    for name, value in values.items():
+        for text in (f"['{_PARAM}{name}']", f"'{_PARAM}{name}'"):
+            if text in sql:
+                sql = sql.replace(text, f"${name}")
+                used[name] = list(value) if isinstance(value, (tuple, list)) else value
+    return sql, used
+
+
+def execute(store: Store, key: Hashable, build: Callable[[Params], ibis.Table],
+            params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Run the table expression ``build(p)`` on the store's engine as a pandas frame.
+
+    ``key`` must determine the expression's *shape* completely (query name and
+    every argument that changes its structure); ``params`` are the values the
+    builder reads through ``p(name, type)``. On DuckDB the compiled SQL is kept
+    under ``key`` and the values are bound, so repeated calls skip Ibis.
+    """
+    params = params or {}
     backend = connect(store)
     if engine_name() != "duckdb":
-        return backend.execute(build())
+        return backend.execute(build(Params(params, placeholders=False)))
     sql = _compiled_sql.get(key)
     if sql is None:
-        sql = str(backend.compile(build()))
+        sql = str(backend.compile(build(Params(params, placeholders=True))))
         if len(_compiled_sql) >= _COMPILED_SQL_MAX:
             _compiled_sql.clear()
         _compiled_sql[key] = sql
-    return backend.con.sql(sql).to_arrow_table().to_pandas()
+    bound_sql, values = _bind(sql, params)
+    return backend.con.execute(bound_sql, values).to_arrow_table().to_pandas()
 
 
 # -- DuckDB -------------------------------------------------------------------
@@ -150,24 +193,37 @@ def spark_session(master: str = "local[2]") -> Any:
     return session
 
 
+def lake_dir(store: Store) -> Path:
+    """Where Spark reads the lines and rollups: ``KAM_LAKE``, else ``lake/`` beside the database file."""
+    env = os.environ.get(LAKE_ENV)
+    return Path(env) if env else Path(store.path).parent / "lake"
+
+
 def _spark_backend(store: Store, engine: str) -> BaseBackend:
     master = "local[2]" if engine in ("", "spark") else engine
-    version = store.data_version()
+    lake = lake_dir(store)
+    stamp_file = lake / "_lake.json"
+    if not stamp_file.exists():
+        raise FileNotFoundError(
+            f"no Parquet lake at {lake}: run `python -m kam_core lake export {lake}` first (or set {LAKE_ENV})")
+    stamp = stamp_file.read_text(encoding="utf-8")
     with _spark_lock:
-        cached = _spark_backends.get(store)
-        if cached is not None and cached[0] == version:
+        cached = _spark_backends.get(str(lake))
+        if cached is not None and cached[0] == stamp:
             return cached[1]
         session = spark_session(master)
-        arrow = store.connection.cursor().execute("select * from sales").to_arrow_table()
-        frame = session.createDataFrame(arrow)
-        # One session serves every store in the process: each gets its own view.
-        view = f"kam_sales_{next(_view_numbers)}"
-        frame.createOrReplaceTempView(view)
+        number = next(_view_numbers)
+        views = {}
+        for name in json.loads(stamp)["tables"]:
+            view = f"kam_{number}_{name}"
+            session.read.parquet(str(lake / name)).createOrReplaceTempView(view)
+            views[name] = view
         if cached is not None:
-            session.catalog.dropTempView(cached[1]._kam_sales_view)
+            for view in cached[1].__dict__.get("_kam_views", {}).values():
+                session.catalog.dropTempView(view)
         backend = ibis.pyspark.connect(session)
-        backend._kam_sales_view = view
-        _spark_backends[store] = (version, backend)
+        backend.__dict__["_kam_views"] = views
+        _spark_backends[str(lake)] = (stamp, backend)
         return backend
 
 

@@ -107,6 +107,27 @@ def format_signed_pct(x: object, digits: int = 1) -> str:
         return text + "%"
     return "+" + text + "%"
 
+def metric_delta(x: object, kind: str, lang: str = "zh") -> str | None:
+    """A change as ``st.metric``'s delta: None when unknown or exactly zero (no arrow).
+
+    ``kind``: ``pct`` (a relative change, ``0.05`` → ``"+5.0%"``), ``pp`` (a
+    ratio's change in percentage points, ``-2.34`` → ``"-2.3 个百分点"``) or
+    ``number`` (``12`` → ``"+12"``, with separators). The minus is ASCII here:
+    ``st.metric`` reads the arrow's direction from it.
+    """
+    value = as_number(x)
+    if value is None or value == 0:
+        return None
+    if kind == "pct":
+        text = format_signed_pct(value)
+    elif kind == "pp":
+        text = f"{'+' if value > 0 else ''}{_grouped(value, 1)} {t('unit.pp', lang)}"
+    elif kind == "number":
+        text = ("+" if value > 0 else "") + _grouped(value, 0)
+    else:
+        raise ValueError(f"unknown change kind {kind!r}")
+    return text.replace(MINUS, "-")
+
 
 def tier_label(tier: object, lang: str) -> str:
     """The policy's name for a tier code: ``"strategic"`` → ``"战略性大客户"``.

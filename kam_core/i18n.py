@@ -86,10 +86,18 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("kpi.hhi_help", "各客户销售占比平方和 × 10,000；越高越依赖少数客户。",
      "Sum of squared sales shares × 10,000; higher means more dependent on a few accounts."),
     ("kpi.yoy", "同比", "Change vs last year"),
-    ("kpi.vs_last_year", "同比基准年", "Change vs"),
-    ("kpi.vs_same_period", "{year} 年尚未结束：销售额、毛利和毛利率与上年同期比较（截至 {through} 对比截至 {prev_through}）",
-     "{year} is not finished: sales, gross profit and margin are compared with the same period last year "
-     "(to {through} vs to {prev_through})"),
+    ("period.unfinished", "{year} 年尚未结束：统计 {start} 至 {through}，与上年同期 {prev_start} 至 {prev_through} 比较。",
+     "{year} is not finished: {start} to {through}, compared with the same days a year earlier, "
+     "{prev_start} to {prev_through}."),
+    ("period.complete", "{year} 年：统计 {start} 至 {through}，与 {prev_start} 至 {prev_through} 比较。",
+     "{year}: {start} to {through}, compared with {prev_start} to {prev_through}."),
+    ("filters.tier_note", "级别、距下一级、六项标准、级别变动和预测级别按全公司年度金额评定；其余数字仅含所选{scope}。",
+     "Tiers, the gap to the next tier, the six criteria, tier moves and projected tiers are graded on the whole "
+     "company's yearly amount; all other figures cover only the selected {scope}."),
+    ("filters.scope.region", "区域", "regions"),
+    ("filters.scope.category", "品类", "categories"),
+    ("filters.scope.store", "门店", "stores"),
+    ("unit.pp", "个百分点", "pp"),
     ("kpi.change_vs_last_year", "较上年 {change}", "{change} vs last year"),
     ("kpi.no_last_year", "无上年数据", "No data for last year"),
     ("kpi.lines", "明细行数", "Sales lines"),

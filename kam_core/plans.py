@@ -13,6 +13,7 @@ import pandas as pd
 from . import dossier, permissions
 from .dossier import EXCHANGE_ITEMS, PLAN_KINDS, PROMOTION_KINDS
 from .permissions import User
+from .sales import accounts as account_sales
 from .store import Store
 
 EXCHANGE_STEPS: dict[str, int] = {
@@ -122,12 +123,6 @@ def budget_by_quarter(frame: pd.DataFrame) -> pd.DataFrame:
     return out.astype({"quarter": object, "side": object, "budget": "float64"})
 
 
-def _sales_between(cur, account: str, start: dt.date, end: dt.date) -> float:
-    r = cur.execute("select coalesce(sum(amount), 0) from sales where account = ? and date between ? and ?",
-                    [account, start, end]).fetchone()
-    return float(r[0])
-
-
 def promotion_uplift(store: Store, plan: int | tuple[str, dt.date, dt.date]) -> dict:
     """The account's sales during a promotion vs the same number of days just before it.
 
@@ -153,9 +148,9 @@ def promotion_uplift(store: Store, plan: int | tuple[str, dt.date, dt.date]) -> 
     days = (end - start).days + 1
     before_end = start - dt.timedelta(days=1)
     before_start = start - dt.timedelta(days=days)
-    during = _sales_between(cur, account, start, end)
-    before = _sales_between(cur, account, before_start, before_end)
-    first = cur.execute("select min(date) from sales").fetchone()[0]
+    during = account_sales.sales_between(store, account, start, end)
+    before = account_sales.sales_between(store, account, before_start, before_end)
+    first = account_sales.first_sale_date(store)
     return {
         "account": account, "start": start, "end": end, "days": days,
         "before_start": before_start, "before_end": before_end,
@@ -180,7 +175,8 @@ def price_change_effect(store: Store, record_id: int, days: int = 30) -> dict:
     account, changed, product = row[0], _date(row[1]), row[2]
     b0, b1 = changed - dt.timedelta(days=days), changed - dt.timedelta(days=1)
     a0, a1 = changed, changed + dt.timedelta(days=days - 1)
-    before, after = _sales_between(cur, account, b0, b1), _sales_between(cur, account, a0, a1)
+    before = account_sales.sales_between(store, account, b0, b1)
+    after = account_sales.sales_between(store, account, a0, a1)
     return {
         "account": account, "changed_on": changed, "product": product,
         "before_start": b0, "before_end": b1, "after_start": a0, "after_end": a1,
@@ -204,20 +200,12 @@ def price_change_effects(store: Store, user: User, account: str, days: int = 30)
     days = int(days)
     if days < 1:
         raise ValueError("days must be at least 1")
-    rows = store.cursor().execute(
-        """
-        select p.id, p.changed_on, p.product, p.old_price, p.new_price,
-               cast(coalesce(sum(s.amount) filter (where s.date < p.changed_on), 0) as double) as before,
-               cast(coalesce(sum(s.amount) filter (where s.date >= p.changed_on), 0) as double) as after
-        from price_changes p
-        left join sales s on s.account = p.account
-             and s.date >= p.changed_on - cast(? as integer) and s.date < p.changed_on + cast(? as integer)
-        where p.account = ? and p.deleted_at is null and p.changed_on is not null
-        group by p.id, p.changed_on, p.product, p.old_price, p.new_price
-        order by p.changed_on desc, p.id desc
-        """,
-        [days, days, str(account)],
-    ).fetchall()
+    changes = store.cursor().execute(
+        "select id, changed_on, product, old_price, new_price from price_changes"
+        " where account = ? and deleted_at is null and changed_on is not null order by changed_on desc, id desc",
+        [str(account)]).fetchall()
+    sums = account_sales.sales_around(store, str(account), [_date(c[1]) for c in changes], days)
+    rows = [(*c, b, a) for c, (b, a) in zip(changes, sums)]
     out = pd.DataFrame(
         [(rid, _date(on), product, old, new, round(b, 2), round(a, 2), (a / b - 1) if b else None)
          for rid, on, product, old, new, b, a in rows],

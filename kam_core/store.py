@@ -216,6 +216,46 @@ MIGRATIONS: list[str] = [
     );
     create sequence if not exists audit_id_seq start 1;
     """,
+    # 3: rollups of the sales lines, maintained by kam_core.sales.rollup inside every
+    # import's, undo's and alias merge's own transaction (derived data: sales.rollup.rebuild
+    # makes them again from the lines). Sums are exact decimals; NULL where no line had a value.
+    """
+    create table sales_daily (
+        import_id integer not null,
+        date date not null,
+        account varchar not null,
+        amount decimal(38,4) not null,                   -- Σ amount
+        profit decimal(38,4),                            -- Σ profit over lines whose profit is known
+        known_amount decimal(38,4),                      -- Σ amount over those same lines
+        cost decimal(38,4),                              -- Σ cost over lines whose cost is known
+        qty decimal(38,3),
+        lines bigint not null,
+        lines_with_profit bigint not null
+    );
+    create table sales_monthly (
+        import_id integer not null,
+        month date not null,                             -- first day of the calendar month
+        account varchar not null,
+        region varchar,
+        store varchar,
+        category varchar,
+        amount decimal(38,4) not null,
+        profit decimal(38,4),
+        known_amount decimal(38,4),
+        cost decimal(38,4),
+        qty decimal(38,3),
+        lines bigint not null,
+        lines_with_profit bigint not null
+    );
+    insert into sales_daily
+    select import_id, date, account, sum(amount), sum(profit), sum(amount) filter (where profit is not null),
+           sum(cost), sum(qty), count(*), count(profit)
+    from sales group by import_id, date, account;
+    insert into sales_monthly
+    select import_id, date_trunc('month', date)::date, account, region, store, category, sum(amount), sum(profit),
+           sum(amount) filter (where profit is not null), sum(cost), sum(qty), count(*), count(profit)
+    from sales group by all;
+    """,
 ]
 
 
@@ -353,9 +393,6 @@ class Store:
     def bump_data_version(cur: duckdb.DuckDBPyConnection) -> None:
         """Call inside the writing transaction so readers see data and version together."""
         cur.execute("update data_version set version = version + 1 where id = 1")
-
-    def has_sales(self) -> bool:
-        return self.cursor().execute("select exists (select 1 from sales)").fetchone()[0]
 
 
 def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False) -> Store:

@@ -5,24 +5,22 @@ import datetime as dt
 
 import pytest
 
-from kam_core import account_sales as acs
-from kam_core.metrics import Filters
+from kam_core.sales import accounts as acs
+from kam_core.sales.periods import Filters
 from kam_core.store import open_store
+from sales_lines import add_sales
 
 
 @pytest.fixture
 def store():
     s = open_store(":memory:")
-    s.cursor().execute(
-        """
-        insert into sales (import_id, date, account, category, region, store, sku, product, qty, amount, profit) values
-        (1, '2024-12-30', 'Acme', '饮料', '华东', 'S1', 'A1', '可乐', 1, 10, 1),
-        (1, '2025-01-05', 'Acme', '饮料', '华东', 'S1', 'A1', '可乐', 10, 100, 10),
-        (1, '2025-01-20', 'Acme', '零食', '华北', 'S2', 'B1', '薯片', 5, 50, 5),
-        (1, '2025-03-02', 'Acme', '饮料', '华北', 'S2', 'A1', '可乐', 4, 40, null),
-        (1, '2025-03-02', 'Beta', '饮料', '华东', 'S1', 'A1', '可乐', 99, 990, 99)
-        """
-    )
+    add_sales(s, ["date", "account", "category", "region", "store", "sku", "product", "qty", "amount", "profit"], [
+        ("2024-12-30", "Acme", "饮料", "华东", "S1", "A1", "可乐", 1, 10, 1),
+        ("2025-01-05", "Acme", "饮料", "华东", "S1", "A1", "可乐", 10, 100, 10),
+        ("2025-01-20", "Acme", "零食", "华北", "S2", "B1", "薯片", 5, 50, 5),
+        ("2025-03-02", "Acme", "饮料", "华北", "S2", "A1", "可乐", 4, 40, None),
+        ("2025-03-02", "Beta", "饮料", "华东", "S1", "A1", "可乐", 99, 990, 99),
+    ])
     yield s
     s.close()
 
@@ -79,7 +77,7 @@ def test_weeks_of_cover_divide_stock_by_the_average_weekly_sales_before_the_snap
         " (2, '2025-03-03', 'Acme', 'A1', '可乐', 7, 70), (2, '2025-03-03', 'Acme', 'B1', '薯片', 3, 30),"
         " (2, '2025-03-03', 'Acme', 'C1', '新品', 2, 20), (2, '2025-01-01', 'Acme', 'A1', '可乐', 999, 9990)"
     )
-    df = acs.inventory_cover(store, "Acme", weeks=8)
+    df = acs.weeks_of_cover(store, "Acme", weeks=8)
     # 8 weeks before 2025-03-03 start on 2025-01-06: A1 sold 4 (2025-03-02), B1 5 (2025-01-20); C1 nothing
     assert df["snapshot_date"].iloc[0].date() == dt.date(2025, 3, 3)
     assert df["sku"].tolist() == ["A1", "B1", "C1"]
@@ -89,4 +87,4 @@ def test_weeks_of_cover_divide_stock_by_the_average_weekly_sales_before_the_snap
 
 
 def test_no_inventory_snapshot_gives_an_empty_table(store):
-    assert acs.inventory_cover(store, "Acme").empty
+    assert acs.weeks_of_cover(store, "Acme").empty

@@ -8,6 +8,7 @@ import pytest
 
 from kam_core import dossier as d
 from kam_core.permissions import SYSTEM, PermissionDenied, User
+from sales_lines import add_sales
 from kam_core.store import open_store
 
 DIRECTOR = User("dee", "director")
@@ -437,8 +438,7 @@ def test_expiring_agreements_include_the_sixtieth_day_and_exclude_past_and_termi
 
 def test_search_finds_accounts_by_name_alias_and_sales_with_exact_matches_first(store):
     cur = store.cursor()
-    cur.execute("insert into sales (import_id, date, account, amount) values (1, '2025-01-01', 'Acme Foods', 1),"
-                " (1, '2025-01-01', 'Zeta', 1)")
+    add_sales(store, ["date", "account", "amount"], [("2025-01-01", "Acme Foods", 1), ("2025-01-01", "Zeta", 1)])
     cur.execute("insert into account_aliases (alias_key, alias, account) values ('宝洁', '宝洁（中国）有限公司', 'Zeta')")
     assert d.search_accounts(store, "acme") == ["Acme", "Acme Foods"]
     assert d.search_accounts(store, "宝洁") == ["Zeta"]
@@ -488,11 +488,9 @@ def test_demo_dossiers_are_fictional_complete_enough_and_loaded_once(store):
 # -- aliases: merge and split ----------------------------------------------
 def _sales_with_aliases(store):
     cur = store.cursor()
-    cur.execute(
-        "insert into sales (import_id, date, account, account_raw, amount) values"
-        " (1, '2025-01-02', 'Acme', 'Acme', 100), (1, '2025-01-03', 'Acme Trading', 'Acme Trading', 20),"
-        " (1, '2025-01-04', 'Acme Trading', 'ACME TRADING', 3), (1, '2025-01-05', 'Acme Trading', 'Acme Trading Ltd', 5)"
-    )
+    add_sales(store, ["date", "account", "account_raw", "amount"], [
+        ("2025-01-02", "Acme", "Acme", 100), ("2025-01-03", "Acme Trading", "Acme Trading", 20),
+        ("2025-01-04", "Acme Trading", "ACME TRADING", 3), ("2025-01-05", "Acme Trading", "Acme Trading Ltd", 5)])
     cur.execute(
         "insert into account_aliases (alias_key, alias, account) values"
         " ('acme', 'Acme', 'Acme'), ('acme trading', 'Acme Trading', 'Acme Trading')"

@@ -7,10 +7,11 @@ import threading
 import pandas as pd
 import pytest
 
-from kam_core import metrics
-from kam_core.metrics import Filters
+from kam_core.sales import figures
+from kam_core.sales.periods import Filters
 from kam_core.settings import save_settings
 from kam_core.store import Store, open_store
+from sales_lines import add_sales
 
 # (date, account, amount, cost, profit, region) — see the comments for what each line tests.
 LINES = [
@@ -39,13 +40,7 @@ PROFIT_2025 = 6_780_000.0  # 4M + 2M + 0.5M + 0.4M − 0.1M − 0.02M
 
 def add_lines(store: Store, lines: list[tuple]) -> None:
     """Insert (date, account, amount, cost, profit[, region]) lines as one import would."""
-    with store.transaction() as cur:
-        cur.executemany(
-            "insert into sales (import_id, date, account, amount, cost, profit, region)"
-            " values (1, ?, ?, ?, ?, ?, ?)",
-            [tuple(line) + (None,) * (6 - len(line)) for line in lines],
-        )
-        Store.bump_data_version(cur)
+    add_sales(store, ["date", "account", "amount", "cost", "profit", "region"], lines)
 
 
 @pytest.fixture
@@ -58,12 +53,12 @@ def store(tmp_path):
 
 @pytest.fixture
 def table(store):
-    return metrics.account_year_table(store, 2025).set_index("account")
+    return figures.account_year_figures(store, 2025).set_index("account")
 
 
 def test_columns_are_the_contract_and_rows_are_in_rank_order(store):
-    df = metrics.account_year_table(store, 2025)
-    assert list(df.columns) == metrics.ACCOUNT_YEAR_COLUMNS
+    df = figures.account_year_figures(store, 2025)
+    assert list(df.columns) == figures.ACCOUNT_YEAR_COLUMNS + figures.POLICY_COLUMNS
     assert list(df["account"]) == ["Alpha", "Zeta", "Beta", "Delta", "Gamma", "Eps"]
     assert list(df["rank"]) == [1, 2, 3, 4, 5, 6]
     assert set(df["year"]) == {2025}
@@ -111,7 +106,7 @@ def test_profit_rank_orders_by_gross_profit_with_negative_profit_last(table):
 def test_profit_rank_is_empty_when_no_line_has_a_profit(tmp_path):
     s = open_store(tmp_path / "p.duckdb")
     add_lines(s, [("2025-01-01", "A", "10.00", None, None, None), ("2025-01-01", "B", "5.00", None, "1.00", None)])
-    df = metrics.account_year_table(s, 2025).set_index("account")
+    df = figures.account_year_figures(s, 2025).set_index("account")
     assert pd.isna(df.loc["A", "gross_profit"]) and pd.isna(df.loc["A", "margin"])
     assert pd.isna(df.loc["A", "profit_rank"]) and pd.isna(df.loc["A", "profit_share"])
     assert df.loc["B", "profit_rank"] == 1 and df.loc["B", "profit_share"] == 1.0
@@ -134,10 +129,10 @@ def test_two_tied_accounts_at_the_eighty_percent_line_split_by_name(tmp_path):
         ("2025-01-01", "S", "5.00", None, None, None),
         ("2025-01-01", "T", "5.00", None, None, None),
     ])
-    df = metrics.account_year_table(s, 2025).set_index("account")
+    df = figures.account_year_figures(s, 2025).set_index("account")
     # before Q: 0.70 → A; before R: exactly 0.80 → not < 0.80 → B; before T: exactly 0.95 → C
     assert df["abc"].to_dict() == {"P": "A", "Q": "A", "R": "B", "S": "B", "T": "C"}
-    changed = metrics.account_year_table(s, 2025, settings={"abc_a_max": 0.81, "abc_b_max": 0.96})
+    changed = figures.account_year_figures(s, 2025, settings={"abc_a_max": 0.81, "abc_b_max": 0.96})
     assert list(changed["abc"]) == ["A", "A", "A", "B", "B"]
 
 
@@ -150,7 +145,7 @@ def test_yoy_needs_positive_sales_in_exactly_the_previous_year(table):
 
 
 def test_year_summary_gives_totals_concentration_and_the_previous_year(store):
-    summary = metrics.year_summary(store, 2025)
+    summary = figures.year_summary(store, 2025)
     sales = [50_000_000, 20_000_000, 5_000_000, 5_000_000, 4_999_999.99, -200_000]
     assert summary["sales"] == TOTAL_2025
     assert summary["gross_profit"] == PROFIT_2025
@@ -164,27 +159,27 @@ def test_year_summary_gives_totals_concentration_and_the_previous_year(store):
 
 
 def test_year_summary_of_an_empty_year_has_no_figures(store):
-    summary = metrics.year_summary(store, 2030)
+    summary = figures.year_summary(store, 2030)
     assert summary["n_accounts"] == 0 and summary["lines"] == 0
     assert summary["sales"] is None and summary["hhi"] is None and summary["prev_sales"] is None
 
 
 def test_filters_narrow_the_lines_before_shares_and_ranks(store):
-    df = metrics.account_year_table(store, 2025, Filters(region=("South",))).set_index("account")
+    df = figures.account_year_figures(store, 2025, Filters(region=("South",))).set_index("account")
     assert list(df.index) == ["Alpha", "Delta", "Eps"]
     assert df.loc["Alpha", "sales"] == 20_000_000.0
     assert df.loc["Alpha", "share"] == pytest.approx(20_000_000 / 24_800_000, rel=1e-15)
-    assert metrics.year_summary(store, 2025, Filters(region=("South",)))["prev_sales"] == 0.0
-    assert len(metrics.account_year_table(store, 2025, Filters(region=("West",)))) == 0
+    assert figures.year_summary(store, 2025, Filters(region=("South",)))["prev_sales"] == 0.0
+    assert len(figures.account_year_figures(store, 2025, Filters(region=("West",)))) == 0
 
 
 def test_available_years_lists_years_with_lines(store):
-    assert metrics.available_years(store) == [2023, 2024, 2025]
+    assert figures.available_years(store) == [2023, 2024, 2025]
 
 
 def test_monthly_sales_are_per_first_day_of_month_and_account(store):
-    df = metrics.monthly_sales(store, 2025)
-    assert list(df.columns) == metrics.MONTHLY_COLUMNS
+    df = figures.monthly_sales(store, 2025)
+    assert list(df.columns) == figures.MONTHLY_COLUMNS
     first = df.iloc[0]
     assert (first["month"], first["account"], first["sales"], first["gross_profit"]) == (
         dt.date(2025, 1, 1), "Alpha", 30_000_000.0, 3_000_000.0)
@@ -202,45 +197,47 @@ def test_fiscal_year_starting_in_april_is_named_by_its_first_calendar_year(tmp_p
         ("2026-04-01", "X", "1000.00", None, None, None),
     ])
     save_settings(s, {"fiscal_start_month": 4})
-    assert metrics.available_years(s) == [2024, 2025, 2026]
-    row = metrics.account_year_table(s, 2025).iloc[0]
+    assert figures.available_years(s) == [2024, 2025, 2026]
+    row = figures.account_year_figures(s, 2025).iloc[0]
     assert (row["sales"], row["yoy"]) == (110.0, 109.0)
-    months = metrics.monthly_sales(s, 2025)["month"].tolist()
+    months = figures.monthly_sales(s, 2025)["month"].tolist()
     assert months == [dt.date(2025, 4, 1), dt.date(2026, 3, 1)]
 
 
 def test_an_empty_store_gives_empty_frames(tmp_path):
     s = open_store(tmp_path / "e.duckdb")
-    assert metrics.available_years(s) == []
-    assert list(metrics.account_year_table(s, 2025).columns) == metrics.ACCOUNT_YEAR_COLUMNS
-    assert len(metrics.monthly_sales(s, 2025)) == 0
+    assert figures.available_years(s) == []
+    assert list(figures.account_year_figures(s, 2025).columns) == figures.ACCOUNT_YEAR_COLUMNS + figures.POLICY_COLUMNS
+    assert len(figures.monthly_sales(s, 2025)) == 0
 
 
 def test_a_new_import_is_seen_by_the_next_call_and_from_another_thread(store):
-    assert len(metrics.account_year_table(store, 2026)) == 0
+    assert len(figures.account_year_figures(store, 2026)) == 0
     add_lines(store, [("2026-01-01", "New", "1.00", None, None, None)])
-    assert list(metrics.account_year_table(store, 2026)["account"]) == ["New"]
+    assert list(figures.account_year_figures(store, 2026)["account"]) == ["New"]
     seen = []
-    worker = threading.Thread(target=lambda: seen.append(metrics.available_years(store)))
+    worker = threading.Thread(target=lambda: seen.append(figures.available_years(store)))
     worker.start()
     worker.join()
     assert seen == [[2023, 2024, 2025, 2026]]
 
 
 def test_an_unfinished_year_is_compared_with_the_same_days_of_last_year(tmp_path):
-    from kam_core.metrics import same_period_last_year
-    from kam_core.store import open_store
+    from kam_core.sales.periods import period_of
 
     store = open_store(tmp_path / "ytd.duckdb")
     rows = [("2024-01-15", "A", 100, 60), ("2024-02-29", "A", 10, None), ("2024-03-01", "A", 1000, 0),
             ("2025-01-10", "A", 300, 200), ("2025-02-28", "B", 50, 50)]
-    with store.transaction() as cur:
-        for d, acc, amount, cost in rows:
-            cur.execute("insert into sales (import_id, date, account, amount, cost, profit) values (1, ?, ?, ?, ?, ?)",
-                        [d, acc, amount, cost, None if cost is None else amount - cost])
-    got = same_period_last_year(store, 2025)
+    add_sales(store, ["date", "account", "amount", "cost", "profit"],
+              [(d, acc, amount, cost, None if cost is None else amount - cost) for d, acc, amount, cost in rows])
+    period = period_of(store, 2025)
     # 2025 runs to 28 Feb, so 2024 counts to 28 Feb: only the 15 Jan line (29 Feb and 1 Mar are later)
-    assert got["through"].isoformat() == "2025-02-28" and got["prev_through"].isoformat() == "2024-02-28"
-    assert got["sales"] == 100 and got["gross_profit"] == 40 and got["margin"] == 0.4
-    # 2024 ends with a line on 1 March, not 31 December: still unfinished, compared with 2023 (no lines)
-    assert same_period_last_year(store, 2024)["sales"] is None
+    assert period.unfinished and period.through.isoformat() == "2025-02-28"
+    assert period.prev_through.isoformat() == "2024-02-28"
+    got = figures.year_summary(store, 2025)
+    assert got["prev_sales"] == 100 and got["prev_gross_profit"] == 40 and got["prev_margin"] == 0.4
+    assert figures.account_year_figures(store, 2025).set_index("account").loc["A", "yoy"] == 2.0  # 300 / 100 − 1
+    # 2024 is not the latest year: it is complete (through 31 December) and compared with 2023 (no lines)
+    earlier = period_of(store, 2024)
+    assert not earlier.unfinished and earlier.through.isoformat() == "2024-12-31"
+    assert figures.year_summary(store, 2024)["prev_sales"] is None

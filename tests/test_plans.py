@@ -9,6 +9,7 @@ import pytest
 from kam_core import dossier as d
 from kam_core import plans as p
 from kam_core.permissions import PermissionDenied, User
+import sales_lines
 from kam_core.store import open_store
 
 DIRECTOR = User("dee", "director")
@@ -26,9 +27,7 @@ def store():
 
 
 def add_sales(store, rows):
-    store.cursor().executemany(
-        "insert into sales (import_id, date, account, amount) values (1, ?, ?, ?)", [list(r) for r in rows]
-    )
+    sales_lines.add_sales(store, ["date", "account", "amount"], rows)
 
 
 def test_plans_frame_filters_by_account_kind_and_overlapping_period(store):

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from kam_core import tiers
+from kam_core.sales import tiers
 from kam_core.settings import save_settings
 from kam_core.store import open_store
 
@@ -122,7 +122,7 @@ def test_run_rate_projects_year_to_date_over_the_months_covered(tmp_path):
         ("2026-06-30", "A", "1500000.00", None, None),  # 6.0 months covered
         ("2026-03-01", "B", "12000000.00", None, None),
     ])
-    df = tiers.run_rate_projection(s, 2026, today=dt.date(2026, 7, 15)).set_index("account")
+    df = tiers.run_rate_projection(s, 2026).set_index("account")
     assert df.loc["A", "ytd_sales"] == 3_000_000.0
     assert df.loc["A", "months_covered"] == 6.0
     assert df.loc["A", "projected"] == 6_000_000.0
@@ -131,8 +131,12 @@ def test_run_rate_projects_year_to_date_over_the_months_covered(tmp_path):
 
 
 def test_run_rate_is_empty_for_a_finished_year(store):
-    assert len(tiers.run_rate_projection(store, 2025, today=dt.date(2026, 1, 1))) == 0
-    assert len(tiers.run_rate_projection(store, 2025, today=dt.date(2025, 12, 31))) == 6
+    # the lines reach 31 December 2025: the year is complete, whatever today's date
+    assert len(tiers.run_rate_projection(store, 2025)) == 0
+    add_lines(store, [("2026-01-31", "Alpha", "1000000.00", None, None)])
+    assert len(tiers.run_rate_projection(store, 2025)) == 0  # an earlier year is never unfinished
+    late = tiers.run_rate_projection(store, 2026).set_index("account")
+    assert (late.loc["Alpha", "months_covered"], late.loc["Alpha", "projected"]) == (1.0, 12_000_000.0)
 
 
 def test_criteria_checklist_passes_fails_and_leaves_unknown(store):

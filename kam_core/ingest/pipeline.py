@@ -27,6 +27,7 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from ..permissions import User, require
 from ..safe_text import FORMULA_START, safe_text
+from ..sales import lines
 from ..store import Store
 from . import accounts as acc
 from . import clean, detect, headers, mapping, readers
@@ -35,7 +36,7 @@ from .errors import DecisionNeeded, ImportRejected
 ACCOUNT_SOURCES = ("supplier", "brand", "product-prefix")
 UNITS = {"yuan": 1, "thousand": 1_000, "wan": 10_000}
 DATE_ORDERS = ("ymd", "dmy", "mdy")
-TEXT_FIELDS = ("supplier", "brand", "category", "store", "region", "sku", "product")
+TEXT_FIELDS = lines.TEXT_FIELDS
 NUMBER_FIELDS = ("qty", "amount", "cost", "profit", "unit_price")
 MONEY_FIELDS = ("amount", "cost", "profit", "unit_price")
 # Labels of totals and subtotal rows (a cell that is only this, or starts with a Chinese one).
@@ -137,7 +138,7 @@ class ImportPlan:
     # transaction of this staging cursor: invisible to every other cursor until
     # commit_import commits it; close() rolls it back.
     staging: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
-    rows_sql: str = field(default="", repr=False)
+    sheets: tuple[str, ...] = ()
     import_id: int | None = None
     # what prepare_import was given, to check the file again if a concurrent
     # change makes the commit conflict
@@ -145,7 +146,7 @@ class ImportPlan:
 
     def rows(self) -> pa.Table:
         """The accepted rows as they will be loaded (for tests and previews)."""
-        return self.staging.execute(self.rows_sql).fetch_arrow_table()
+        return lines.import_rows(self.staging, self.options.kind, self.import_id, self.sheets)
 
     def close(self) -> None:
         """Drop the checked lines (after commit, or when the plan is dropped)."""
@@ -426,8 +427,6 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     report_progress(0.55, "cleaning values")
     params = {"order": date_order, "pat": TOTALS_PATTERN, "sheets": list(sheet_names)}
     import_id = int(con.execute("select nextval('import_id_seq')").fetchone()[0])
-    table = "sales" if options.kind == "sales" else "inventory"
-    target_cols = SALES_COLUMNS if options.kind == "sales" else INVENTORY_COLUMNS
     ok = [f"c.{acc_field} is not null", "date is not null"]
     if options.kind == "sales":
         ok.append("amount_val is not null")
@@ -435,13 +434,11 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     cleaning = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw")
     con.execute("begin transaction")
     with store.load_memory_budget():
-        loaded = con.execute(
-            f"insert into {table} (import_id, {', '.join(target_cols)}) "
-            f"select {import_id}, {', '.join(_typed_columns(options.kind))} "
+        loaded = lines.load(
+            con, options.kind, import_id,
+            f"select {', '.join(_typed_columns(options.kind))} "
             f"from ({cleaning}) c join name_map m on c.{acc_field} = m.src_name "
-            f"where row_class = 'data' and {' and '.join(ok)}", params).fetchone()[0]
-    rows_sql = (f"select {', '.join(target_cols)} from {table} where import_id = {import_id} "
-                f"order by list_position({_sql_list(sheet_names)}, source_sheet), source_row")
+            f"where row_class = 'data' and {' and '.join(ok)}", params)
 
     # -- the lines that were not loaded -----------------------------------------
     report_progress(0.7, "checking the rest")
@@ -454,9 +451,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
             left_parts.append(raw_parts[i].replace(f" from grid_{i}", f" from left_{i}"))
             continue
         if loaded_rows is None:
-            loaded_rows = con.execute(
-                f"select list_position(?, source_sheet) - 1 as sheet_no, source_row from {table} where import_id = ?",
-                [list(sheet_names), import_id]).fetchnumpy()
+            loaded_rows = lines.loaded_positions(con, options.kind, import_id, sheet_names)
         rows_i = body.column("_row").to_numpy()
         done = loaded_rows["source_row"][loaded_rows["sheet_no"] == i]
         keep = np.ones(len(rows_i), dtype=bool)
@@ -480,8 +475,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
 
     # -- totals rows as checksums -------------------------------------------
     report_progress(0.75, "checking totals")
-    amount_col = "amount" if options.kind == "sales" else "stock_value"
-    recon, unlabelled_as_data = _reconcile(con, table, amount_col, import_id, list(sheet_names))
+    staged = lines.stage_view(con, options.kind, import_id)
+    recon, unlabelled_as_data = _reconcile(con, staged, list(sheet_names))
     if unlabelled_as_data:
         con.execute("update cleaned set row_class = 'data' where row_class = 'totals_unlabelled'")
     else:
@@ -520,8 +515,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         raise ImportRejected("no_rows", f"0 rows could be imported ({why}); nothing was written")
 
     # -- accounts of the loaded lines -----------------------------------------------
-    loaded_names = [r[0] for r in con.execute(
-        f"select distinct account_raw from {table} where import_id = ?", [import_id]).fetchall()]
+    loaded_names = [r[0] for r in con.execute(f"select distinct account_raw from {staged}").fetchall()]
     if options.account_from == "product-prefix":
         loaded_names = sorted({n for n in name_map_py if name_map_py[n][0] in set(loaded_names)})
     else:
@@ -529,9 +523,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     # Names seen only on lines that were not loaded must not choose an account's spelling.
     final_map = _name_map(store, loaded_names, options.account_from)
     changed = {name_map_py[n][0]: v for n, v in final_map.items() if name_map_py.get(n) != v}
-    for old_raw, (account_raw, account) in changed.items():
-        con.execute(f"update {table} set account = ?, account_raw = ? where import_id = ? and account_raw = ?",
-                    [account, account_raw, import_id, old_raw])
+    lines.rename_accounts(con, options.kind, import_id, changed)
     resolved = {account_raw: account for account_raw, account in final_map.values()}
     known_accounts = [r[0] for r in store.cursor().execute("select distinct account from account_aliases").fetchall()]
     new_aliases = _new_aliases(store, resolved)
@@ -543,23 +535,12 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     report_progress(0.85, "summing up")
     # column 6 counts the lines with a cell that starts like a formula; only then are
     # those cells tested further (not a number), a bigger query
-    if options.kind == "sales":
-        formula_cols = [f for f in TEXT_FIELDS if f in col_of]
-        stats_sql = f"""select min(date), max(date), sum(amount), sum(cost), sum(profit), sum(qty),
-                               count(*) filter (where {_formula_start_sql(formula_cols)}),
-                               count(*) filter (where cost is null and profit is null),
-                               count(*) - count(distinct hash(date, {', '.join(TEXT_FIELDS)}, qty, amount, cost, profit, unit_price))
-                        from sales where import_id = ?"""
-    else:
-        formula_cols = [f for f in ("sku", "product", "store") if f in col_of]
-        stats_sql = f"""select min(snapshot_date), max(snapshot_date), sum(stock_value), null, null, sum(qty_on_hand),
-                               count(*) filter (where {_formula_start_sql(formula_cols)}), 0,
-                               count(*) - count(distinct hash(snapshot_date, account, sku, product, store, qty_on_hand, stock_value))
-                        from inventory where import_id = ?"""
+    text_fields = TEXT_FIELDS if options.kind == "sales" else ("sku", "product", "store")
+    formula_cols = [f for f in text_fields if f in col_of]
     # Under the load budget again: setting it makes DuckDB let go of the blocks it kept
     # from the load (1M lines: the import's peak 560–590 → 555–570 MB).
     with store.load_memory_budget():
-        stats = con.execute(stats_sql, [import_id]).fetchone()
+        stats = lines.import_figures(con, options.kind, import_id, _formula_start_sql(formula_cols))
     if options.kind == "sales":
         given = {"amount": "amount" in col_of, "cost": "cost" in col_of, "profit": "profit" in col_of, "qty": "qty" in col_of}
         totals = {"amount": stats[2], "cost": stats[3], "profit": stats[4], "qty": stats[5]}
@@ -572,8 +553,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     dup_lines = int(stats[8] or 0)
     formula_cells = 0
     if stats[6]:
-        formula_cells = int(con.execute(f"select sum({_formula_cells_sql(formula_cols)}) from {table} where import_id = ?",
-                                        [import_id]).fetchone()[0])
+        formula_cells = lines.count_cells(con, options.kind, import_id, _formula_cells_sql(formula_cols))
     amount_in_rows = float(loaded_amount or 0)
 
     # Each warning has a code and its figures (the page words it in the user's
@@ -591,7 +571,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         notes.append({"code": "no_cost", "n": int(stats[7]),
                       "text": f"{stats[7]} lines have neither cost nor profit; they are left out of margin, "
                               "not counted at zero cost"})
-    overlap = _overlapping_imports(store, stats[0], stats[1], loaded_accounts, options.kind)
+    overlap = lines.overlapping_imports(store.cursor(), options.kind, stats[0], stats[1], loaded_accounts)
     for imp in overlap:
         notes.append({"code": "overlap", "id": imp[0], "file": imp[1], "start": str(imp[2]), "end": str(imp[3]),
                       "text": f"import {imp[0]} ({imp[1]}) already covers some of these accounts between {imp[2]} and {imp[3]}"})
@@ -635,7 +615,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     report_progress(0.95, "report ready")
     return ImportPlan(file_name=file_name, sha256=sha, options=options,
                       report=ValidationReport(report, rejected), new_aliases=new_aliases,
-                      signature=signature, mapping=dict(field_map), staging=con, rows_sql=rows_sql,
+                      signature=signature, mapping=dict(field_map), staging=con, sheets=tuple(sheet_names),
                       import_id=import_id)
 
 
@@ -679,20 +659,18 @@ def _preferred_order(possible: set[str]) -> str:
     return "ymd"
 
 
-def _reconcile(con: duckdb.DuckDBPyConnection, table: str, amount_col: str, import_id: int,
-               sheets: list[str]) -> tuple[dict[str, Any], bool]:
+def _reconcile(con: duckdb.DuckDBPyConnection, staged: str, sheets: list[str]) -> tuple[dict[str, Any], bool]:
     """Check every totals row against the lines above it.
 
     A totals row must equal the sum of the data lines since the previous totals
     row (a subtotal) or since the start (a grand total). Unlabelled candidates
     that match nothing are data after all (they will be rejected for their
     missing date). Returns the reconciliation summary and whether unlabelled
-    candidates are data. The data lines are the loaded ones (in ``table``)
+    candidates are data. The data lines are the loaded ones (the view ``staged``)
     and the data lines left in ``cleaned``; running sums are computed in the
     engine, and only when the file has totals rows at all.
     """
-    loaded_total, = con.execute(
-        f"select coalesce(sum({amount_col}), 0) from {table} where import_id = ?", [import_id]).fetchone()
+    loaded_total, = con.execute(f"select coalesce(sum(line_amount), 0) from {staged}").fetchone()
     left_total, candidates = con.execute(
         "select coalesce(sum(amount_val) filter (where row_class = 'data'), 0), "
         "count(*) filter (where row_class in ('totals', 'totals_unlabelled')) from cleaned").fetchone()
@@ -702,8 +680,8 @@ def _reconcile(con: duckdb.DuckDBPyConnection, table: str, amount_col: str, impo
         rows = con.execute(
             f"""with lines as (
                    select list_position(?, source_sheet) - 1 as sheet_no, source_row as src_row, 'data' as row_class,
-                          {amount_col}::double as amount_val
-                   from {table} where import_id = ?
+                          line_amount::double as amount_val
+                   from {staged}
                    union all
                    select sheet_no, src_row, row_class, amount_val from cleaned
                    where row_class in ('data', 'totals', 'totals_unlabelled')),
@@ -713,7 +691,7 @@ def _reconcile(con: duckdb.DuckDBPyConnection, table: str, amount_col: str, impo
                               over (order by sheet_no, src_row rows unbounded preceding) as cum
                    from lines)
                select row_class, amount, cum from ordered where row_class <> 'data' order by sheet_no, src_row""",
-            [sheets, import_id]).fetchall()
+            [sheets]).fetchall()
 
     def check(candidates):
         prev_cum, out = 0.0, []
@@ -761,7 +739,7 @@ def _name_map_table(name_map: dict[str, tuple[str, str]]) -> pa.Table:
 
 
 def _typed_columns(kind: str) -> list[str]:
-    """The select list, over ``cleaned`` rows joined to ``name_map``, in the order of SALES/INVENTORY_COLUMNS."""
+    """The select list, over ``cleaned`` rows joined to ``name_map``, in the order of ``sales.lines.columns_of(kind)``."""
     if kind == "sales":
         return ["src_sheet", "src_row::integer", "date", "m.account", "m.account_raw", "supplier", "brand", "category",
                 "store", "region", "sku", "product", "qty_val::decimal(18,3)", "amount_val::decimal(18,4)",
@@ -858,24 +836,8 @@ def _new_aliases(store: Store, resolved: dict[str, str]) -> list[tuple[str, str,
     return acc.new_alias_rows(resolved, known)
 
 
-def _overlapping_imports(store: Store, dmin: date | None, dmax: date | None, accounts: list[str], kind: str) -> list[tuple]:
-    if dmin is None or not accounts:
-        return []
-    table = "sales" if kind == "sales" else "inventory"
-    date_col = "date" if kind == "sales" else "snapshot_date"
-    return store.cursor().execute(
-        f"""select i.id, i.file_name, min(s.{date_col}), max(s.{date_col}) from {table} s join imports i on i.id = s.import_id
-            where i.status = 'loaded' and s.{date_col} between ? and ? and s.account in (select unnest(?))
-            group by i.id, i.file_name order by i.id""",
-        [dmin, dmax, accounts]).fetchall()
-
-
 # --------------------------------------------------------------------------- commit / undo
 
-SALES_COLUMNS = ("source_sheet", "source_row", "date", "account", "account_raw", "supplier", "brand", "category",
-                 "store", "region", "sku", "product", "qty", "amount", "cost", "profit", "unit_price")
-INVENTORY_COLUMNS = ("source_sheet", "source_row", "snapshot_date", "account", "account_raw", "sku", "product",
-                     "store", "qty_on_hand", "stock_value")
 
 
 def _acting(user: User | str | None, action: str) -> str | None:
@@ -949,6 +911,7 @@ def _commit(store: Store, plan: ImportPlan, user: str | None) -> int:
                used_count = mapping_profiles.used_count + 1, updated_at = now()""",
             [plan.signature, json.dumps(plan.mapping, ensure_ascii=False),
              json.dumps({"unit": opts.unit, "account_from": opts.account_from})])
+        lines.publish_import(cur, opts.kind, import_id)
         Store.bump_data_version(cur)
     plan.close()
     return int(import_id)
@@ -968,9 +931,7 @@ def undo_import(store: Store, import_id: int, user: User | str | None = None) ->
             raise ImportRejected("unknown_import", f"there is no import {import_id}")
         if row[0] != "loaded":
             raise ImportRejected("already_undone", f"import {import_id} was already undone")
-        table = "sales" if row[1] == "sales" else "inventory"
-        n = cur.execute(f"select count(*) from {table} where import_id = ?", [import_id]).fetchone()[0]
-        cur.execute(f"delete from {table} where import_id = ?", [import_id])
+        n = lines.remove_import(cur, row[1], import_id)
         cur.execute("update imports set status = 'undone', undone_at = current_timestamp where id = ?", [import_id])
         Store.bump_data_version(cur)
     return int(n)

@@ -9,17 +9,19 @@ settings change bumps: new data shows at once, nothing else is recomputed.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import streamlit as st
 
-from .. import catalog, charts, metrics, tiers
-from ..i18n import t
+from .. import charts, dossier
+from ..i18n import join_items, t
+from ..sales import accounts as account_sales
+from ..sales import figures, periods, tiers
 from ..permissions import User, can
 from ..settings import get_settings
 from ..store import Store, open_store, resolve_db_path
@@ -37,7 +39,7 @@ class Context:
     version: int
     years: list[int]
     year: int | None
-    filters: metrics.Filters
+    filters: periods.Filters
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -145,7 +147,7 @@ def prepare(store: Store, user: User) -> Context:
     sb.caption(t("sidebar.database", lang) + f": `{store.path.name}`")
     ctx = Context(store=store, user=user, lang=lang, unit=settings["amount_unit"], settings=settings,
                   version=version, years=years, year=year,
-                  filters=metrics.Filters(region=tuple(picked["region"]), category=tuple(picked["category"]),
+                  filters=periods.Filters(region=tuple(picked["region"]), category=tuple(picked["category"]),
                                           store=tuple(picked["store"])),
                   options=opts)
     st.session_state["kam_ctx"] = ctx
@@ -158,109 +160,114 @@ def current() -> Context:
 
 
 # ---------------------------------------------------------------- cached readers
-# The store is passed with a leading underscore (not hashed); the db path and
-# the data version in the key make every import, undo or settings change a miss.
+# The store is passed with a leading underscore (not hashed); the db path, the
+# data version (every import, undo or settings change bumps it) and the filters
+# in the key make every change a miss. Results are small frames, never lines.
+
+def cached_by_data_version(max_entries: int = 32) -> Callable:
+    """Cache ``reader(ctx, *args)`` per database, data version, selected year, filters and ``args``."""
+    def decorate(reader: Callable) -> Callable:
+        def compute(db: str, version: int, year: int | None, fkey: str, args: tuple, _ctx: Context) -> Any:
+            return reader(_ctx, *args)
+
+        # Streamlit keys a cache by the function's qualified name and source: give each its own.
+        compute.__qualname__ = compute.__name__ = f"{reader.__qualname__}_cached"
+        cached = st.cache_data(show_spinner=False, max_entries=max_entries)(compute)
+
+        @functools.wraps(reader)
+        def read(ctx: Context, *args: Any) -> Any:
+            return cached(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), args, ctx)
+        return read
+    return decorate
+
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _options(db: str, version: int) -> dict[str, Any]:
-    return catalog.filter_options(_store_for(db))
+    return account_sales.filter_options(_store_for(db))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _years(db: str, version: int, fiscal_start: int, _store: Store) -> list[int]:
-    return metrics.available_years(_store)
+    return figures.available_years(_store)
 
 
 def _fkey(ctx: Context) -> str:
     return json.dumps([ctx.filters.region, ctx.filters.category, ctx.filters.store], ensure_ascii=False)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _tier_table(db: str, version: int, year: int, fkey: str, _ctx: Context) -> pd.DataFrame:
-    return tiers.assign_tiers(_ctx.store, year, filters=_ctx.filters, settings=_ctx.settings)
+@cached_by_data_version(max_entries=32)
+def period(ctx: Context, year: int | None = None) -> periods.Period:
+    """The days the selected year counts and the days it is compared with (the one period rule)."""
+    return periods.period_of(ctx.store, ctx.year if year is None else year, ctx.settings)
 
 
+@cached_by_data_version(max_entries=64)
 def tier_table(ctx: Context, year: int | None = None) -> pd.DataFrame:
-    y = ctx.year if year is None else year
-    return _tier_table(str(ctx.store.path), ctx.version, y, _fkey(ctx), ctx)
+    """The year's accounts in the view, with their company-wide tiers."""
+    return tiers.assign_tiers(ctx.store, ctx.year if year is None else year, filters=ctx.filters,
+                              settings=ctx.settings)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _summary(db: str, version: int, year: int, fkey: str, _ctx: Context) -> dict:
-    return metrics.year_summary(_ctx.store, year, filters=_ctx.filters, settings=_ctx.settings)
+@cached_by_data_version(max_entries=32)
+def overview(ctx: Context) -> dict[str, Any]:
+    """The Overview's KPIs, their changes against the comparison window, and the tier counts with theirs."""
+    p = period(ctx)
+    table = tier_table(ctx)
+    now = figures.year_summary(ctx.store, ctx.year, ctx.filters, ctx.settings, table=table, period=p)
+    before_table = tiers.assign_tiers(ctx.store, ctx.year - 1, filters=ctx.filters, settings=ctx.settings,
+                                      period=p.previous())
+    before = figures.year_summary(ctx.store, ctx.year - 1, ctx.filters, ctx.settings, table=before_table,
+                                  period=p.previous())
+    return {"now": now, "changes": figures.year_changes(now, before), "period": p,
+            "has_before": before["n_accounts"] > 0,
+            "tiers": tiers.tier_counts(table, before_table if len(before_table) else None)}
 
 
-def summary(ctx: Context, year: int | None = None) -> dict:
-    return _summary(str(ctx.store.path), ctx.version, ctx.year if year is None else year, _fkey(ctx), ctx)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _same_period(db: str, version: int, year: int, fkey: str, _ctx: Context) -> dict | None:
-    return metrics.same_period_last_year(_ctx.store, year, filters=_ctx.filters, settings=_ctx.settings)
-
-
-def same_period(ctx: Context) -> dict | None:
-    """Last year's figures over the same days, when the selected year is not finished."""
-    return _same_period(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), ctx)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _monthly_by_tier(db: str, version: int, year: int, fkey: str, _ctx: Context) -> pd.DataFrame:
-    monthly = metrics.monthly_sales(_ctx.store, year, filters=_ctx.filters, settings=_ctx.settings)
-    return charts.monthly_by_tier(monthly, _tier_table(db, version, year, fkey, _ctx))
-
-
+@cached_by_data_version(max_entries=32)
 def monthly_by_tier(ctx: Context) -> pd.DataFrame:
-    return _monthly_by_tier(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), ctx)
+    monthly = figures.monthly_sales(ctx.store, ctx.year, filters=ctx.filters, settings=ctx.settings)
+    return charts.monthly_by_tier(monthly, tier_table(ctx))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _migration(db: str, version: int, year: int, fkey: str, _ctx: Context) -> pd.DataFrame:
-    return tiers.tier_migration(_ctx.store, year, filters=_ctx.filters, settings=_ctx.settings)
-
-
+@cached_by_data_version(max_entries=32)
 def migration(ctx: Context) -> pd.DataFrame:
-    return _migration(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), ctx)
+    return tiers.tier_migration(ctx.store, ctx.year, filters=ctx.filters, settings=ctx.settings, table=tier_table(ctx))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _projection(db: str, version: int, year: int, fkey: str, today: date, _ctx: Context) -> pd.DataFrame:
-    return tiers.run_rate_projection(_ctx.store, year, today=today, settings=_ctx.settings, filters=_ctx.filters)
-
-
+@cached_by_data_version(max_entries=16)
 def projection(ctx: Context) -> pd.DataFrame:
-    # today is part of the key: a year stops being "open" at midnight, not at the next import
-    return _projection(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), date.today(), ctx)
+    return tiers.run_rate_projection(ctx.store, ctx.year, settings=ctx.settings, filters=ctx.filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _stop_impact(db: str, version: int, year: int, fkey: str, _ctx: Context) -> pd.DataFrame:
-    return tiers.stop_impact(_ctx.store, year, top=10, filters=_ctx.filters, settings=_ctx.settings)
-
-
+@cached_by_data_version(max_entries=16)
 def stop_impact(ctx: Context) -> pd.DataFrame:
-    return _stop_impact(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), ctx)
+    return tiers.stop_impact(ctx.store, ctx.year, top=10, filters=ctx.filters, settings=ctx.settings)
 
 
 def criteria(ctx: Context) -> pd.DataFrame:
-    scores = None
-    try:
-        from .. import dossier
-        scores = dossier.scores_frame(ctx.store)
-    except (ImportError, AttributeError):
-        scores = None
-    return _criteria(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), _dossier_version(ctx), ctx, scores)
-
-
-def _dossier_version(ctx: Context) -> str:
-    row = ctx.store.cursor().execute("select count(*), max(updated_at), sum(version) from accounts").fetchone()
-    return str(row)
+    """The six criteria of the year's accounts in the view (company-wide), with the dossiers' scores."""
+    return _criteria(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), dossier.dossier_version(ctx.store), ctx)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _criteria(db: str, version: int, year: int, fkey: str, dver: str, _ctx: Context, _scores) -> pd.DataFrame:
-    return tiers.criteria_checklist(_ctx.store, year, settings=_ctx.settings, scores=_scores, filters=_ctx.filters,
-                                    table=_tier_table(db, version, year, fkey, _ctx))
+def _criteria(db: str, version: int, year: int, fkey: str, dossier_version: int, _ctx: Context) -> pd.DataFrame:
+    return tiers.criteria_checklist(_ctx.store, year, settings=_ctx.settings, scores=dossier.scores_frame(_ctx.store),
+                                    filters=_ctx.filters, table=tier_table(_ctx, year))
+
+
+def scope_notes(ctx: Context) -> None:
+    """Under the title: which days the figures count and compare, and what a filter does and does not change."""
+    p = period(ctx)
+    lines = []
+    if p.as_of is not None and ctx.year is not None:
+        key = "period.unfinished" if p.unfinished else "period.complete"
+        lines.append(ctx.t(key, year=ctx.year, start=p.start, through=p.through, prev_start=p.prev_start,
+                           prev_through=p.prev_through))
+    if ctx.filters:
+        scope = join_items([ctx.t(f"filters.scope.{d}") for d in ctx.filters.active()], ctx.lang)
+        lines.append(ctx.t("filters.tier_note", scope=scope))
+    for line in lines:
+        st.caption(line)
 
 
 def tier_table_or_stop(ctx: Context) -> pd.DataFrame:

@@ -19,7 +19,8 @@ from typing import Any, Iterable
 import pandas as pd
 import streamlit as st
 
-from .. import account_sales, auth, charts, dossier, plans, reports
+from .. import auth, charts, dossier, plans, reports
+from ..sales import accounts as account_sales
 from ..dossier import (ACCOUNT_FACT_FIELDS, BASIC_FIELDS, CONTACT_ROLES, DECISION_ROLES, EXCHANGE_ITEMS, PERSONAL_FIELDS,
                        PLAN_KINDS, POLICY_LEVELS, PROMOTION_KINDS, SCORE_FIELDS, SPECS)
 from ..formatting import MISSING, format_amount, format_number, format_pct, format_signed_pct, tier_label
@@ -590,7 +591,7 @@ def records_tab(ctx: context.Context, account: str, editable: bool, today: dt.da
         shown, config = tables.localise(orders, ["date", "lines", "qty", "sales"], ctx.lang, ctx.unit)
         st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
     with c2:
-        stock = account_sales.inventory_cover(ctx.store, account)
+        stock = account_sales.weeks_of_cover(ctx.store, account)
         if stock.empty:
             st.info(ctx.t("dossier.no_inventory"))
         else:

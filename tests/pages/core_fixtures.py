@@ -8,8 +8,10 @@ test module are found by pytest like fixtures defined there.
 
 The fixture database is built through the real import path
 (``kam_core.ingest.pipeline.import_file``) from a tiny literal CSV whose numbers
-are worked out by hand below. The latest year is 2025 (the machine's date is
-later, so no run-rate projection appears).
+are worked out by hand below. The latest year is 2025; its lines end on 7 July,
+so it is unfinished: it is compared with 2024 through 7 July (every 2024 line is
+earlier, so that is all of 2024's figures) and the Tiers page shows a run-rate
+projection.
 
 2025 (total 125,000,000.00; gross profit 14,000,000.00; margin 11.2 %):
 

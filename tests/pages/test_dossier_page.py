@@ -7,7 +7,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kam_core import auth, dossier, metrics, plans, reports, tiers
+from kam_core import auth, dossier, plans, reports
+from kam_core.sales import accounts as account_sales
+from kam_core.sales import figures as metrics
+from kam_core.sales import tiers
 from kam_core.formatting import format_amount, format_signed_pct
 from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.store import open_store
@@ -218,7 +221,7 @@ def test_merging_an_alias_moves_its_sales_to_the_other_account_and_changes_the_d
         aliases = dossier.list_aliases(store, SYSTEM)
         raw = aliases[~aliases["has_dossier"] & (aliases["lines"] > 0)].iloc[0]
         year = metrics.available_years(store)[-1]
-        ranked = metrics.account_year_table(store, year).set_index("account")["sales"]
+        ranked = metrics.account_year_figures(store, year).set_index("account")["sales"]
         version = store.data_version()
     finally:
         store.close()
@@ -232,7 +235,7 @@ def test_merging_an_alias_moves_its_sales_to_the_other_account_and_changes_the_d
     store = open_store(demo_db)
     try:
         assert store.data_version() != version          # every cached figure (Rankings too) is recomputed
-        after = metrics.account_year_table(store, year).set_index("account")["sales"]
+        after = metrics.account_year_figures(store, year).set_index("account")["sales"]
         moved = dossier.list_aliases(store, SYSTEM).set_index("alias_key").loc[raw["alias_key"], "account"]
     finally:
         store.close()

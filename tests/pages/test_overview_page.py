@@ -22,7 +22,7 @@ def test_the_kpis_compare_with_last_year(fixture_db):
     delta = deltas_by_label(at)
     assert delta["销售额"] == "+45.3%"                 # 125 / 86 − 1
     assert delta["毛利"] == "+55.6%"                   # 14 / 9 − 1
-    assert delta["毛利率"] == "+0.7 pp"                # 11.2 % − 10.47 %
+    assert delta["毛利率"] == "+0.7 个百分点"          # 11.2 % − 10.47 %, in the page's words
     assert delta["HHI"] == "-42"                       # 3,184 − 3,226.07
 
 
@@ -32,7 +32,8 @@ def test_the_overview_counts_the_accounts_per_tier_and_their_change(fixture_db):
     counts = {k: shown[k] for k in ("战略性大客户", "伙伴式大客户", "普通大客户", "非大客户")}
     assert counts == {"战略性大客户": "1", "伙伴式大客户": "2", "普通大客户": "1", "非大客户": "1"}
     changes = {k: delta[k] for k in counts}
-    assert changes == {"战略性大客户": "+1", "伙伴式大客户": "+0", "普通大客户": "-2", "非大客户": "+1"}
+    # no change shows no arrow at all (a green "+0" read as growth)
+    assert changes == {"战略性大客户": "+1", "伙伴式大客户": "", "普通大客户": "-2", "非大客户": "+1"}
 
 
 def test_picking_the_previous_year_shows_its_figures_without_a_comparison(fixture_db):

@@ -9,8 +9,17 @@ never read as zero cost, and an account with no known cost at all has no basis
 amount, so its tier and ``to_next_tier`` are empty rather than ``none``).
 ``to_next_tier`` = next threshold − basis amount (empty for strategic).
 
-The tier itself is part of the Ibis expression in :mod:`kam_core.metrics`, so
-it runs on DuckDB or Spark; what follows here works on the few rows per
+**Company-wide, whatever the filter.** Policy 1.3 grades an account by its
+yearly amount with the whole company, so a view's filters (region, category,
+store) never re-grade it: the tier, the distance to the next tier, the six
+criteria, the tier migration and the projection's tier are always computed
+on every line of the year; the filters only choose which accounts a view
+lists and narrow the other figures. An unfinished year is graded on its
+amount through the as-of date (the projection gives the run-rate tier) and
+its migration compares it with the same days of the year before.
+
+The tier itself is part of the Ibis expression in :mod:`kam_core.sales.figures`,
+so it runs on DuckDB or Spark; what follows here works on the few rows per
 account that come back.
 """
 from __future__ import annotations
@@ -25,15 +34,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from . import engine
-from .metrics import (
-    Filters,
-    execute_account_year,
-    filtered_sales,
-    fiscal_year_bounds,
-    resolve_settings,
-)
-from .store import Store
+from ..safe_text import safe_text
+from ..store import Store
+from .figures import account_year_figures
+from .periods import Filters, Period, as_of_date, narrowing, resolve_settings, year_period
 
 TIERS = ("strategic", "partner", "ordinary", "none")
 UNKNOWN = "unknown"   # on the cost basis, an account without any known cost cannot be tiered
@@ -47,6 +51,24 @@ def tier_codes(table: pd.DataFrame) -> pd.Series:
 def tiers_in(table: pd.DataFrame) -> list[str]:
     """The four tiers, plus :data:`UNKNOWN` when some account could not be tiered, so counts add up."""
     return list(TIERS) + ([UNKNOWN] if len(table) and table["tier"].isna().any() else [])
+
+
+def tier_counts(table: pd.DataFrame, before: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """Accounts per tier of ``table`` (:func:`tiers_in` order) and the change from ``before``.
+
+    ``[{tier, accounts, sales, change}]``: ``sales`` the tier's Σ sales in the
+    table, ``change`` the count minus ``before``'s (None without ``before``).
+    """
+    codes = tier_codes(table)
+    prev = tier_codes(before).value_counts() if before is not None and len(before) else None
+    out = []
+    for tier in tiers_in(table):
+        part = codes == tier
+        n = int(part.sum())
+        out.append({"tier": tier, "accounts": n, "sales": float(table.loc[part, "sales"].sum()),
+                    "change": None if prev is None else n - int(prev.get(tier, 0))})
+    return out
+
 TIER_COLUMNS = [
     "account", "year", "sales", "gross_profit", "margin", "share", "profit_share",
     "rank", "profit_rank", "cum_share", "abc", "yoy", "tier", "to_next_tier",
@@ -71,14 +93,17 @@ def assign_tiers(
     basis: str | None = None,
     filters: Filters | None = None,
     settings: Mapping[str, Any] | None = None,
+    period: Period | None = None,
 ) -> pd.DataFrame:
     """Each account's tier in ``year``, sorted by rank.
 
     Columns: :data:`TIER_COLUMNS` then ``basis_amount`` (the amount compared
     with the thresholds). ``basis`` overrides the ``tier_basis`` setting.
+    Under ``filters`` the rows and the figures are the view's, the tier,
+    ``to_next_tier`` and ``basis_amount`` the company-wide ones. ``period``:
+    another window than the year's own (see :func:`~kam_core.sales.figures.account_year_figures`).
     """
-    settings = resolve_settings(store, settings)
-    return execute_account_year(store, year, filters, settings, basis, columns=TIER_COLUMNS + ["basis_amount"])
+    return account_year_figures(store, year, filters, settings, basis, period)[TIER_COLUMNS + ["basis_amount"]]
 
 
 def tier_of(amount: float | None, settings: Mapping[str, Any]) -> str | None:
@@ -133,12 +158,15 @@ def tier_csv(df: pd.DataFrame) -> str:
     """The tier table as CSV text: header + one row per account in the frame's order.
 
     Exactly :data:`TIER_COLUMNS`; amounts with 2 decimals, ratios with 6,
-    integers plain, empty fields for none, ``\\n`` line ends, no index.
+    integers plain, empty fields for none, ``\\n`` line ends, no index. Text
+    that a spreadsheet would run as a formula (an account named ``=HYPERLINK(…)``)
+    gets a leading ``'``, as in every CSV the product writes.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(TIER_COLUMNS)
-    writer.writerows(_formatted_rows(df))
+    text = [_places(c) == "text" for c in TIER_COLUMNS]
+    writer.writerows([safe_text(v) if is_text else v for v, is_text in zip(row, text)] for row in _formatted_rows(df))
     return out.getvalue()
 
 
@@ -170,24 +198,32 @@ def tier_migration(
     store: Store, year: int, filters: Filters | None = None, settings: Mapping[str, Any] | None = None,
     table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Each account's tier in ``year − 1`` and ``year`` and how it moved.
+    """Each account's company-wide tier in the year before and in ``year``, and how it moved.
 
-    ``movement``: up / down / same when the account has lines in both years,
-    ``new`` when only in ``year``, ``lost`` when only in ``year − 1``; None when
-    either tier is unknown (cost basis without costs). Accounts of ``year`` in
-    rank order, then the lost ones in their previous rank order. ``table``: this
-    year's :func:`assign_tiers` result when the caller has it already.
+    The year before is counted over the same days when ``year`` is unfinished
+    (its comparison window), so half a year is never graded against a whole one.
+    ``movement``: up / down / same when the account has lines in both, ``new``
+    when only in ``year``, ``lost`` when only before; None when either tier is
+    unknown (cost basis without costs). Under ``filters`` the accounts are
+    those the view has lines for in either window; the tiers stay company-wide.
+    Accounts of ``year`` in rank order, then the lost ones in their previous
+    rank order. ``table``: this year's :func:`assign_tiers` result for the
+    same filters when the caller has it already.
     """
     settings = resolve_settings(store, settings)
+    period = year_period(year, as_of_date(store), settings)
+    filters = narrowing(filters)
     if table is None:
         table = assign_tiers(store, year, filters=filters, settings=settings)
-    cur = table[["account", "tier"]]
-    prev = assign_tiers(store, year - 1, filters=filters, settings=settings)[["account", "tier"]]
-    prev = prev.rename(columns={"tier": "tier_prev"})
-    in_cur = set(cur["account"])
+    prev_company = account_year_figures(store, year - 1, None, settings, period=period.previous())
+    prev_tiers = dict(zip(prev_company["account"], prev_company["tier"]))
+    if filters is None:
+        prev_order = list(prev_company["account"])
+    else:
+        prev_order = list(account_year_figures(store, year - 1, filters, settings, period=period.previous())["account"])
+    in_cur = set(table["account"])
     rows = []
-    prev_tiers = dict(zip(prev["account"], prev["tier_prev"]))
-    for account, tier in zip(cur["account"], cur["tier"]):
+    for account, tier in zip(table["account"], table["tier"]):
         if account not in prev_tiers:
             rows.append((account, None, tier, "new"))
             continue
@@ -198,9 +234,9 @@ def tier_migration(
             diff = _TIER_ORDER[tier] - _TIER_ORDER[before]
             movement = "up" if diff > 0 else "down" if diff < 0 else "same"
         rows.append((account, before, tier, movement))
-    for account, before in zip(prev["account"], prev["tier_prev"]):
+    for account in prev_order:
         if account not in in_cur:
-            rows.append((account, before, None, "lost"))
+            rows.append((account, prev_tiers[account], None, "lost"))
     return pd.DataFrame(rows, columns=["account", "tier_prev", "tier", "movement"], dtype=object)
 
 
@@ -218,32 +254,26 @@ def months_covered(start: dt.date, latest: dt.date) -> float:
 def run_rate_projection(
     store: Store,
     year: int,
-    today: dt.date | None = None,
     settings: Mapping[str, Any] | None = None,
     filters: Filters | None = None,
 ) -> pd.DataFrame:
     """A labelled projection for an unfinished year: year to date × 12 / months covered.
 
-    Months covered run from the start of the (fiscal) year to the latest sales
-    date in that year (see :func:`months_covered`), so a data lag does not
-    deflate the projection. Columns: account, ytd_sales, months_covered,
-    projected (sales run-rate), projected_basis (run-rate of the tier basis;
-    equals projected on the sales basis), projected_tier. Empty when ``today``
-    (default: the system date) is not inside the year or the year has no lines.
+    Months covered run from the start of the (fiscal) year to the as-of date
+    (see :func:`months_covered`), so a data lag does not deflate the
+    projection. Columns: account, ytd_sales, months_covered, projected (the
+    view's sales run-rate), projected_basis (the company-wide run-rate of the
+    tier basis), projected_tier (its tier: a filter never re-grades). Empty
+    when the year is not unfinished (see :mod:`kam_core.sales.periods`).
     """
     columns = ["account", "ytd_sales", "months_covered", "projected", "projected_basis", "projected_tier"]
     settings = resolve_settings(store, settings)
-    today = today or dt.date.today()
-    start, end = fiscal_year_bounds(year, int(settings["fiscal_start_month"]))
+    period = year_period(year, as_of_date(store), settings)
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    if not (start <= today < end):
+    if not period.unfinished:
         return empty
-    t = filtered_sales(store, filters)
-    latest = engine.connect(store).execute(t.filter(t["date"] >= start, t["date"] < end)["date"].max())
-    if latest is None or pd.isna(latest):
-        return empty
-    months = months_covered(start, pd.Timestamp(latest).date())
-    table = execute_account_year(store, year, filters, settings)
+    months = months_covered(period.start, period.through)
+    table = account_year_figures(store, year, filters, settings)
     projected_basis = table["basis_amount"] * 12 / months
     return pd.DataFrame(
         {
@@ -273,18 +303,23 @@ def criteria_checklist(
 ) -> pd.DataFrame:
     """Policy 1.2's six criteria per account: 'pass', 'fail' or 'unknown'.
 
+    Company-wide whatever ``filters`` (which only choose the accounts listed).
     c2: rank ≤ ``criteria_top_n``. c3: share and profit_share both ≥
     ``criteria_min_share`` (fail if either known one is below; unknown when
     profit is unknown and the share passes). c1 brand awareness, c4
     cooperation, c5 supply priority, c6 new-product priority: the dossier's
     1–5 score ≥ 4 passes; ``scores`` has columns account, brand_awareness,
     cooperation, supply_priority, new_product_priority; a missing account,
-    score or frame gives unknown. Rows in rank order. ``table``: the year's
-    :func:`assign_tiers` (or account-year) result when the caller has it already.
+    score or frame gives unknown. Rows in the view's rank order. ``table``: the
+    year's :func:`assign_tiers` result for ``filters`` when the caller has it.
     """
     settings = resolve_settings(store, settings)
     if table is None:
-        table = execute_account_year(store, year, filters, settings)
+        table = account_year_figures(store, year, filters, settings)
+    shown = list(table["account"])
+    if narrowing(filters) is not None:
+        company = account_year_figures(store, year, None, settings).set_index("account")
+        table = company.loc[[a for a in shown if a in company.index]].reset_index()
     minimum = float(settings["criteria_min_share"])
     top_n = int(settings["criteria_top_n"])
     by_account: dict[str, dict] = {}
@@ -328,8 +363,7 @@ def stop_impact(
     lost (``sales_drop_share`` = sales / total, ``profit_drop_share`` =
     gross_profit / total gross profit; NaN when a total is 0 or unknown).
     """
-    settings = resolve_settings(store, settings)
-    table = execute_account_year(store, year, filters, settings)
+    table = account_year_figures(store, year, filters, settings)
     total_sales = math.fsum(table["sales"])
     known = table["gross_profit"].dropna()
     total_profit = math.fsum(known) if len(known) else math.nan

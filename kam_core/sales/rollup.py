@@ -1,0 +1,112 @@
+"""The rollups: the sales lines summed at the grains the pages read, kept exact and in step.
+
+Two tables, both keyed by the import the lines came from, so that loading an
+import adds rows, undoing it deletes them, and nothing else ever changes:
+
+* ``sales_daily`` — import × day × account: the company-wide figures, the
+  as-of date, the comparison cut of an unfinished year, sales between two
+  dates (promotions, price changes), order days.
+* ``sales_monthly`` — import × calendar month × account × region × store ×
+  category: every filtered figure, the mixes, the filter choices.
+
+Each holds, per row, Σ amount, Σ profit and Σ amount over the lines whose
+profit is known, Σ cost over the lines whose cost is known, Σ qty, the line
+count and the count of lines with a profit. Only sums, exact decimals: any
+figure that is a sum over lines is the same sum over rollup rows, and a sum
+with no known value stays NULL (unknown is never zero).
+
+The rollups are derived data. They are written in the same transaction as
+the lines they sum (import commit, undo, alias merge, demo), so a reader sees
+both or neither; :func:`rebuild` makes them again from the lines, and
+:func:`differences` says where they and the lines disagree (empty when in step).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import duckdb
+
+from ..store import Store
+
+ROLLUPS = ("sales_daily", "sales_monthly")
+SUMS = ("amount", "profit", "known_amount", "cost", "qty", "lines", "lines_with_profit")
+
+_SUMS_SQL = """sum(amount), sum(profit), sum(amount) filter (where profit is not null), sum(cost), sum(qty),
+               count(*), count(profit)"""
+_SUMS_NAMED = """sum(amount) as amount, sum(profit) as profit,
+               sum(amount) filter (where profit is not null) as known_amount, sum(cost) as cost,
+               sum(qty) as qty, count(*) as lines, count(profit) as lines_with_profit"""
+_DAILY_SQL = f"""
+insert into sales_daily (import_id, date, account, {', '.join(SUMS)})
+select import_id, date, account, {_SUMS_SQL}
+from sales where {{where}} group by import_id, date, account
+"""
+_MONTHLY_SQL = f"""
+insert into sales_monthly (import_id, month, account, region, store, category, {', '.join(SUMS)})
+select import_id, date_trunc('month', date)::date, account, region, store, category, {_SUMS_SQL}
+from sales where {{where}} group by import_id, date_trunc('month', date), account, region, store, category
+"""
+
+
+def _refresh(cur: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any]) -> None:
+    for table in ROLLUPS:
+        cur.execute(f"delete from {table} where {where}", params)
+    cur.execute(_DAILY_SQL.format(where=where), params)
+    cur.execute(_MONTHLY_SQL.format(where=where), params)
+
+
+def add_import(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Sum the sales lines of ``import_id`` into the rollups (again, if they were summed before).
+
+    Call inside the transaction that wrote the lines, before its commit.
+    """
+    _refresh(cur, "import_id = ?", [int(import_id)])
+
+
+def remove_import(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Drop the rollup rows of ``import_id`` (its lines are being deleted in the same transaction)."""
+    for table in ROLLUPS:
+        cur.execute(f"delete from {table} where import_id = ?", [int(import_id)])
+
+
+def refresh_accounts(cur: duckdb.DuckDBPyConnection, accounts: Sequence[str]) -> None:
+    """Sum the lines of ``accounts`` again (after lines moved between accounts, e.g. an alias merge)."""
+    names = sorted({str(a) for a in accounts})
+    if names:
+        _refresh(cur, "list_contains(?, account)", [names])
+
+
+def rebuild(store: Store) -> int:
+    """Make both rollups again from the lines, in one transaction; returns the rollup rows written."""
+    with store.transaction() as cur:
+        for table in ROLLUPS:
+            cur.execute(f"delete from {table}")
+        cur.execute(_DAILY_SQL.format(where="true"))
+        cur.execute(_MONTHLY_SQL.format(where="true"))
+        Store.bump_data_version(cur)
+        return int(sum(cur.execute(f"select count(*) from {t}").fetchone()[0] for t in ROLLUPS))
+
+
+def differences(store: Store) -> list[tuple]:
+    """Where a rollup and the lines disagree: ``(rollup, import_id, key…, what)`` rows, empty when in step.
+
+    Compares every row of both rollups with the same sums taken from the lines
+    now (a full scan: for tests and ``python -m kam_core rollup check``).
+    """
+    cur = store.cursor()
+    out: list[tuple] = []
+    for table, keys, key_sql in (
+        ("sales_daily", "import_id, date, account", "import_id, date, account"),
+        ("sales_monthly", "import_id, month, account, region, store, category",
+         "import_id, date_trunc('month', date)::date as month, account, region, store, category"),
+    ):
+        out.extend(cur.execute(f"""
+            with from_lines as (select {key_sql}, {_SUMS_NAMED} from sales group by all),
+            kept as (select {keys}, {', '.join(SUMS)} from {table}),
+            missing as (select * from from_lines except all select * from kept),
+            extra as (select * from kept except all select * from from_lines)
+            select '{table}', {keys}, 'missing' from missing
+            union all
+            select '{table}', {keys}, 'extra' from extra
+        """).fetchall())
+    return out
