@@ -82,6 +82,9 @@ def _window_shape(period: Period) -> tuple[bool, bool]:
     return partial(period.through), partial(period.prev_through)
 
 
+_NEVER = dt.date(9999, 12, 31)   # a part-month window that is not needed starts here: no line is read
+
+
 def _window_params(period: Period, filters: Filters | None) -> dict[str, Any]:
     cur_partial, prev_partial = _window_shape(period)
 
@@ -93,16 +96,19 @@ def _window_params(period: Period, filters: Filters | None) -> dict[str, Any]:
         "prev_start": period.prev_start, "prev_through": period.prev_through,
         "cur_bound": last_full_month(period.through, cur_partial),
         "prev_bound": last_full_month(period.prev_through, prev_partial),
-        "cur_part_start": month_start(period.through), "prev_part_start": month_start(period.prev_through),
+        "cur_part_start": month_start(period.through) if cur_partial else _NEVER,
+        "prev_part_start": month_start(period.prev_through) if prev_partial else _NEVER,
     }
     for dim in DIMENSIONS:
         values[dim] = list(getattr(filters, dim, ()) or ())
     return values
 
 
-def _narrow(t: ibis.Table, p: engine.Params, dims: Sequence[str]) -> ibis.Table:
-    for dim in dims:
-        t = t.filter(p(dim, "array<string>").contains(t[dim]))
+def _narrow(t: ibis.Table, p: engine.Params) -> ibis.Table:
+    """The rows every filter keeps; an empty list keeps all (one compiled query serves every filter)."""
+    for dim in DIMENSIONS:
+        values = p(dim, "array<string>")
+        t = t.filter((values.length() == 0) | values.contains(t[dim]))
     return t
 
 
@@ -126,36 +132,38 @@ def _part_month(lines: ibis.Table, start: ibis.DateValue, through: ibis.DateValu
     return _as_slices(summed, ibis.literal(cur), ibis.literal(not cur))
 
 
-def _slices(backend: Any, p: engine.Params, dims: Sequence[str], cur_partial: bool, prev_partial: bool) -> ibis.Table:
-    """Rows ``account, in_cur, in_prev`` + sums covering both windows of the period exactly once."""
-    if not dims:
+def _slices(backend: Any, p: engine.Params, filtered: bool) -> ibis.Table:
+    """Rows ``account, in_cur, in_prev`` + sums covering both windows of the period exactly once.
+
+    Company-wide: ``sales_daily``, cut to the day. Filtered: ``sales_monthly``
+    for the whole months, plus the lines of a part-month window (empty dates
+    when there is none, so no line is read).
+    """
+    if not filtered:
         d = engine.table(backend, "sales_daily")
         d = d.filter(d["date"] >= p("prev_start", "date"), d["date"] <= p("through", "date"))
         return _as_slices(d, d["date"] >= p("start", "date"), d["date"] <= p("prev_through", "date"))
-    m = _narrow(engine.table(backend, "sales_monthly"), p, dims)
+    m = _narrow(engine.table(backend, "sales_monthly"), p)
     m = m.filter(m["month"] >= p("prev_start", "date"), m["month"] <= p("cur_bound", "date"))
-    parts = [_as_slices(m, m["month"] >= p("start", "date"), m["month"] <= p("prev_bound", "date"))]
-    if cur_partial or prev_partial:
-        lines = _narrow(engine.table(backend, "sales"), p, dims)
-        if cur_partial:
-            parts.append(_part_month(lines, p("cur_part_start", "date"), p("through", "date"), cur=True))
-        if prev_partial:
-            parts.append(_part_month(lines, p("prev_part_start", "date"), p("prev_through", "date"), cur=False))
-    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+    lines = _narrow(engine.table(backend, "sales"), p)
+    return ibis.union(
+        _as_slices(m, m["month"] >= p("start", "date"), m["month"] <= p("prev_bound", "date")),
+        _part_month(lines, p("cur_part_start", "date"), p("through", "date"), cur=True),
+        _part_month(lines, p("prev_part_start", "date"), p("prev_through", "date"), cur=False),
+    )
 
 
 def _money(p: engine.Params, name: str) -> ibis.Value:
     return p(name, _MONEY)
 
 
-def account_year_expr(backend: Any, p: engine.Params, dims: Sequence[str], partial: tuple[bool, bool],
-                      basis: str) -> ibis.Table:
+def account_year_expr(backend: Any, p: engine.Params, filtered: bool, basis: str) -> ibis.Table:
     """One row per account with lines in the current window: :data:`ACCOUNT_YEAR_COLUMNS` + :data:`POLICY_COLUMNS`.
 
     The policy columns grade the rows' own amounts; :func:`account_year_figures`
     replaces them with the company-wide ones under a filter.
     """
-    s = _slices(backend, p, dims, *partial)
+    s = _slices(backend, p, filtered)
     cur, prev = s["in_cur"], s["in_prev"]
     per_account = s.group_by("account").aggregate(
         sales_d=s["amount"].sum(where=cur),
@@ -231,8 +239,8 @@ def account_year_expr(backend: Any, p: engine.Params, dims: Sequence[str], parti
     )
 
 
-def _totals_expr(backend: Any, p: engine.Params, dims: Sequence[str], partial: tuple[bool, bool]) -> ibis.Table:
-    s = _slices(backend, p, dims, *partial)
+def _totals_expr(backend: Any, p: engine.Params, filtered: bool) -> ibis.Table:
+    s = _slices(backend, p, filtered)
     cur, prev = s["in_cur"], s["in_prev"]
     return s.aggregate(
         sales=s["amount"].sum(where=cur).cast("float64"),
@@ -255,13 +263,25 @@ def _query_values(period: Period, filters: Filters | None, settings: Mapping[str
             "abc_a": float(settings["abc_a_max"]), "abc_b": float(settings["abc_b_max"])}
 
 
+def compile_queries(store: Store) -> None:
+    """Compile every shape of the yearly figures ahead of time (a server's start; see ``engine.compiled``)."""
+    if engine.engine_name() != "duckdb":
+        return
+    settings = resolve_settings(store, {})
+    values = {**_query_values(year_period(2000, None, settings), None, settings), "end": dt.date(2001, 1, 1)}
+    for filtered in (False, True):
+        for basis in ("sales", "cost"):
+            engine.compiled(store, ("account_year", filtered, basis),
+                            lambda p: account_year_expr(engine.connect(store), p, filtered, basis), values)
+        engine.compiled(store, ("year_totals", filtered), lambda p: _totals_expr(engine.connect(store), p, filtered),
+                        values)
+        engine.compiled(store, ("monthly_sales", filtered), lambda p: _monthly_expr(store, p, filtered), values)
+
+
 def _run(store: Store, name: str, build: Any, period: Period, filters: Filters | None,
          settings: Mapping[str, Any], *shape: Any) -> pd.DataFrame:
-    filters = narrowing(filters)
-    dims = filters.active() if filters else ()
-    partial = _window_shape(period) if dims else (False, False)
-    key = (name, dims, partial, *shape)
-    return engine.execute(store, key, lambda p: build(engine.connect(store), p, dims, partial, *shape),
+    filtered = narrowing(filters) is not None
+    return engine.execute(store, (name, filtered, *shape), lambda p: build(engine.connect(store), p, filtered, *shape),
                           _query_values(period, filters, settings))
 
 
@@ -425,29 +445,29 @@ def monthly_sales(
     """
     settings = resolve_settings(store, settings)
     start, end = fiscal_year_bounds(year, int(settings["fiscal_start_month"]))
-    filters = narrowing(filters)
-    dims = filters.active() if filters else ()
-
-    def build(p: engine.Params) -> ibis.Table:
-        backend = engine.connect(store)
-        if dims:
-            t = _narrow(engine.table(backend, "sales_monthly"), p, dims)
-            month = t["month"]
-        else:
-            t = engine.table(backend, "sales_daily")
-            month = t["date"].truncate("M").cast("date")
-        t = t.mutate(month=month)
-        t = t.filter(t["month"] >= p("start", "date"), t["month"] < p("end", "date"))
-        return (t.group_by(["month", "account"])
-                .aggregate(sales=t["amount"].sum().cast("float64"), gross_profit=t["profit"].sum().cast("float64"))
-                .order_by(["month", "account"]))
-
+    filtered = narrowing(filters) is not None
     values = {"start": start, "end": end, **{d: list(getattr(filters, d, ()) or ()) for d in DIMENSIONS}}
-    df = engine.execute(store, ("monthly_sales", dims), build, values).reset_index(drop=True)
+    df = engine.execute(store, ("monthly_sales", filtered), lambda p: _monthly_expr(store, p, filtered),
+                        values).reset_index(drop=True)
     df["month"] = pd.Series([pd.Timestamp(m).date() for m in df["month"]], dtype=object)
     df["sales"] = df["sales"].astype("float64")
     df["gross_profit"] = pd.to_numeric(df["gross_profit"], errors="coerce").astype("float64")
     return df[MONTHLY_COLUMNS]
+
+
+def _monthly_expr(store: Store, p: engine.Params, filtered: bool) -> ibis.Table:
+    backend = engine.connect(store)
+    if filtered:
+        t = _narrow(engine.table(backend, "sales_monthly"), p)
+        month = t["month"]
+    else:
+        t = engine.table(backend, "sales_daily")
+        month = t["date"].truncate("M").cast("date")
+    t = t.mutate(month=month)
+    t = t.filter(t["month"] >= p("start", "date"), t["month"] < p("end", "date"))
+    return (t.group_by(["month", "account"])
+            .aggregate(sales=t["amount"].sum().cast("float64"), gross_profit=t["profit"].sum().cast("float64"))
+            .order_by(["month", "account"]))
 
 
 def available_years(store: Store, settings: Mapping[str, Any] | None = None) -> list[int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -53,7 +54,17 @@ class Context:
 
 @st.cache_resource(show_spinner=False)
 def _store_for(path: str) -> Store:
-    return open_store(path)
+    store = open_store(path)
+    # The figures' SQL is compiled once per process; doing it now keeps it out of the first view.
+    threading.Thread(target=_compile_quietly, args=(store,), name="kam-compile", daemon=True).start()
+    return store
+
+
+def _compile_quietly(store: Store) -> None:
+    try:
+        figures.compile_queries(store)
+    except Exception:  # noqa: BLE001 - only a head start: a page compiles what it needs itself
+        pass
 
 
 def get_store() -> Store:
