@@ -17,7 +17,6 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Callable
 
 import duckdb

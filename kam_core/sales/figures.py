@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import ibis
 import ibis.expr.datatypes as dtypes
