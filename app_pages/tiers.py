@@ -55,8 +55,10 @@ with t_accounts:
     if not proj.empty:
         st.markdown(f"**{ctx.t('projection.label')}**")
         st.caption(ctx.t("projection.note"))
-        shown, config = tables.localise(proj, ["account", "ytd_sales", "months_covered", "projected", "projected_tier"],
-                                        ctx.lang, ctx.unit)
+        st.caption(context.backtest_note(ctx))
+        shown, config = tables.localise(
+            proj, ["account", "ytd_sales", "months_covered", "projected", "projected_naive", "method", "projected_tier"],
+            ctx.lang, ctx.unit)
         st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
 
 with t_near:

@@ -128,7 +128,9 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("col.lines_without_profit", "无毛利行数", "Lines without profit"),
     ("col.ytd_sales", "年初至今销售额", "Sales year to date"),
     ("col.months_covered", "已覆盖月数", "Months covered"),
-    ("col.projected", "年化预测", "Projected (annualised)"),
+    ("col.projected", "季节性预测", "Projected (seasonal)"),
+    ("col.projected_naive", "简单年化", "Run rate"),
+    ("col.method", "预测方法", "Method"),
     ("col.projected_amount", "年化金额", "Annualised amount"),
     ("col.projected_tier", "预测级别", "Projected tier"),
     ("col.criteria", "标准", "Criteria"),
@@ -384,11 +386,20 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("action.search", "搜索", "Search"),
     ("action.reset", "恢复默认", "Reset to default"),
     # --- projection -------------------------------------------------------
-    ("projection.label", "预测（按年化）", "Projection (annualised run rate)"),
-    ("projection.note", "年度尚未结束：按已有月份的销售额年化，仅供参考，不改变实际级别。",
-     "The year is not finished: sales so far annualised by the months covered; a guide only, the actual tier is unchanged."),
-    ("projection.note_detail", "{year} 年尚未结束：按截至 {through} 的 {months} 个月年化。",
-     "{year} is not finished: annualised from {months} months up to {through}."),
+    ("projection.label", "全年预测（按季节规律）", "Full-year projection (seasonal)"),
+    ("projection.note", "年度尚未结束：用往年同期在全年中的占比推算全年（客户自身历史，历史不足时用全公司规律，无历史时按月简单年化），"
+     "按全公司金额评定预测级别；仅供参考，不改变实际级别。",
+     "The year is not finished: the year to date is divided by the share the same days held in earlier years (the "
+     "account's own history, the company's when it has too little, plain run rate without any); the projected tier is "
+     "graded company-wide. A guide only: the actual tier is unchanged."),
+    ("projection.method.own", "自身季节规律", "own seasonal profile"),
+    ("projection.method.company", "全公司季节规律", "company's seasonal profile"),
+    ("projection.method.annualised", "简单年化", "run rate"),
+    ("projection.backtest", "回测（以往完整年度，平均绝对百分比误差）：{items}。",
+     "Backtest on past complete years (mean absolute percentage error): {items}."),
+    ("projection.backtest_item", "前 {months} 个月推全年：季节法 {seasonal}，简单年化 {naive}",
+     "from {months} months: seasonal {seasonal}, run rate {naive}"),
+    ("projection.no_backtest", "还没有可回测的完整年度。", "No complete year to backtest yet."),
     # --- settings page ----------------------------------------------------
     ("settings.read_only", "你可以查看设置，但没有修改权限。", "You can view the settings but not change them."),
     ("settings.saved", "设置已保存，所有页面立即生效。", "Settings saved; every page uses them now."),

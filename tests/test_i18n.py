@@ -92,7 +92,7 @@ def test_label_or_returns_the_default_for_an_unknown_key():
         ("col.to_next_tier", "距下一级", "To next tier"),
         ("unit.yuan", "元", "CNY"),
         ("unit.wan", "万元", "10k CNY"),
-        ("projection.label", "预测（按年化）", "Projection (annualised run rate)"),
+        ("projection.label", "全年预测（按季节规律）", "Full-year projection (seasonal)"),  # issue 17
         ("import.date_order", "日期是 年-月-日、日-月-年 还是 月-日-年？",
          "Are the dates year-month-day, day-month-year or month-day-year?"),
         ("empty.load_demo", "载入演示数据", "Load demo data"),

@@ -109,36 +109,6 @@ def test_migration_names_up_down_same_new_and_lost(store):
     ]
 
 
-def test_months_covered_counts_whole_months_and_the_days_of_the_last(store):
-    assert tiers.months_covered(dt.date(2025, 1, 1), dt.date(2025, 3, 31)) == 3.0
-    assert tiers.months_covered(dt.date(2025, 1, 1), dt.date(2025, 2, 14)) == 1.5
-    assert tiers.months_covered(dt.date(2025, 4, 1), dt.date(2026, 1, 31)) == 10.0
-
-
-def test_run_rate_projects_year_to_date_over_the_months_covered(tmp_path):
-    s = open_store(tmp_path / "rr.duckdb")
-    add_lines(s, [
-        ("2026-01-05", "A", "1500000.00", None, None),
-        ("2026-06-30", "A", "1500000.00", None, None),  # 6.0 months covered
-        ("2026-03-01", "B", "12000000.00", None, None),
-    ])
-    df = tiers.run_rate_projection(s, 2026).set_index("account")
-    assert df.loc["A", "ytd_sales"] == 3_000_000.0
-    assert df.loc["A", "months_covered"] == 6.0
-    assert df.loc["A", "projected"] == 6_000_000.0
-    assert df.loc["A", "projected_tier"] == "ordinary"
-    assert (df.loc["B", "projected"], df.loc["B", "projected_tier"]) == (24_000_000.0, "partner")
-
-
-def test_run_rate_is_empty_for_a_finished_year(store):
-    # the lines reach 31 December 2025: the year is complete, whatever today's date
-    assert len(tiers.run_rate_projection(store, 2025)) == 0
-    add_lines(store, [("2026-01-31", "Alpha", "1000000.00", None, None)])
-    assert len(tiers.run_rate_projection(store, 2025)) == 0  # an earlier year is never unfinished
-    late = tiers.run_rate_projection(store, 2026).set_index("account")
-    assert (late.loc["Alpha", "months_covered"], late.loc["Alpha", "projected"]) == (1.0, 12_000_000.0)
-
-
 def test_criteria_checklist_passes_fails_and_leaves_unknown(store):
     scores = pd.DataFrame([{"account": "Alpha", "brand_awareness": 5, "cooperation": 4,
                             "supply_priority": 3, "new_product_priority": None}])

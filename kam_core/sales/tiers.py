@@ -24,7 +24,6 @@ account that come back.
 """
 from __future__ import annotations
 
-import calendar
 import csv
 import datetime as dt
 import io
@@ -238,53 +237,6 @@ def tier_migration(
         if account not in in_cur:
             rows.append((account, prev_tiers[account], None, "lost"))
     return pd.DataFrame(rows, columns=["account", "tier_prev", "tier", "movement"], dtype=object)
-
-
-def months_covered(start: dt.date, latest: dt.date) -> float:
-    """Months of a year starting on ``start`` that data up to ``latest`` covers.
-
-    Whole months before ``latest``'s month, plus the fraction of its month
-    elapsed by day: data to 31 March in a January year covers 3.0 months,
-    data to 15 March covers 2 + 15/31.
-    """
-    whole = (latest.year - start.year) * 12 + latest.month - start.month
-    return whole + latest.day / calendar.monthrange(latest.year, latest.month)[1]
-
-
-def run_rate_projection(
-    store: Store,
-    year: int,
-    settings: Mapping[str, Any] | None = None,
-    filters: Filters | None = None,
-) -> pd.DataFrame:
-    """A labelled projection for an unfinished year: year to date × 12 / months covered.
-
-    Months covered run from the start of the (fiscal) year to the as-of date
-    (see :func:`months_covered`), so a data lag does not deflate the
-    projection. Columns: account, ytd_sales, months_covered, projected (the
-    view's sales run-rate), projected_basis (the company-wide run-rate of the
-    tier basis), projected_tier (its tier: a filter never re-grades). Empty
-    when the year is not unfinished (see :mod:`kam_core.sales.periods`).
-    """
-    columns = ["account", "ytd_sales", "months_covered", "projected", "projected_basis", "projected_tier"]
-    settings = resolve_settings(store, settings)
-    period = year_period(year, as_of_date(store), settings)
-    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    if not period.unfinished:
-        return empty
-    months = months_covered(period.start, period.through)
-    table = account_year_figures(store, year, filters, settings)
-    projected_basis = table["basis_amount"] * 12 / months
-    return pd.DataFrame(
-        {
-            "account": table["account"],
-            "ytd_sales": table["sales"],
-            "months_covered": months,
-            "projected": table["sales"] * 12 / months,
-            "projected_basis": projected_basis,
-            "projected_tier": [tier_of(v, settings) for v in projected_basis],
-        }
-    )[columns]
 
 
 def _score_verdict(value: Any) -> str:

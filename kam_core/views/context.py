@@ -20,9 +20,11 @@ import pandas as pd
 import streamlit as st
 
 from .. import charts, dossier
+from ..formatting import format_pct
 from ..i18n import join_items, t
 from ..sales import accounts as account_sales
 from ..sales import figures, periods, tiers
+from ..sales import projection as projections
 from ..permissions import User, can
 from ..settings import get_settings
 from ..store import Store, open_store, resolve_db_path
@@ -247,7 +249,16 @@ def migration(ctx: Context) -> pd.DataFrame:
 
 @cached_by_data_version(max_entries=16)
 def projection(ctx: Context) -> pd.DataFrame:
-    return tiers.run_rate_projection(ctx.store, ctx.year, settings=ctx.settings, filters=ctx.filters)
+    """The company-wide seasonal projection of the year's accounts in the view (empty for a complete year)."""
+    proj = projections.seasonal_projection(ctx.store, ctx.year, settings=ctx.settings)
+    return proj[proj["account"].isin(set(tier_table(ctx)["account"]))].reset_index(drop=True)
+
+
+@cached_by_data_version(max_entries=4)
+def backtest(ctx: Context) -> pd.DataFrame:
+    """The projection's backtest on the past complete years (pooled rows only), company-wide."""
+    bt = projections.backtest(ctx.store, settings=ctx.settings)
+    return bt[bt["year"].isna()].reset_index(drop=True)
 
 
 @cached_by_data_version(max_entries=16)
@@ -264,6 +275,16 @@ def criteria(ctx: Context) -> pd.DataFrame:
 def _criteria(db: str, version: int, year: int, fkey: str, dossier_version: int, _ctx: Context) -> pd.DataFrame:
     return tiers.criteria_checklist(_ctx.store, year, settings=_ctx.settings, scores=dossier.scores_frame(_ctx.store),
                                     filters=_ctx.filters, table=tier_table(_ctx, year))
+
+
+def backtest_note(ctx: Context) -> str:
+    """The backtest's errors, seasonal beside run rate, per horizon, in one sentence."""
+    bt = backtest(ctx)
+    if bt.empty:
+        return ctx.t("projection.no_backtest")
+    items = [ctx.t("projection.backtest_item", months=int(r.months), seasonal=format_pct(r.seasonal_mape),
+                   naive=format_pct(r.naive_mape)) for r in bt.itertuples()]
+    return ctx.t("projection.backtest", items=join_items(items, ctx.lang))
 
 
 def scope_notes(ctx: Context) -> None:

@@ -9,7 +9,8 @@ import streamlit as st
 from ..formatting import amount_scale, movement_label, tier_label
 from ..i18n import label_or
 
-AMOUNT_COLUMNS = {"sales", "gross_profit", "cost", "to_next_tier", "basis_amount", "projected", "ytd_sales",
+AMOUNT_COLUMNS = {"sales", "gross_profit", "cost", "to_next_tier", "basis_amount", "projected", "projected_naive",
+                  "ytd_sales",
                   "sales_without", "gross_profit_without", "stop_sales_loss", "stop_profit_loss"}
 RATIO_COLUMNS = {"margin", "share", "profit_share", "cum_share", "yoy", "sales_drop_share", "profit_drop_share"}
 BAR_COLUMNS = {"share", "profit_share"}
@@ -45,9 +46,15 @@ def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
         elif col in ("tier", "tier_prev", "projected_tier"):
             out[col] = [tier_label(v, lang) for v in values]
             config[col] = st.column_config.TextColumn(label)
+        elif col == "method":
+            out[col] = [label_or(f"projection.method.{v}", lang, str(v)) for v in values]
+            config[col] = st.column_config.TextColumn(label)
         elif col == "movement":
             out[col] = [movement_label(v, lang) for v in values]
             config[col] = st.column_config.TextColumn(label)
+        elif col == "months_covered":
+            out[col] = pd.to_numeric(values, errors="coerce")
+            config[col] = st.column_config.NumberColumn(label, format="%.1f", width="small")
         elif col in ("rank", "profit_rank", "abc", "year"):
             out[col] = values
             config[col] = st.column_config.Column(label, width="small")

@@ -1,0 +1,88 @@
+"""The seasonal projection of an unfinished year and its backtest, on literal and generated data worked out by hand."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import pytest
+
+from kam_core.sales import projection
+from kam_core.store import open_store
+from sales_lines import add_sales
+from test_metrics import LINES, add_lines, store  # noqa: F401  (the hand-worked 2023–2025 store)
+
+
+def test_months_covered_counts_whole_months_and_the_days_of_the_last():
+    assert projection.months_covered(dt.date(2025, 1, 1), dt.date(2025, 3, 31)) == 3.0
+    assert projection.months_covered(dt.date(2025, 1, 1), dt.date(2025, 2, 14)) == 1.5
+    assert projection.months_covered(dt.date(2025, 4, 1), dt.date(2026, 1, 31)) == 10.0
+
+
+def test_without_history_the_projection_is_the_plain_run_rate(tmp_path):
+    s = open_store(tmp_path / "rr.duckdb")
+    add_lines(s, [
+        ("2026-01-05", "A", "1500000.00", None, None),
+        ("2026-06-30", "A", "1500000.00", None, None),  # 6.0 months covered
+        ("2026-03-01", "B", "12000000.00", None, None),
+    ])
+    df = projection.seasonal_projection(s, 2026).set_index("account")
+    assert df.loc["A", "ytd_sales"] == 3_000_000.0 and df.loc["A", "months_covered"] == 6.0
+    assert (df.loc["A", "projected"], df.loc["A", "projected_naive"]) == (6_000_000.0, 6_000_000.0)
+    assert (df.loc["A", "method"], df.loc["A", "projected_tier"]) == ("annualised", "ordinary")
+    assert (df.loc["B", "projected"], df.loc["B", "projected_tier"]) == (24_000_000.0, "partner")
+
+
+# 2025 is the history year (the data covers it from 1 January); 2026 runs to 30 June.
+# A: 2025 through 30 June 300 of 1,000 (share 0.3); 2026 to date 330 → 330 / 0.3 = 1,100 (naive 660).
+# C: 2025 100 of 200 (share 0.5); 2026 50 → 100.
+# B: no 2025 sales: the company's share (300 + 100) / (1,000 + 200) = 1/3; 2026 100 → 300.
+TWO_YEARS = [
+    ("2025-01-01", "A", 100), ("2025-06-30", "A", 200), ("2025-07-01", "A", 300), ("2025-12-31", "A", 400),
+    ("2025-03-01", "C", 100), ("2025-09-01", "C", 100),
+    ("2026-02-01", "A", 330), ("2026-04-01", "C", 50), ("2026-06-30", "B", 100),
+]
+
+
+def test_the_seasonal_projection_uses_the_accounts_own_profile_then_the_companys(tmp_path):
+    s = open_store(tmp_path / "two.duckdb")
+    add_sales(s, ["date", "account", "amount"], TWO_YEARS)
+    df = projection.seasonal_projection(s, 2026).set_index("account")
+    assert df.loc["A", "method"] == "own" and df.loc["A", "projected"] == pytest.approx(1100)
+    assert df.loc["A", "projected_naive"] == pytest.approx(660)
+    assert df.loc["C", "method"] == "own" and df.loc["C", "projected"] == pytest.approx(100)
+    assert df.loc["B", "method"] == "company" and df.loc["B", "projected"] == pytest.approx(300)
+
+
+def test_a_finished_year_or_an_earlier_one_has_no_projection(store):
+    assert len(projection.seasonal_projection(store, 2025)) == 0       # the lines reach 31 December
+    add_lines(store, [("2026-01-31", "Alpha", "1000000.00", None, None)])
+    assert len(projection.seasonal_projection(store, 2025)) == 0       # not the latest year
+    # history: 2024 and 2025 (2023 starts in June). Alpha through 31 January: 2024 none of 40M,
+    # 2025 30M of 50M → 30 / 90 = 1/3 of a year → 1M × 3 = 3M; naive 1M × 12 = 12M
+    alpha = projection.seasonal_projection(store, 2026).set_index("account").loc["Alpha"]
+    assert (alpha["method"], alpha["projected"], alpha["projected_naive"]) == ("own", 3_000_000.0, 12_000_000.0)
+
+
+WEIGHTS = [4, 3, 5, 5, 6, 12, 6, 5, 6, 8, 20, 20]   # a retailer's year: 618 and Double 11 / December peaks
+
+
+def test_the_backtest_finds_the_seasonal_method_near_exact_and_the_naive_one_biased(tmp_path):
+    s = open_store(tmp_path / "season.duckdb")
+    rows = []
+    for year in (2023, 2024, 2025):
+        for i, base in enumerate((10, 25, 60)):
+            for m, w in enumerate(WEIGHTS, start=1):
+                last = calendar.monthrange(year, m)[1]          # month ends: 2025 is complete
+                rows.append((dt.date(year, m, last), f"acct{i}", base * w))
+    add_sales(s, ["date", "account", "amount"], rows)
+    bt = projection.backtest(s)
+    pooled = bt[bt["year"].isna()].set_index("months")
+    later = bt[bt["year"] >= 2024]
+    assert (later["seasonal_mape"] < 1e-9).all()                        # the profile repeats exactly
+    # naive from 3 months: (4 + 3 + 5) × 4 = 48 of 100 → |48 − 100| / 100 = 52 % for every account
+    assert bt[(bt["year"] == 2025) & (bt["months"] == 3)]["naive_mape"].iloc[0] == pytest.approx(0.52)
+    # 6 months: 35 × 2 = 70 → 30 %; 9 months: 52 × 4 / 3 = 69.33 → 30.67 %
+    assert bt[(bt["year"] == 2025) & (bt["months"] == 6)]["naive_mape"].iloc[0] == pytest.approx(0.30)
+    assert bt[(bt["year"] == 2025) & (bt["months"] == 9)]["naive_mape"].iloc[0] == pytest.approx(0.3066667, abs=1e-6)
+    for h in projection.HORIZONS:
+        assert pooled.loc[h, "seasonal_mape"] < pooled.loc[h, "naive_mape"]
