@@ -83,13 +83,9 @@ with t_check:
     checklist = context.criteria(ctx)
     st.caption(ctx.t("crit.2.rule", n=s["criteria_top_n"]) + " · "
                + ctx.t("crit.3.rule", pct=f"{s['criteria_min_share'] * 100:g}%") + " · " + ctx.t("crit.score.rule"))
-    marks = {"pass": "✅", "fail": "❌", "unknown": "❔"}
-    view = checklist.head(50).copy()
-    for i in range(1, 7):
-        view[f"c{i}"] = [marks.get(v, v) for v in view[f"c{i}"]]
-    view = view.rename(columns={f"c{i}": ctx.t(f"crit.{i}.short") for i in range(1, 7)}
-                       | {"account": ctx.t("col.account")})
-    st.dataframe(view, hide_index=True, width="stretch")
+    st.caption(ctx.t("crit.data.rule"))
+    shown, config = tables.criteria_view(checklist.head(50), ctx.lang)
+    st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
 
 with t_stop:
     impact = context.stop_impact(ctx)

@@ -130,6 +130,19 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("col.months_covered", "已覆盖月数", "Months covered"),
     ("col.projected", "季节性预测", "Projected (seasonal)"),
     ("col.projected_naive", "简单年化", "Run rate"),
+    ("col.stockout_share", "⑤ 缺货占比", "⑤ Out-of-stock share"),
+    ("col.company_stockout_share", "全公司缺货占比", "Company out-of-stock share"),
+    ("col.new_sku_share", "⑥ 新品销售占比", "⑥ New SKUs' share of sales"),
+    ("col.company_new_sku_share", "全公司新品占比", "Company new-SKU share"),
+    ("col.c5_by", "⑤ 依据", "⑤ decided by"),
+    ("col.c6_by", "⑥ 依据", "⑥ decided by"),
+    ("crit.by.score", "经理评分", "manager's score"),
+    ("crit.by.data", "数据", "data"),
+    ("crit.data.rule", "⑤⑥ 同时给出数据：⑤ 库存快照中缺货（数量 ≤ 0）的占比不高于全公司平均即满足；⑥ 本年首次在本公司销售的商品"
+     "占该客户销售额的比例不低于全公司平均即满足。有经理评分时以评分为准，否则以数据为准。",
+     "⑤ and ⑥ also show the data: ⑤ passes when the share of inventory snapshots out of stock (qty ≤ 0) is at or "
+     "below the company's; ⑥ when the share of the account's sales from SKUs first sold here this year is at or above "
+     "the company's. A manager's score decides when there is one; otherwise the data does."),
     ("col.method", "预测方法", "Method"),
     ("col.projected_amount", "年化金额", "Annualised amount"),
     ("col.projected_tier", "预测级别", "Projected tier"),

@@ -536,7 +536,7 @@ def build_tier_report(
     migration = tiers.tier_migration(store, year, settings=settings, table=table, filters=filters)
     people = _owners(store)
     criteria = tiers.criteria_checklist(store, year, settings=settings, scores=dossier.scores_frame(store),
-                                        table=table, filters=filters)
+                                        table=table, filters=filters)[["account", *tiers.CRITERIA]]
     for c in criteria.columns:
         if c != "account":  # pass / fail / unknown → 满足 / 不满足 / 未评分
             criteria[c] = [label(f"crit.{v}", lang) if has_label(f"crit.{v}") else v for v in criteria[c]]

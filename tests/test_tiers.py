@@ -113,8 +113,9 @@ def test_criteria_checklist_passes_fails_and_leaves_unknown(store):
     scores = pd.DataFrame([{"account": "Alpha", "brand_awareness": 5, "cooperation": 4,
                             "supply_priority": 3, "new_product_priority": None}])
     df = tiers.criteria_checklist(store, 2025, settings={"criteria_top_n": 3}, scores=scores).set_index("account")
-    assert df.loc["Alpha"].to_dict() == {"c1": "pass", "c2": "pass", "c3": "pass", "c4": "pass",
-                                         "c5": "fail", "c6": "unknown"}
+    assert df.loc["Alpha", list(tiers.CRITERIA)].to_dict() == {"c1": "pass", "c2": "pass", "c3": "pass", "c4": "pass",
+                                                               "c5": "fail", "c6": "unknown"}
+    assert (df.loc["Alpha", "c5_by"], df.loc["Alpha", "c5_score"], df.loc["Alpha", "c6_by"]) == ("score", 3.0, None)
     assert df.loc["Beta", "c2"] == "pass" and df.loc["Delta", "c2"] == "fail"
     assert df.loc["Eps", "c3"] == "fail"  # negative share
     assert df.loc["Delta", "c3"] == "pass"  # 5.9 % of sales, 5.9 % of profit
@@ -144,3 +145,32 @@ def test_near_boundary_finds_accounts_just_below_the_next_threshold(store):
     wide = tiers.near_boundary(df, within=0.8)
     assert list(wide["account"]) == ["Zeta", "Beta", "Delta", "Gamma"]
     assert list(wide["next_threshold"]) == [50_000_000.0, 20_000_000.0, 20_000_000.0, 5_000_000.0]
+
+
+def test_criteria_five_and_six_from_data_sit_beside_the_score_and_decide_only_without_one(tmp_path):
+    from sales_lines import add_sales
+
+    s = open_store(tmp_path / "c56.duckdb")
+    add_sales(s, ["date", "account", "sku", "amount"], [
+        ("2024-05-01", "A", "a1", 100), ("2024-05-01", "B", "b1", 100),          # 2024: the SKUs known before
+        ("2025-03-01", "A", "a1", 300), ("2025-03-01", "A", "a2", 100),          # A: a2 is new, 100 of 400 = 25 %
+        ("2025-03-01", "B", "b1", 500), ("2025-04-01", "B", "b2", 500)])         # B: b2 new, 500 of 1,000 = 50 %
+    # snapshots in 2025: A out of stock on 1 of 4 rows (25 %), B on 2 of 4 (50 %); company 3 of 8 = 37.5 %
+    cur = s.cursor()
+    for account, qty in [("A", 0), ("A", 5), ("A", 5), ("A", 5), ("B", 0), ("B", -1), ("B", 5), ("B", 5)]:
+        cur.execute("insert into inventory (import_id, snapshot_date, account, sku, qty_on_hand) values"
+                    " (9, '2025-06-30', ?, 'x', ?)", [account, qty])
+    scores = pd.DataFrame([{"account": "B", "brand_awareness": None, "cooperation": None,
+                            "supply_priority": 5, "new_product_priority": None}])
+    df = tiers.criteria_checklist(s, 2025, scores=scores).set_index("account")
+    assert df.loc["A", "stockout_share"] == 0.25 and df.loc["A", "company_stockout_share"] == 0.375
+    assert (df.loc["A", "c5_data"], df.loc["A", "c5"], df.loc["A", "c5_by"]) == ("pass", "pass", "data")
+    # B's data says fail (50 % > 37.5 %), but the manager scored 5: the score decides, the data stays beside it
+    assert (df.loc["B", "c5_data"], df.loc["B", "c5"], df.loc["B", "c5_by"]) == ("fail", "pass", "score")
+    # new SKUs: company (100 + 500) / (400 + 1,000) = 42.9 %; A 25 % fails, B 50 % passes
+    assert df.loc["A", "new_sku_share"] == 0.25 and df.loc["B", "new_sku_share"] == 0.5
+    assert df.loc["A", "company_new_sku_share"] == pytest.approx(600 / 1400)
+    assert (df.loc["A", "c6"], df.loc["B", "c6"], df.loc["B", "c6_by"]) == ("fail", "pass", "data")
+    # in the first year of data every SKU would look new: no verdict from data
+    first_year = tiers.criteria_checklist(s, 2024).set_index("account")
+    assert set(first_year["c6_data"]) == {"unknown"}

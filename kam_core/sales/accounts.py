@@ -276,3 +276,51 @@ def weeks_of_cover(store: Store, account: str, weeks: int = COVER_WEEKS, by_stor
         {"account": account, "before": before, "days": weeks * 7, "weeks": weeks}, columns)
     df = _floats(df, "qty_on_hand", "stock_value", "weekly_qty", "weeks_of_cover")
     return _dates(df, "snapshot_date")
+
+
+# -- evidence for the policy's criteria ⑤ and ⑥ -----------------------------------------------------
+EVIDENCE_COLUMNS = ["account", "stockout_share", "new_sku_share"]
+
+
+def criteria_evidence(store: Store, year: int, settings: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, dict]:
+    """What the data says about supply priority (⑤) and new products first (⑥) in fiscal ``year``.
+
+    ``stockout_share``: of the account's inventory snapshot rows dated in the
+    year, the share with nothing on hand (qty ≤ 0); NaN without snapshots.
+    ``new_sku_share``: the share of the account's sales in the year that came
+    from SKUs first sold here (by any account's lines, ever) during the year;
+    NaN when the account has no sales with a SKU in the year, or when the data
+    starts inside the year (every SKU would look new). Returns the frame
+    (:data:`EVIDENCE_COLUMNS`) and the company's values
+    ``{"stockout_share", "new_sku_share"}`` over every account.
+    """
+    start, end = fiscal_year_bounds(int(year), _start_month(settings))
+    cur = store.cursor()
+    stock = _frame(store, """
+        select account, count(*) filter (where qty_on_hand <= 0)::double / count(*) as stockout_share
+        from inventory where snapshot_date >= ? and snapshot_date < ? group by account""",
+        [start, end], ["account", "stockout_share"])
+    company_stock = cur.execute(
+        "select count(*) filter (where qty_on_hand <= 0)::double / nullif(count(*), 0) from inventory"
+        " where snapshot_date >= ? and snapshot_date < ?", [start, end]).fetchone()[0]
+    first_date = first_sale_date(store)
+    fresh = pd.DataFrame(columns=["account", "new_sku_share"])
+    company_fresh = None
+    if first_date is not None and first_date < start:
+        rows = cur.execute("""
+            with firsts as (select sku, min(date) as first_on from sales where sku is not null group by sku),
+            year_sales as (
+                select account, sku, sum(amount) as amount from sales
+                where date >= $start and date < $end and sku is not null group by account, sku
+            )
+            select y.account, sum(y.amount) filter (where f.first_on >= $start)::double, sum(y.amount)::double
+            from year_sales y join firsts f using (sku) group by y.account
+            """, {"start": start, "end": end}).fetchall()
+        fresh = pd.DataFrame([(a, (n or 0.0) / t if t else None) for a, n, t in rows],
+                             columns=["account", "new_sku_share"])
+        new_total = sum(n or 0.0 for _, n, _ in rows)
+        all_total = sum(t or 0.0 for _, _, t in rows)
+        company_fresh = new_total / all_total if all_total else None
+    out = stock.merge(fresh, on="account", how="outer")
+    out = _floats(out, "stockout_share", "new_sku_share")[EVIDENCE_COLUMNS]
+    return out, {"stockout_share": company_stock, "new_sku_share": company_fresh}

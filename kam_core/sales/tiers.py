@@ -35,6 +35,7 @@ import pandas as pd
 
 from ..safe_text import safe_text
 from ..store import Store
+from .accounts import criteria_evidence
 from .figures import account_year_figures
 from .periods import Filters, Period, as_of_date, narrowing, resolve_settings, year_period
 
@@ -264,6 +265,15 @@ def criteria_checklist(
     cooperation, supply_priority, new_product_priority; a missing account,
     score or frame gives unknown. Rows in the view's rank order. ``table``: the
     year's :func:`assign_tiers` result for ``filters`` when the caller has it.
+
+    c5 and c6 also have what the data says (:func:`~kam_core.sales.accounts.criteria_evidence`),
+    beside the score and never silently over it: ``c5_data`` passes when the
+    account's stock-out share is at or below the company's, ``c6_data`` when
+    its share of sales from SKUs new this year is at or above the company's.
+    ``c5``/``c6`` are the score's verdict when there is a score, else the
+    data's; ``c5_by``/``c6_by`` say which decided (``score``, ``data`` or None).
+    Also ``stockout_share``, ``company_stockout_share``, ``new_sku_share``,
+    ``company_new_sku_share`` and the scores themselves (``c1_score`` … ``c6_score``).
     """
     settings = resolve_settings(store, settings)
     if table is None:
@@ -277,6 +287,8 @@ def criteria_checklist(
     by_account: dict[str, dict] = {}
     if scores is not None and len(scores):
         by_account = {r["account"]: r for r in scores.to_dict("records")}
+    evidence, company_evidence = criteria_evidence(store, year, settings)
+    evidence = {r["account"]: r for r in evidence.to_dict("records")}
     rows = []
     for r in table.itertuples(index=False):
         share_ok = None if pd.isna(r.share) else r.share >= minimum
@@ -288,16 +300,45 @@ def criteria_checklist(
         else:
             c3 = "unknown"
         s = by_account.get(r.account, {})
-        rows.append({
+        e = evidence.get(r.account, {})
+        stockout, fresh = _opt(e.get("stockout_share")), _opt(e.get("new_sku_share"))
+        row = {
             "account": r.account,
             "c1": _score_verdict(s.get(CRITERIA_SCORES["c1"])),
             "c2": "pass" if r.rank <= top_n else "fail",
             "c3": c3,
             "c4": _score_verdict(s.get(CRITERIA_SCORES["c4"])),
-            "c5": _score_verdict(s.get(CRITERIA_SCORES["c5"])),
-            "c6": _score_verdict(s.get(CRITERIA_SCORES["c6"])),
-        })
-    return pd.DataFrame(rows, columns=["account", "c1", "c2", "c3", "c4", "c5", "c6"], dtype=object)
+            "c5_data": _data_verdict(stockout, company_evidence["stockout_share"], lower_is_better=True),
+            "c6_data": _data_verdict(fresh, company_evidence["new_sku_share"], lower_is_better=False),
+            "stockout_share": stockout, "company_stockout_share": company_evidence["stockout_share"],
+            "new_sku_share": fresh, "company_new_sku_share": company_evidence["new_sku_share"],
+        }
+        for c in ("c5", "c6"):
+            by_score = _score_verdict(s.get(CRITERIA_SCORES[c]))
+            by = "score" if by_score != "unknown" else "data" if row[f"{c}_data"] != "unknown" else None
+            row[c] = by_score if by == "score" else row[f"{c}_data"]
+            row[f"{c}_by"] = by
+        for c, field in CRITERIA_SCORES.items():
+            row[f"{c}_score"] = _opt(s.get(field))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=CRITERIA_COLUMNS, dtype=object)
+
+
+CRITERIA = ("c1", "c2", "c3", "c4", "c5", "c6")
+CRITERIA_COLUMNS = ["account", *CRITERIA, "c5_data", "c6_data", "c5_by", "c6_by", "stockout_share",
+                    "company_stockout_share", "new_sku_share", "company_new_sku_share",
+                    "c1_score", "c4_score", "c5_score", "c6_score"]
+
+
+def _opt(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _data_verdict(value: float | None, company: float | None, lower_is_better: bool) -> str:
+    # no new SKU anywhere in the company says nothing about who lists first
+    if value is None or company is None or (not lower_is_better and company == 0):
+        return "unknown"
+    return "pass" if (value <= company if lower_is_better else value >= company) else "fail"
 
 
 def stop_impact(

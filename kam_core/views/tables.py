@@ -72,3 +72,23 @@ def _quote(text: str) -> str:
     from urllib.parse import quote
 
     return quote(str(text), safe="")
+
+
+CRITERIA_MARKS = {"pass": "✅", "fail": "❌", "unknown": "❔"}
+
+
+def criteria_view(checklist: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The six criteria as marks, then what the data says for ⑤ and ⑥ and which of score or data decided."""
+    out = pd.DataFrame({"account": checklist["account"]})
+    config: dict[str, Any] = {"account": st.column_config.TextColumn(label_or("col.account", lang, "account"))}
+    for i in range(1, 7):
+        c = f"c{i}"
+        out[c] = [CRITERIA_MARKS.get(v, v) for v in checklist[c]]
+        config[c] = st.column_config.TextColumn(label_or(f"crit.{i}.short", lang, c), width="small")
+    for col in ("stockout_share", "company_stockout_share", "new_sku_share", "company_new_sku_share"):
+        out[col] = pd.to_numeric(checklist[col], errors="coerce") * 100
+        config[col] = st.column_config.NumberColumn(label_or(f"col.{col}", lang, col), format="%.1f%%", width="small")
+    for c in ("c5", "c6"):
+        out[f"{c}_by"] = [label_or(f"crit.by.{v}", lang, "—") if v else "—" for v in checklist[f"{c}_by"]]
+        config[f"{c}_by"] = st.column_config.TextColumn(label_or(f"col.{c}_by", lang, c), width="small")
+    return out, config

@@ -56,11 +56,13 @@ def test_the_migration_table_lists_only_the_accounts_that_moved(at):
 
 
 def test_the_criteria_checklist_marks_rank_and_share_and_leaves_the_dossier_criteria_open(at):
-    checklist = dataframe_with(at, "销售前十")
-    assert list(checklist["客户/供应商"]) == ["Alpha", "Echo", "Bravo", "Charlie", "Delta"]
-    assert set(checklist["销售前十"]) == {"✅"}            # all five rank within 10
-    assert set(checklist["销售及利润贡献"]) == {"✅"}      # Delta: 4 % of sales, 3.6 % of profit ≥ 1 %
-    assert set(checklist["品牌知名度"]) == {"❔"}          # no dossier scores in the fixture
+    checklist = dataframe_with(at, "c2")
+    assert list(checklist["account"]) == ["Alpha", "Echo", "Bravo", "Charlie", "Delta"]
+    assert set(checklist["c2"]) == {"✅"}            # all five rank within 10
+    assert set(checklist["c3"]) == {"✅"}            # Delta: 4 % of sales, 3.6 % of profit ≥ 1 %
+    assert set(checklist["c1"]) == {"❔"}            # no dossier scores in the fixture
+    assert set(checklist["c5"]) == {"❔"}            # no score and no inventory snapshots either
+    assert set(checklist["c5_by"]) == {"—"}
 
 
 def test_the_stop_impact_shows_each_top_accounts_share_of_the_total(at):
