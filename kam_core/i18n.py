@@ -355,6 +355,8 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("import.size_limit", "上传大小上限：{mb} MB", "Upload size limit: {mb} MB"),
     ("import.rejected_file", "无法导入 {file}：{reason}", "Cannot import {file}: {reason}"),
     ("import_error.empty", "文件是空的。", "The file is empty."),
+    ("import_error.sums_out_of_range", "文件中的金额合计超出可保存的范围（单个客户单月超过 10^14 元），没有导入任何数据。",
+     "The file's amounts add up beyond what can be kept (over 10^14 yuan for one account in one month); nothing was imported."),
     ("import_error.too_large", "文件超过大小上限。", "The file is over the size limit."),
     ("import_error.encrypted", "文件有密码保护，请先在 Excel 中取消密码。",
      "The file is password-protected; remove the password in Excel first."),

@@ -232,3 +232,17 @@ def test_the_layering_check_would_catch_a_query_outside_the_package(tmp_path):
     stray = tmp_path / "stray.py"
     stray.write_text('def n(cur):\n    return cur.execute("select count(*) from sales_daily").fetchone()\n')
     assert [t for _, t in _sql_strings(stray) if SQL_NAMING.search(t) and _looks_like_sql(t)]
+
+
+def test_sums_no_rollup_can_hold_refuse_the_file_and_write_nothing(tmp_path):
+    from kam_core.ingest.errors import ImportRejected
+
+    s = open_store(tmp_path / "big.duckdb")
+    # each line fits DECIMAL(18,4); ten of them in one account's month do not (≥ 10^14)
+    text = "日期,供应商,销售额\n" + "".join(f"2025-03-0{d},巨头,99999999999999.00\n" for d in range(1, 10))
+    with pytest.raises(ImportRejected) as err:
+        import_file(s, text.encode("utf-8"), "big.csv")
+    assert err.value.code == "sums_out_of_range"
+    assert s.cursor().execute("select count(*) from imports").fetchone()[0] == 0
+    assert rollup.differences(s) == [] and figures.available_years(s) == []
+    s.close()

@@ -910,7 +910,11 @@ def _commit(store: Store, plan: ImportPlan, user: str | None) -> int:
                used_count = mapping_profiles.used_count + 1, updated_at = now()""",
             [plan.signature, json.dumps(plan.mapping, ensure_ascii=False),
              json.dumps({"unit": opts.unit, "account_from": opts.account_from})])
-        lines.publish_import(cur, opts.kind, import_id)
+        try:
+            lines.publish_import(cur, opts.kind, import_id)
+        except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
+            # a sum no real export reaches (10^14 yuan in one account's month of one store)
+            raise ImportRejected("sums_out_of_range", f"the file's amounts add up beyond what can be kept: {exc}") from exc
         Store.bump_data_version(cur)
     plan.close()
     return int(import_id)

@@ -70,7 +70,7 @@ POLICY_COLUMNS = ["tier", "to_next_tier", "basis_amount"]
 """Company-wide whatever the filter (policy 1.3)."""
 MONTHLY_COLUMNS = ["month", "account", "sales", "gross_profit"]
 _MONEY = dtypes.Decimal(18, 2)
-_SUM = dtypes.Decimal(38, 4)
+_SUM = dtypes.Decimal(18, 4)   # the rollups' own type: sums of it stay fast 64-bit decimals
 _DAY = dt.timedelta(days=1)
 
 
