@@ -249,6 +249,21 @@ MIGRATIONS: list[str] = [
         lines bigint not null,
         lines_with_profit bigint not null
     );
+    create table sales_by_sku (
+        import_id integer not null,
+        month date not null,
+        account varchar not null,
+        sku varchar,
+        product varchar,                                 -- the name the lines gave (the greatest, if several)
+        amount decimal(18,4) not null,
+        profit decimal(18,4),
+        qty decimal(18,3),
+        lines bigint not null
+    );
+    insert into sales_by_sku
+    select import_id, date_trunc('month', date)::date, account, sku, max(product), sum(amount), sum(profit), sum(qty),
+           count(*)
+    from sales group by import_id, date_trunc('month', date), account, sku;
     insert into sales_daily
     select import_id, date, account, sum(amount), sum(profit), sum(amount) filter (where profit is not null),
            sum(cost), sum(qty), count(*), count(profit)

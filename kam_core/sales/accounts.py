@@ -194,17 +194,19 @@ def mix(store: Store, account: str, year: int, by: str, settings: Mapping[str, A
 
 def top_products(store: Store, account: str, year: int, n: int = 10, settings: Mapping[str, Any] | None = None,
                  filters: Filters | None = None) -> pd.DataFrame:
-    """The ``n`` best-selling products of the account in fiscal ``year`` (read from the lines).
+    """The ``n`` best-selling products of the account in fiscal ``year``.
 
-    Columns ``sku, product, qty, sales, gross_profit, share``; ties broken by sku.
+    Columns ``sku, product, qty, sales, gross_profit, share``; ties broken by
+    sku. From ``sales_by_sku``; under a filter (a store's or region's products)
+    from the lines.
     """
     start, end = fiscal_year_bounds(int(year), _start_month(settings))
-    where, params = _where(account, start, end, filters)
+    where, params = _where(account, start, end, filters, "date" if filters else "month")
     df = _frame(store, f"""
         select sku, product, qty, sales, gross_profit, sales / nullif(total, 0) as share from (
             select sku, max(product) as product, sum(qty)::double as qty, sum(amount)::double as sales,
                    sum(profit)::double as gross_profit, sum(sum(amount)) over ()::double as total
-            from sales where {where} group by sku
+            from {'sales' if filters else 'sales_by_sku'} where {where} group by sku
         ) order by sales desc, sku limit ?""", [*params, int(n)],
         ["sku", "product", "qty", "sales", "gross_profit", "share"])
     return _floats(df, "qty", "sales", "gross_profit", "share")
@@ -243,24 +245,23 @@ def weeks_of_cover(store: Store, account: str, weeks: int = COVER_WEEKS, by_stor
     stock value first. Empty without a snapshot.
     """
     weeks = max(1, int(weeks))
+    snap = store.cursor().execute(
+        "select max(snapshot_date) from inventory where account = ? and (cast(? as date) is null or snapshot_date < ?)",
+        [account, before, before]).fetchone()[0]
     grain = "store, sku" if by_store else "sku"
     order = "store nulls first, sku" if by_store else "stock_value desc nulls last, sku"
     columns = ["snapshot_date"] + (["store"] if by_store else []) + [
         "sku", "product", "qty_on_hand", "stock_value", "weekly_qty", "weeks_of_cover"]
     df = _frame(store, f"""
-        with snap as (
-            select max(snapshot_date) as d from inventory
-            where account = $account and (cast($before as date) is null or snapshot_date < cast($before as date))
-        ),
-        stock as (
+        with stock as (
             select i.snapshot_date, {'i.store,' if by_store else ''} i.sku, max(i.product) as product,
                    sum(i.qty_on_hand)::double as qty_on_hand, sum(i.stock_value)::double as stock_value
-            from inventory i, snap where i.account = $account and i.snapshot_date = snap.d
+            from inventory i where i.account = $account and i.snapshot_date = $snap
             group by all
         ),
         sold as (
-            select s.store, s.sku, sum(s.qty)::double as qty from sales s, snap
-            where s.account = $account and s.date > snap.d - cast($days as integer) and s.date <= snap.d
+            select s.store, s.sku, sum(s.qty)::double as qty from sales s
+            where s.account = $account and s.date > $first_day and s.date <= $snap
             group by s.store, s.sku
         ),
         final as (
@@ -273,7 +274,8 @@ def weeks_of_cover(store: Store, account: str, weeks: int = COVER_WEEKS, by_stor
         select snapshot_date, {grain}, product, qty_on_hand, stock_value, weekly_qty,
                case when weekly_qty > 0 then qty_on_hand / weekly_qty end as weeks_of_cover
         from final order by {order}""",
-        {"account": account, "before": before, "days": weeks * 7, "weeks": weeks}, columns)
+        {"account": account, "snap": snap, "first_day": snap - dt.timedelta(days=weeks * 7) if snap else None,
+         "weeks": weeks}, columns)
     df = _floats(df, "qty_on_hand", "stock_value", "weekly_qty", "weeks_of_cover")
     return _dates(df, "snapshot_date")
 
@@ -308,10 +310,10 @@ def criteria_evidence(store: Store, year: int, settings: Mapping[str, Any] | Non
     company_fresh = None
     if first_date is not None and first_date < start:
         rows = cur.execute("""
-            with firsts as (select sku, min(date) as first_on from sales where sku is not null group by sku),
+            with firsts as (select sku, min(month) as first_on from sales_by_sku where sku is not null group by sku),
             year_sales as (
-                select account, sku, sum(amount) as amount from sales
-                where date >= $start and date < $end and sku is not null group by account, sku
+                select account, sku, sum(amount) as amount from sales_by_sku
+                where month >= $start and month < $end and sku is not null group by account, sku
             )
             select y.account, sum(y.amount) filter (where f.first_on >= $start)::double, sum(y.amount)::double
             from year_sales y join firsts f using (sku) group by y.account

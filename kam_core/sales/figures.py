@@ -40,8 +40,11 @@ exactly as DECIMAL and cast to double before any division; the frames hold float
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
+import weakref
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import ibis
 import ibis.expr.datatypes as dtypes
@@ -278,6 +281,36 @@ def compile_queries(store: Store) -> None:
         engine.compiled(store, ("monthly_sales", filtered), lambda p: _monthly_expr(store, p, filtered), values)
 
 
+# Results per store, kept while its data version holds: the tier table of a year is asked for by
+# the pages, the criteria, the projection, the migration and the report, and every import,
+# undo or settings change bumps the version (so nothing stale is ever served).
+_remembered: "weakref.WeakKeyDictionary[Store, dict]" = weakref.WeakKeyDictionary()
+_remember_lock = threading.Lock()
+_REMEMBER_MAX = 128
+
+
+def _remember(store: Store, key: tuple, compute: Callable[[], Any]) -> Any:
+    version = store.data_version()
+    with _remember_lock:
+        kept = _remembered.setdefault(store, {})
+        if kept.get("_version") != version:
+            kept.clear()
+            kept["_version"] = version
+        hit = kept.get(key)
+    if hit is None:
+        hit = compute()
+        with _remember_lock:
+            if len(kept) > _REMEMBER_MAX:
+                kept.clear()
+                kept["_version"] = version
+            kept[key] = hit
+    return hit.copy()
+
+
+def _settings_key(settings: Mapping[str, Any]) -> str:
+    return json.dumps(dict(settings), sort_keys=True, default=str)
+
+
 def _run(store: Store, name: str, build: Any, period: Period, filters: Filters | None,
          settings: Mapping[str, Any], *shape: Any) -> pd.DataFrame:
     filtered = narrowing(filters) is not None
@@ -331,15 +364,20 @@ def account_year_figures(
     settings = resolve_settings(store, settings)
     basis = _basis(basis, settings)
     period = period or year_period(year, as_of_date(store), settings)
-    columns = ACCOUNT_YEAR_COLUMNS + POLICY_COLUMNS
-    table = _tidy(_run(store, "account_year", account_year_expr, period, filters, settings, basis)
-                  .sort_values("rank"))[columns]
-    if narrowing(filters) is None or table.empty:
-        return table
-    company = account_year_figures(store, year, None, settings, basis, period).set_index("account")
-    for col in POLICY_COLUMNS:
-        table[col] = table["account"].map(company[col])
-    return _tidy(table)
+    filters = narrowing(filters)
+
+    def compute() -> pd.DataFrame:
+        columns = ACCOUNT_YEAR_COLUMNS + POLICY_COLUMNS
+        table = _tidy(_run(store, "account_year", account_year_expr, period, filters, settings, basis)
+                      .sort_values("rank"))[columns]
+        if filters is None or table.empty:
+            return table
+        company = account_year_figures(store, year, None, settings, basis, period).set_index("account")
+        for col in POLICY_COLUMNS:
+            table[col] = table["account"].map(company[col])
+        return _tidy(table)
+
+    return _remember(store, ("account_year", year, filters, basis, period, _settings_key(settings)), compute)
 
 
 def _opt_float(value: Any) -> float | None:
@@ -355,7 +393,9 @@ def year_totals(store: Store, year: int, filters: Filters | None = None,
     """
     settings = resolve_settings(store, settings)
     period = period or year_period(year, as_of_date(store), settings)
-    row = _run(store, "year_totals", _totals_expr, period, filters, settings).to_dict("records")[0]
+    filters = narrowing(filters)
+    row = _remember(store, ("year_totals", year, filters, period, _settings_key(settings)),
+                    lambda: _run(store, "year_totals", _totals_expr, period, filters, settings)).to_dict("records")[0]
     return {k: (int(v) if k.endswith("lines") or k == "lines_with_profit" else _opt_float(v)) for k, v in row.items()}
 
 

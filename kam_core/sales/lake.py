@@ -1,8 +1,8 @@
 """The lines and rollups as a Parquet lake, so Spark reads them where they live.
 
 ``export_lake(store, DIR)`` writes ``DIR/<table>/year=YYYY/*.parquet`` (Hive
-partitions by calendar year) for ``sales``, ``sales_daily`` and
-``sales_monthly``, then ``DIR/_lake.json`` naming the tables, the store's data
+partitions by calendar year) for ``sales`` and its rollups (``sales_daily``,
+``sales_monthly``, ``sales_by_sku``), then ``DIR/_lake.json`` naming the tables, the store's data
 version and when. A reader (``KAM_ENGINE=spark``, see :mod:`kam_core.engine`)
 registers each table from its folder; the partition column ``year`` comes
 along and no figure reads it. The lake is a snapshot: export again after
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..store import Store
 
-LAKE_TABLES = {"sales": "date", "sales_daily": "date", "sales_monthly": "month"}
+LAKE_TABLES = {"sales": "date", "sales_daily": "date", "sales_monthly": "month", "sales_by_sku": "month"}
 """Table → the date column its year partition comes from."""
 
 

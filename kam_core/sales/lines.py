@@ -117,7 +117,7 @@ def overlapping_imports(cur: duckdb.DuckDBPyConnection, kind: str, first: dt.dat
 def publish_import(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> None:
     """Bring the rollups in step with the lines of ``import_id``, inside the transaction that commits them."""
     if _table(kind) == "sales":
-        rollup.add_import(cur, import_id)
+        rollup.add_import(cur, import_id, fresh=True)
 
 
 def remove_import(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> int:

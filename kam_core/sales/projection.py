@@ -158,6 +158,9 @@ def backtest(store: Store, settings: Mapping[str, Any] | None = None) -> pd.Data
     Columns ``year, months, accounts, seasonal_mape, naive_mape`` (fractions),
     one row per complete year and horizon, then one ``year`` = None row per
     horizon pooling every year's accounts. Empty when no year is complete.
+    The cuts are month ends, so everything comes from one query of the
+    accounts' monthly sales: a year's first h months against its whole, with
+    the history years' same months for the profiles (as :func:`seasonal_projection`).
     """
     settings = resolve_settings(store, settings)
     as_of = as_of_date(store)
@@ -168,31 +171,44 @@ def backtest(store: Store, settings: Mapping[str, Any] | None = None) -> pd.Data
     earliest = _first_covered_year(store, start_month)
     complete = [y for y in range(earliest, fiscal_year_of_date(as_of, start_month) + 1)
                 if fiscal_year_bounds(y, start_month)[1] - dt.timedelta(days=1) <= as_of]
-    rows, pooled = [], {h: [] for h in HORIZONS}
-    cur = store.cursor()
+    if not complete:
+        return pd.DataFrame(columns=columns)
+    monthly = pd.DataFrame(store.cursor().execute(
+        "select account, date_trunc('month', date)::date, sum(amount)::double from sales_daily"
+        " where date >= ? group by all", [fiscal_year_bounds(min(complete) - HISTORY_YEARS, start_month)[0]]
+    ).fetchall(), columns=["account", "month", "amount"])
+    # month number within the fiscal year (0–11) and the fiscal year itself
+    offset = [m.year * 12 + m.month - start_month for m in monthly["month"]]
+    monthly["fy"] = [o // 12 for o in offset]
+    monthly["m"] = [o % 12 for o in offset]
+    months = monthly.pivot_table(index=["account", "fy"], columns="m", values="amount", aggfunc="sum", fill_value=0.0)
+    months = months.reindex(columns=range(12), fill_value=0.0)
+    early = months.cumsum(axis=1)                    # early[h - 1]: the year's first h months
+    total = months.sum(axis=1)
+    fy = total.index.get_level_values("fy")
+    rows, pooled = [], {h: ([], []) for h in HORIZONS}
     for y in complete:
-        start, end = fiscal_year_bounds(y, start_month)
-        actual = pd.DataFrame(cur.execute(
-            "select account, sum(amount)::double from sales_daily where date >= ? and date < ? group by account",
-            [start, end]).fetchall(), columns=["account", "actual"])
-        actual = actual[actual["actual"] > 0]
+        actual = total[(fy == y) & (total > 0)].droplevel("fy")
+        in_history = fy.isin(history_years(store, y, settings))
+        positive = in_history & (total > 0)
+        whole = total[positive].groupby(level="account").sum()
+        years = total[positive].groupby(level="account").size()
         for h in HORIZONS:
-            cut = (pd.Timestamp(start) + pd.DateOffset(months=h) - pd.Timedelta(days=1)).date()
-            ytd = pd.DataFrame(cur.execute(
-                "select account, coalesce(sum(amount), 0)::double from sales_daily where date >= ? and date <= ?"
-                " group by account", [start, cut]).fetchall(), columns=["account", "ytd_sales"])
-            ytd = actual[["account"]].merge(ytd, on="account", how="left").fillna({"ytd_sales": 0.0})
-            shares, company = _shares(store, y, cut, history_years(store, y, settings), settings)
-            got = _project(ytd, shares, company, float(h)).merge(actual, on="account")
+            ytd = early[h - 1][fy == y].droplevel("fy").reindex(actual.index, fill_value=0.0)
+            part = early[h - 1][in_history].groupby(level="account").sum()
+            shares = pd.DataFrame({"account": whole.index, "part": part.reindex(whole.index, fill_value=0.0).values,
+                                   "whole": whole.values, "years": years.values})
+            company = float(part.sum()) / float(whole.sum()) if len(whole) and part.sum() > 0 else None
+            got = _project(pd.DataFrame({"account": actual.index, "ytd_sales": ytd.values}), shares, company, float(h))
+            got["actual"] = actual.reindex(got["account"]).values
             seasonal = ((got["projected"] - got["actual"]).abs() / got["actual"]).tolist()
             naive = ((got["projected_naive"] - got["actual"]).abs() / got["actual"]).tolist()
-            pooled[h].append((seasonal, naive))
+            pooled[h][0].extend(seasonal)
+            pooled[h][1].extend(naive)
             rows.append((y, h, len(got), _mean(seasonal), _mean(naive)))
     for h in HORIZONS:
-        seasonal = [e for s, _ in pooled[h] for e in s]
-        naive = [e for _, n in pooled[h] for e in n]
-        if seasonal:
-            rows.append((None, h, len(seasonal), _mean(seasonal), _mean(naive)))
+        if pooled[h][0]:
+            rows.append((None, h, len(pooled[h][0]), _mean(pooled[h][0]), _mean(pooled[h][1])))
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -1,17 +1,21 @@
 """The rollups: the sales lines summed at the grains the pages read, kept exact and in step.
 
-Two tables, both keyed by the import the lines came from, so that loading an
-import adds rows, undoing it deletes them, and nothing else ever changes:
+Three tables, each keyed by the import the lines came from, so that loading
+an import adds rows, undoing it deletes them, and nothing else ever changes:
 
 * ``sales_daily`` — import × day × account: the company-wide figures, the
   as-of date, the comparison cut of an unfinished year, sales between two
   dates (promotions, price changes), order days.
 * ``sales_monthly`` — import × calendar month × account × region × store ×
   category: every filtered figure, the mixes, the filter choices.
+* ``sales_by_sku`` — import × calendar month × account × sku: an account's
+  products (top products, the share pack), the month a SKU first sold.
 
-Each holds, per row, Σ amount, Σ profit and Σ amount over the lines whose
-profit is known, Σ cost over the lines whose cost is known, Σ qty, the line
-count and the count of lines with a profit. Only sums, exact decimals: any
+The first two hold, per row, Σ amount, Σ profit and Σ amount over the lines
+whose profit is known, Σ cost over the lines whose cost is known, Σ qty, the
+line count and the count of lines with a profit; ``sales_by_sku`` Σ amount,
+Σ profit, Σ qty, the line count and the product's name. Only sums (and the
+name), exact decimals: any
 figure that is a sum over lines is the same sum over rollup rows, and a sum
 with no known value stays NULL (unknown is never zero).
 
@@ -28,7 +32,7 @@ import duckdb
 
 from ..store import Store
 
-ROLLUPS = ("sales_daily", "sales_monthly")
+ROLLUPS = ("sales_daily", "sales_monthly", "sales_by_sku")
 SUMS = ("amount", "profit", "known_amount", "cost", "qty", "lines", "lines_with_profit")
 
 _SUMS_SQL = """sum(amount), sum(profit), sum(amount) filter (where profit is not null), sum(cost), sum(qty),
@@ -48,19 +52,35 @@ from sales where {{where}} group by import_id, date_trunc('month', date), accoun
 """
 
 
+_SKU_SQL = """
+insert into sales_by_sku (import_id, month, account, sku, product, amount, profit, qty, lines)
+select import_id, date_trunc('month', date)::date, account, sku, max(product), sum(amount), sum(profit), sum(qty), count(*)
+from sales where {where} group by import_id, date_trunc('month', date), account, sku
+"""
+_SKU_NAMED = "max(product) as product, sum(amount) as amount, sum(profit) as profit, sum(qty) as qty, count(*) as lines"
+
+
+def _insert(cur: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any]) -> None:
+    for sql in (_DAILY_SQL, _MONTHLY_SQL, _SKU_SQL):
+        cur.execute(sql.format(where=where), params)
+
+
 def _refresh(cur: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any]) -> None:
     for table in ROLLUPS:
         cur.execute(f"delete from {table} where {where}", params)
-    cur.execute(_DAILY_SQL.format(where=where), params)
-    cur.execute(_MONTHLY_SQL.format(where=where), params)
+    _insert(cur, where, params)
 
 
-def add_import(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
+def add_import(cur: duckdb.DuckDBPyConnection, import_id: int, fresh: bool = False) -> None:
     """Sum the sales lines of ``import_id`` into the rollups (again, if they were summed before).
 
     Call inside the transaction that wrote the lines, before its commit.
+    ``fresh``: the import is new, so it has no rollup rows to replace.
     """
-    _refresh(cur, "import_id = ?", [int(import_id)])
+    if fresh:
+        _insert(cur, "import_id = ?", [int(import_id)])
+    else:
+        _refresh(cur, "import_id = ?", [int(import_id)])
 
 
 def remove_import(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
@@ -81,8 +101,7 @@ def rebuild(store: Store) -> int:
     with store.transaction() as cur:
         for table in ROLLUPS:
             cur.execute(f"delete from {table}")
-        cur.execute(_DAILY_SQL.format(where="true"))
-        cur.execute(_MONTHLY_SQL.format(where="true"))
+        _insert(cur, "true", [])
         Store.bump_data_version(cur)
         return int(sum(cur.execute(f"select count(*) from {t}").fetchone()[0] for t in ROLLUPS))
 
@@ -95,14 +114,18 @@ def differences(store: Store) -> list[tuple]:
     """
     cur = store.cursor()
     out: list[tuple] = []
-    for table, keys, key_sql in (
-        ("sales_daily", "import_id, date, account", "import_id, date, account"),
+    for table, keys, key_sql, sums, names in (
+        ("sales_daily", "import_id, date, account", "import_id, date, account", _SUMS_NAMED, ", ".join(SUMS)),
         ("sales_monthly", "import_id, month, account, region, store, category",
-         "import_id, date_trunc('month', date)::date as month, account, region, store, category"),
+         "import_id, date_trunc('month', date)::date as month, account, region, store, category",
+         _SUMS_NAMED, ", ".join(SUMS)),
+        ("sales_by_sku", "import_id, month, account, sku",
+         "import_id, date_trunc('month', date)::date as month, account, sku", _SKU_NAMED,
+         "product, amount, profit, qty, lines"),
     ):
         out.extend(cur.execute(f"""
-            with from_lines as (select {key_sql}, {_SUMS_NAMED} from sales group by all),
-            kept as (select {keys}, {', '.join(SUMS)} from {table}),
+            with from_lines as (select {key_sql}, {sums} from sales group by all),
+            kept as (select {keys}, {names} from {table}),
             missing as (select * from from_lines except all select * from kept),
             extra as (select * from kept except all select * from from_lines)
             select '{table}', {keys}, 'missing' from missing
