@@ -14,7 +14,7 @@ from typing import Sequence
 from .ingest.errors import DecisionNeeded, ImportRejected
 from .ingest.mapping import FIELDS
 from .permissions import SYSTEM, PermissionDenied
-from .store import open_store
+from .store import open_store, resolve_db_path
 
 
 
@@ -189,8 +189,16 @@ COMMANDS = {"import": cmd_import, "imports": cmd_imports, "undo": cmd_undo, "tie
             "demo": cmd_demo, "report": cmd_report, "share-pack": cmd_share_pack, "users": cmd_users}
 
 
+# Arguments that name files. A command handed to the running dashboard has them made
+# absolute first (the dashboard runs in its own folder); a new file argument goes here.
+PATH_ARGS = ("db", "files", "out", "report_csv", "samples")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    handed = _hand_to_dashboard(args)
+    if handed is not None:   # a dashboard owns the database and ran the command
+        return handed
     if args.command == "import":
         from .ingest.worker import warm_up_for
 
@@ -200,6 +208,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the user gets the reason, not a traceback
         print(f"error: cannot open the database: {exc}", file=sys.stderr)
         return 1
+    try:
+        return run_command(store, args)
+    finally:
+        store.close()
+
+
+def run_command(store, args: argparse.Namespace) -> int:
+    """Run one parsed command on an open store; the exit code as :func:`main` returns it.
+
+    The running dashboard runs the commands handed to it through this too
+    (``kam_core.service``), so both ways share every check and message.
+    """
     try:
         return COMMANDS[args.command](store, args)
     except (ImportRejected, DecisionNeeded) as exc:
@@ -211,5 +231,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    finally:
-        store.close()
+
+
+def _hand_to_dashboard(args: argparse.Namespace) -> int | None:
+    """The exit code of the command run by the dashboard that owns the database, or None
+    when no dashboard runs (the command then opens the file itself)."""
+    from . import service
+
+    try:
+        return service.hand_over(resolve_db_path(args.db), service.to_portable(args, PATH_ARGS),
+                                 stdin=lambda: _password_line(args))
+    except ValueError as exc:   # the password typed here was refused: nothing was sent
+        print(str(exc), file=sys.stderr)
+        return 2
+
+
+def _password_line(args: argparse.Namespace) -> str | None:
+    """A password the command would read, read here (prompt or stdin) and sent along:
+    the dashboard has no terminal. Raises the policy's ValueError before anything is sent."""
+    reads = args.command == "users" and (
+        (args.users_command == "add" and not args.no_password) or args.users_command == "reset-password")
+    if not reads:
+        return None
+    from .auth import read_password
+
+    return read_password() + "\n"

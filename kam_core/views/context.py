@@ -51,7 +51,8 @@ class Context:
 
 @st.cache_resource(show_spinner=False)
 def _store_for(path: str) -> Store:
-    return open_store(path)
+    from ..service import start_owner   # this process owns the file: commands, schedules and the inbox go through it
+    return start_owner(open_store(path))
 
 
 def get_store() -> Store:
