@@ -669,6 +669,15 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("alias.split", "拆分为独立客户", "Split into its own account"),
     ("alias.merged", "“{alias}”已归入 {account}（移动 {n} 行销售）。", "“{alias}” now counts for {account} ({n} sales lines moved)."),
     ("alias.history", "别名修改记录", "Alias changes"),
+    # --- another process holds the database (kam_core/views/busy.py) -------
+    ("busy.by_import", "数据库正在被导入任务使用（进程 {pid}），稍后自动重试。",
+     "The database is in use by an import job (process {pid}); retrying automatically."),
+    ("busy.by_command", "数据库正在被命令行任务使用（进程 {pid}），稍后自动重试。",
+     "The database is in use by a command-line job (process {pid}); retrying automatically."),
+    ("busy.by_other", "数据库正在被另一个程序使用（进程 {pid}），稍后自动重试。",
+     "The database is in use by another program (process {pid}); retrying automatically."),
+    ("busy.retrying", "每 {seconds} 秒重试一次；任务结束后页面会自动恢复，无需刷新。",
+     "Trying again every {seconds} seconds; the page comes back by itself when the job ends, no reload needed."),
 )
 
 
