@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--year", type=int, required=True)
     s.add_argument("--out", required=True, metavar="FILE.xlsx")
 
+    sc = sub.add_parser("schedules", help="scheduled reports (set up on the Settings page)")
+    scs = sc.add_subparsers(dest="schedules_command", required=True)
+    scs.add_parser("list", help="list the schedules and when each runs next").add_argument(
+        "--format", choices=("table", "json"), default="table")
+    scs.add_parser("run", help="run one schedule now: build its report and deliver it (for cron)").add_argument("name")
+
     us = sub.add_parser("users", help="manage users (passwords are read from a prompt or stdin)")
     from .auth import add_users_arguments
 
@@ -179,6 +185,33 @@ def cmd_share_pack(store, args) -> int:
     return 0
 
 
+def cmd_schedules(store, args) -> int:
+    from . import schedules
+
+    if args.schedules_command == "run":
+        try:
+            run = schedules.run_schedule(store, args.name, trigger="command")
+        except schedules.ScheduleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        where = ", ".join(run["delivered_to"]) or "nowhere"
+        print(f"schedule {args.name}: {run['status']} — {run['file_name'] or 'no report'} to {where}")
+        if run["error"]:
+            print(f"error: {run['error']}", file=sys.stderr)
+        return 0 if run["status"] == "ok" else 1
+    rows = [{"name": s.name, "cadence": s.cadence, "day": s.day, "at": s.at, "report": s.report,
+             "account": s.account, "year": s.year, "enabled": s.enabled,
+             "next_run": (nxt.isoformat(" ", "minutes") if (nxt := schedules.next_due(s)) and s.enabled else None)}
+            for s in schedules.list_schedules(store)]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']}  {r['cadence']} day {r['day']} {r['at']}  {r['report']}"
+                  f"{' ' + r['account'] if r['account'] else ''}  next: {r['next_run'] or '—'}")
+    return 0
+
+
 def cmd_users(store, args) -> int:
     from . import auth
 
@@ -186,7 +219,8 @@ def cmd_users(store, args) -> int:
 
 
 COMMANDS = {"import": cmd_import, "imports": cmd_imports, "undo": cmd_undo, "tiers": cmd_tiers,
-            "demo": cmd_demo, "report": cmd_report, "share-pack": cmd_share_pack, "users": cmd_users}
+            "demo": cmd_demo, "report": cmd_report, "share-pack": cmd_share_pack, "users": cmd_users,
+            "schedules": cmd_schedules}
 
 
 # Arguments that name files. A command handed to the running dashboard has them made

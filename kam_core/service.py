@@ -329,11 +329,13 @@ def background_enabled() -> bool:
 
 
 def start_owner(store: Any) -> Any:
-    """Start serving commands on ``store``, once per database and process (the dashboard's
-    store factory calls this), and return the store. Nothing starts for a store in memory
-    or read-only, or when background work is off."""
+    """Start what the database's owner runs beside its pages, once per database and process (the
+    dashboard's store factory calls this), and return the store: the command server, the scheduled
+    reports and the import inbox. Nothing starts for a store in memory or read-only, or when
+    background work is off."""
     if str(store.path) == ":memory:" or getattr(store, "read_only", False) or not background_enabled():
         return store
+    from . import schedules
     from .cli import run_command
 
     db = str(Path(store.path).resolve())
@@ -343,12 +345,16 @@ def start_owner(store: Any) -> Any:
             if server is not None:
                 server.stop()
             _servers[db] = CommandServer(store, run_command).start()
+            schedules.start_runner(store)
     return store
 
 
 def stop_owner(store: Any) -> None:
     """Stop what :func:`start_owner` started for ``store`` (tests; the process's exit does it too)."""
+    from . import schedules
+
     with _start_lock:
         server = _servers.pop(str(Path(store.path).resolve()), None)
     if server is not None:
         server.stop()
+    schedules.stop_runner(store)
