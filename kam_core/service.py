@@ -335,7 +335,7 @@ def start_owner(store: Any) -> Any:
     background work is off."""
     if str(store.path) == ":memory:" or getattr(store, "read_only", False) or not background_enabled():
         return store
-    from . import schedules
+    from . import inbox, schedules
     from .cli import run_command
 
     db = str(Path(store.path).resolve())
@@ -346,15 +346,17 @@ def start_owner(store: Any) -> Any:
                 server.stop()
             _servers[db] = CommandServer(store, run_command).start()
             schedules.start_runner(store)
+            inbox.start_watcher(store)
     return store
 
 
 def stop_owner(store: Any) -> None:
     """Stop what :func:`start_owner` started for ``store`` (tests; the process's exit does it too)."""
-    from . import schedules
+    from . import inbox, schedules
 
     with _start_lock:
         server = _servers.pop(str(Path(store.path).resolve()), None)
     if server is not None:
         server.stop()
     schedules.stop_runner(store)
+    inbox.stop_watcher(store)

@@ -10,6 +10,7 @@ from .. import schedules as sched
 from ..i18n import join_items, setting_help
 from ..permissions import can
 from ..settings import SettingsError, save_settings
+from . import inbox as inbox_view
 from .context import Context
 
 NEW = ""
@@ -59,6 +60,7 @@ def render(ctx: Context) -> None:
     _editor(ctx, items)
     _run_log(ctx)
     _mail_server(ctx)
+    inbox_view.folder_setting(ctx)
 
 
 def _next(runner: sched.ScheduleRunner | None, s: sched.Schedule) -> str:
