@@ -1,8 +1,8 @@
 """The import inbox: the running dashboard imports the exports an ERP drops into a folder.
 
 ``<inbox>`` is the ``inbox_dir`` setting (default ``inbox`` beside the
-database: ``data/inbox/``). The dashboard's watcher (:func:`start_watcher`,
-started by ``service.start_owner``) looks every few seconds:
+database: ``data/inbox/``). The dashboard's :class:`InboxWatcher` (started by
+``service.start_owner``) looks every few seconds:
 
 * A file is taken once its size and modification time were the same at two
   looks in a row (a file still being written is not touched); hidden and
@@ -369,28 +369,3 @@ def state(root: Path) -> dict[str, int]:
         return sum(1 for p in folder.iterdir() if p.is_file() and _candidate(p)
                    and not (skip_reports and p.name.endswith((".report.txt", ".review.json"))))
     return {"waiting": count(root), "review": count(root / REVIEW), "done": count(root / DONE)}
-
-
-# ---------------------------------------------------------------- in the dashboard process
-_watchers: dict[str, InboxWatcher] = {}
-_watchers_lock = threading.Lock()
-
-
-def start_watcher(store: Store) -> InboxWatcher:
-    """Watch the inbox of ``store`` from this process (once per store)."""
-    key = str(Path(store.path).resolve())
-    with _watchers_lock:
-        watcher = _watchers.get(key)
-        if watcher is not None and watcher.store is store:
-            return watcher
-        if watcher is not None:
-            watcher.stop()
-        watcher = _watchers[key] = InboxWatcher(store).start()
-        return watcher
-
-
-def stop_watcher(store: Store) -> None:
-    with _watchers_lock:
-        watcher = _watchers.pop(str(Path(store.path).resolve()), None)
-    if watcher is not None:
-        watcher.stop()

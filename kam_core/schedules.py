@@ -2,7 +2,7 @@
 delivers it to a folder and/or by e-mail; every run is logged and audited.
 
 Schedules are rows of ``schedules`` (so a restart loses none) and run inside the
-dashboard process: :func:`start_runner` (called by ``service.start_owner``) hands
+dashboard process: a :class:`ScheduleRunner` (started by ``service.start_owner``) hands
 them to APScheduler's ``BackgroundScheduler`` as cron triggers in the server's
 local time, and first runs, once, each schedule whose last due time passed
 while the dashboard was down (:func:`missed_runs`). A run answers one due time
@@ -481,33 +481,12 @@ class ScheduleRunner:
             self.scheduler.shutdown(wait=False)
 
 
-_runners: dict[str, ScheduleRunner] = {}
-_runners_lock = threading.Lock()
-
-
-def start_runner(store: Store, now: datetime | None = None) -> ScheduleRunner:
-    """Start running the schedules of ``store`` in this process (once per store)."""
-    key = str(Path(store.path).resolve())
-    with _runners_lock:
-        runner = _runners.get(key)
-        if runner is not None and runner.store is store:
-            return runner
-        if runner is not None:
-            runner.stop()
-        runner = _runners[key] = ScheduleRunner(store).start(now)
-        return runner
-
-
 def runner_for(store: Store) -> ScheduleRunner | None:
-    runner = _runners.get(str(Path(store.path).resolve())) if str(store.path) != ":memory:" else None
-    return runner if runner is not None and runner.store is store else None
+    """The runner the dashboard process started for ``store`` (``service.start_owner``), if any."""
+    from .service import owned_by_this_process
 
-
-def stop_runner(store: Store) -> None:
-    with _runners_lock:
-        runner = _runners.pop(str(Path(store.path).resolve()), None)
-    if runner is not None:
-        runner.stop()
+    owned = owned_by_this_process(store)
+    return owned.runner if owned is not None else None
 
 
 def _changed(store: Store) -> None:

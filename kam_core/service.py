@@ -319,13 +319,32 @@ def hand_over(db_path: str | os.PathLike, args: dict[str, Any], stdin: Callable[
 
 
 # ---------------------------------------------------------------- what the owner starts
-_servers: dict[str, CommandServer] = {}
+@dataclass
+class Owned:
+    """What the process that owns a database runs beside its pages."""
+
+    store: Any
+    server: CommandServer
+    runner: Any        # schedules.ScheduleRunner
+    watcher: Any       # inbox.InboxWatcher
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.runner.stop()
+        self.watcher.stop()
+
+
+_owned: dict[str, Owned] = {}
 _start_lock = threading.Lock()
 
 
 def background_enabled() -> bool:
     """``KAM_BACKGROUND=0`` keeps a process from serving others (tests that want a bare store)."""
     return os.environ.get("KAM_BACKGROUND", "1") != "0"
+
+
+def _key(store: Any) -> str:
+    return str(Path(store.path).resolve())
 
 
 def start_owner(store: Any) -> Any:
@@ -335,28 +354,31 @@ def start_owner(store: Any) -> Any:
     background work is off."""
     if str(store.path) == ":memory:" or getattr(store, "read_only", False) or not background_enabled():
         return store
-    from . import inbox, schedules
     from .cli import run_command
+    from .inbox import InboxWatcher
+    from .schedules import ScheduleRunner
 
-    db = str(Path(store.path).resolve())
     with _start_lock:
-        server = _servers.get(db)
-        if server is None or server.store is not store:
-            if server is not None:
-                server.stop()
-            _servers[db] = CommandServer(store, run_command).start()
-            schedules.start_runner(store)
-            inbox.start_watcher(store)
+        owned = _owned.get(_key(store))
+        if owned is None or owned.store is not store:
+            if owned is not None:
+                owned.stop()
+            _owned[_key(store)] = Owned(store, CommandServer(store, run_command).start(),
+                                        ScheduleRunner(store).start(), InboxWatcher(store).start())
     return store
+
+
+def owned_by_this_process(store: Any) -> Owned | None:
+    """What :func:`start_owner` started for ``store`` in this process, if anything."""
+    if str(store.path) == ":memory:":
+        return None
+    owned = _owned.get(_key(store))
+    return owned if owned is not None and owned.store is store else None
 
 
 def stop_owner(store: Any) -> None:
     """Stop what :func:`start_owner` started for ``store`` (tests; the process's exit does it too)."""
-    from . import inbox, schedules
-
     with _start_lock:
-        server = _servers.pop(str(Path(store.path).resolve()), None)
-    if server is not None:
-        server.stop()
-    schedules.stop_runner(store)
-    inbox.stop_watcher(store)
+        owned = _owned.pop(_key(store), None)
+    if owned is not None:
+        owned.stop()

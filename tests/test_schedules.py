@@ -37,7 +37,6 @@ def store(tmp_path):
         for y, amount in ((TODAY.year - 1, 30_000_000), (TODAY.year, 60_000_000)))
     import_file(s, lines.encode("utf-8"), "sales.csv")
     yield s
-    sched.stop_runner(s)
     s.close()
 
 
@@ -116,6 +115,25 @@ def test_monthly_on_the_last_day_and_weekly_on_monday_are_due_when_the_calendar_
     assert [(d.day, d.strftime("%a"), d.hour, d.minute) for d in due] == [(7, "Mon", 7, 5), (14, "Mon", 7, 5)]
 
 
+def test_saving_and_deleting_a_schedule_updates_the_running_dashboards_jobs(store):
+    from kam_core import service
+
+    service.start_owner(store)
+    try:
+        runner = sched.runner_for(store)
+        sched.save_schedule(store, sched.Schedule("w", cadence="weekly", day=4, at="17:30", folder="x"), DIRECTOR)
+        assert runner.next_run("w").strftime("%a %H:%M") == "Fri 17:30"
+        sched.save_schedule(store, sched.Schedule("w", cadence="weekly", day=4, at="17:30", folder="x",
+                                                  enabled=False), DIRECTOR)
+        assert runner.next_run("w") is None
+        sched.save_schedule(store, sched.Schedule("w", cadence="monthly", day=2, at="06:00", folder="x"), DIRECTOR)
+        assert runner.next_run("w").strftime("%d %H:%M") == "02 06:00"
+        sched.delete_schedule(store, "w", DIRECTOR)
+        assert runner.next_run("w") is None
+    finally:
+        service.stop_owner(store)
+
+
 def test_the_year_is_the_run_dates_year_or_the_one_before_fiscal_years_included():
     assert sched.report_year(sched.Schedule("a"), date(2026, 2, 1)) == 2026
     assert sched.report_year(sched.Schedule("a", year="previous"), date(2026, 2, 1)) == 2025
@@ -131,10 +149,13 @@ def test_runs_missed_while_the_dashboard_was_down_are_caught_up_once_on_start(st
     [(name, due)] = sched.missed_runs(store)
     assert (name, due.replace(tzinfo=None)) == ("monthly", last_due)
 
-    sched.start_runner(store)    # what the dashboard does on start
-    deadline = time.monotonic() + 120
-    while not sched.run_log(store) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    runner = sched.ScheduleRunner(store).start()    # what the dashboard does on start
+    try:
+        deadline = time.monotonic() + 120                # a bound, not a measurement
+        while not sched.run_log(store) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.stop()
     [run] = sched.run_log(store)
     assert (run["trigger"], run["due_at"], run["status"]) == ("missed", last_due, "ok")
     assert len(list((tmp_path / "out").glob("kam_tier_report_*.xlsx"))) == 1
@@ -147,10 +168,13 @@ def test_a_schedule_that_fires_mails_the_tier_report_and_logs_and_audits_the_run
     mail_to(store, controller.port, smtp_sender="kam@example.cn")
     sched.save_schedule(store, sched.Schedule("周报", cadence="weekly", day=0, at="08:00", lang="en",
                                               recipients=("gm@example.cn", "finance@example.cn")), DIRECTOR)
-    runner = sched.start_runner(store)
-    job = runner.scheduler.get_job("schedule:周报")
-    assert job.next_run_time.strftime("%a %H:%M") == "Mon 08:00"
-    run = job.func(*job.args)                         # what APScheduler calls at that time
+    runner = sched.ScheduleRunner(store).start()
+    try:
+        job = runner.scheduler.get_job("schedule:周报")
+        assert job.next_run_time.strftime("%a %H:%M") == "Mon 08:00"
+        run = job.func(*job.args)                     # what APScheduler calls at that time
+    finally:
+        runner.stop()
     assert run["status"] == "ok" and run["trigger"] == "time", run["error"]
 
     [(rcpt, message)] = inbox.messages

@@ -137,7 +137,7 @@ def test_the_owner_file_is_private_and_names_a_port_on_loopback_only(owned):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     info = service.read_owner(owned.path)
     assert info.pid == os.getpid() and len(info.token) == 64
-    server = service._servers[str(owned.path.resolve())]
+    server = service.owned_by_this_process(owned).server
     assert server._sock.getsockname() == ("127.0.0.1", info.port)
 
 
@@ -205,20 +205,28 @@ def _lines_and_imports(db: Path) -> tuple[int, list]:
         store.close()
 
 
-@pytest.mark.slow
-def test_a_command_killed_in_the_middle_of_an_import_leaves_it_loaded_whole(tmp_path):
+def _import_held_at_its_commit(tmp_path: Path) -> tuple[Path, Path, subprocess.Popen, subprocess.Popen]:
+    """An owner, and a command whose 3,000-line import the owner holds just before its COMMIT."""
     db, hold = tmp_path / "kam.duckdb", tmp_path / "release"
     big = tmp_path / "big.csv"
     big.write_bytes(hf.sales_csv(3000, seed=3))
     owner = _start_owner(db, hold)
+    cmd = _command(db, "import", str(big))
     try:
-        cmd = _command(db, "import", str(big))
-        try:
-            assert owner.stdout.readline().strip() == "HOLDING"   # lines inserted, COMMIT not yet run
-            os.kill(cmd.pid, signal.SIGKILL)
-            cmd.wait(timeout=30)
-        finally:
-            _finish(cmd)
+        assert owner.stdout.readline().strip() == "HOLDING"   # lines inserted, COMMIT not yet run
+    except BaseException:
+        _finish(cmd)
+        _finish(owner)
+        raise
+    return db, hold, owner, cmd
+
+
+@pytest.mark.slow
+def test_a_command_killed_in_the_middle_of_an_import_leaves_it_loaded_whole(tmp_path):
+    db, hold, owner, cmd = _import_held_at_its_commit(tmp_path)
+    try:
+        os.kill(cmd.pid, signal.SIGKILL)
+        _finish(cmd)
         hold.touch()
         # the owner reports each command it ran once it has finished it
         for line in owner.stderr:
@@ -235,22 +243,18 @@ def test_a_command_killed_in_the_middle_of_an_import_leaves_it_loaded_whole(tmp_
 
 @pytest.mark.slow
 def test_a_dashboard_killed_in_the_middle_of_an_import_leaves_nothing_of_it(tmp_path):
-    db, hold = tmp_path / "kam.duckdb", tmp_path / "release"
-    big = tmp_path / "big.csv"
-    big.write_bytes(hf.sales_csv(3000, seed=3))
-    owner = _start_owner(db, hold)
+    db, _, owner, cmd = _import_held_at_its_commit(tmp_path)
     try:
-        cmd = _command(db, "import", str(big))
-        assert owner.stdout.readline().strip() == "HOLDING"
         os.kill(owner.pid, signal.SIGKILL)
         out, err = cmd.communicate(timeout=60)
     finally:
         _finish(owner)
+        _finish(cmd)
     assert cmd.returncode == 1
     assert "stopped before the command finished" in err
     assert _lines_and_imports(db) == (0, [])
     # the owner file it left behind does not stand in the way: the command opens the file itself
-    again = _command(db, "import", str(big))
+    again = _command(db, "import", str(tmp_path / "big.csv"))
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
     lines, [(_, rows, status)] = _lines_and_imports(db)
