@@ -41,13 +41,14 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass
-from multiprocessing.connection import AuthenticationError, Client, Connection, answer_challenge, deliver_challenge
+from multiprocessing.connection import AuthenticationError, Connection, answer_challenge, deliver_challenge
 from pathlib import Path, PurePath
 from typing import Any, Callable, Iterator
 
 OWNER_SUFFIX = ".owner"
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 1 << 20
+HANDSHAKE_SECONDS = 10.0
 # Commands run two at a time (the machine has two cores); each pool thread keeps its
 # own DuckDB cursor and Ibis backend, so the second command on a thread starts warm.
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kam-command")
@@ -280,6 +281,37 @@ def _from_portable(data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True    # someone else's process: the port will tell
+    return True
+
+
+def _connect(info: OwnerInfo) -> Connection | None:
+    """An authenticated connection to the owner, or None. Whatever listens on the port must send its
+    challenge within ``HANDSHAKE_SECONDS`` (a stale file's port may belong to something else by now)."""
+    try:
+        sock = socket.create_connection(("127.0.0.1", info.port), timeout=HANDSHAKE_SECONDS)
+    except OSError:
+        return None
+    sock.settimeout(None)
+    conn = Connection(sock.detach())
+    key = info.token.encode("ascii")
+    try:
+        if not conn.poll(HANDSHAKE_SECONDS):
+            raise EOFError("no challenge")
+        answer_challenge(conn, key)     # the owner checks we know the token …
+        deliver_challenge(conn, key)    # … and we check it does, before sending anything
+    except (OSError, EOFError, AuthenticationError):
+        conn.close()
+        return None
+    return conn
+
+
 def hand_over(db_path: str | os.PathLike, args: dict[str, Any], stdin: Callable[[], str | None] = lambda: None,
               out: Any = None, err: Any = None) -> int | None:
     """Run the command ``args`` (see :func:`to_portable`) in the dashboard that owns ``db_path``.
@@ -289,12 +321,11 @@ def hand_over(db_path: str | os.PathLike, args: dict[str, Any], stdin: Callable[
     the owner has answered (a password prompt comes after the connection is made).
     """
     info = read_owner(db_path)
-    if info is None:
-        return None
-    try:
-        conn = Client(("127.0.0.1", info.port), family="AF_INET", authkey=info.token.encode("ascii"))
-    except (OSError, EOFError, AuthenticationError):
-        return None   # nobody there (a dashboard killed outright), or not the owner
+    if info is None or not _alive(info.pid):
+        return None   # no dashboard, or one killed outright
+    conn = _connect(info)
+    if conn is None:
+        return None   # nobody answering there, or not the owner
     out = out or sys.stdout
     err = err or sys.stderr
     with conn:

@@ -175,6 +175,27 @@ def test_an_owner_file_left_by_a_killed_dashboard_does_not_stop_commands(tmp_pat
     assert "loaded import 1" in out
 
 
+def test_a_port_that_is_no_longer_the_dashboards_gets_nothing_and_the_command_opens_the_file(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(service, "HANDSHAKE_SECONDS", 0.2)
+    db = tmp_path / "kam.duckdb"
+    with socket.create_server(("127.0.0.1", 0)) as squatter:   # listens, never says a word
+        service._write_owner(service.owner_file(db),
+                             service.OwnerInfo(os.getpid(), squatter.getsockname()[1], "ab" * 32, str(db)))
+        monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough secret\n"))
+        code, out, err = run(capsys, "--db", str(db), "users", "add", "ann", "--role", "viewer")
+        assert code == 0, err
+        conn, _ = squatter.accept()
+        with conn:
+            conn.settimeout(5)
+            assert conn.recv(4096) == b""        # the command sent it nothing, not even the password
+    s = open_store(db)
+    try:
+        assert [u["name"] for u in auth.list_users(s)] == ["ann"]
+    finally:
+        s.close()
+
+
 # ---------------------------------------------------------------- killed mid-way (separate processes)
 def _start_owner(db: Path, hold: Path) -> subprocess.Popen:
     env = {**os.environ, "KAM_TEST_HOLD_COMMIT": str(hold)}
