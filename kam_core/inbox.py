@@ -261,11 +261,26 @@ def _review_file(root: Path, work: Path, name: str, data: bytes, exc: ImportReje
     review = {"file": name, "code": exc.code, "message": exc.message, "options": getattr(exc, "options", []),
               "details": details, "sha256": _sha(data), "last_import_id": int(last_id),
               "received_at": f"{now or datetime.now():%Y-%m-%d %H:%M}"}
-    _write_text(target.with_name(target.name + ".report.txt"),
-                f"{name}: needs a person ({exc.code})\n{exc.message}\n" + (f"\n{report}\n" if report else ""))
+    _write_text(target.with_name(target.name + ".report.txt"), _review_text(name, exc, details, report))
     _write_text(target.with_name(target.name + ".review.json"), json.dumps(review, ensure_ascii=False, default=str))
     os.replace(work, target)
     return Outcome(name, "review", code=exc.code, stored_as=target.name)
+
+
+def _review_text(name: str, exc: ImportRejected, details: dict[str, Any], report: str | None) -> str:
+    """What a person reads beside a file in needs-review/: why, what was read of it, and the report if any."""
+    lines = [f"{name}: needs a person ({exc.code})", exc.message]
+    for key in ("columns", "examples"):
+        if details.get(key):
+            lines.append(f"{key}: {', '.join(map(str, details[key]))}")
+    if details.get("mapping"):
+        lines.append("mapping: " + ", ".join(f"{k}←{v}" for k, v in details["mapping"].items()))
+    for key in ("file_total", "lines_total", "difference", "id", "file", "when"):
+        if key in details:
+            lines.append(f"{key}: {details[key]}")
+    if report:
+        lines += ["", report]
+    return "\n".join(lines) + "\n"
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -40,6 +40,7 @@ import secrets
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import AuthenticationError, Connection, answer_challenge, deliver_challenge
 from pathlib import Path, PurePath
@@ -211,6 +212,7 @@ class CommandServer:
             except OSError:
                 if self._sock is None:
                     return
+                time.sleep(0.1)   # e.g. out of file descriptors: try again, without spinning
                 continue
             # One thread per connection (as multiprocessing.managers does): a client that
             # connects and says nothing holds only its own thread.
@@ -331,7 +333,7 @@ def hand_over(db_path: str | os.PathLike, args: dict[str, Any], stdin: Callable[
     with conn:
         text = stdin()
         request = {"v": PROTOCOL, "db": os.path.abspath(db_path), "args": args, "stdin": text, "pid": os.getpid()}
-        conn.send_bytes(json.dumps(request).encode("utf-8"))
+        conn.send_bytes(json.dumps(request, default=str).encode("utf-8"))
         while True:
             try:
                 frame = json.loads(conn.recv_bytes())

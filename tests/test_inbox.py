@@ -104,6 +104,8 @@ def test_a_file_that_needs_a_person_waits_in_needs_review_with_its_report_and_no
     assert item.read() == text.encode("utf-8")
     report = (tmp_path / "inbox" / "needs-review" / f"{item.stored_as}.report.txt").read_text(encoding="utf-8")
     assert report.startswith(f"{name}: needs a person ({code})")
+    assert {"unknown_layout": "rows read: 1; accepted: 1", "date_order": "examples: 03/04/2025",
+            "totals_mismatch": "file_total: 999", "duplicate_file": "id: 1", "truncated": "truncated"}[code] in report
     assert watcher.scan() == []                           # it waits there; the inbox itself is empty
 
 
