@@ -107,6 +107,20 @@ def test_a_handed_over_command_keeps_the_checks_and_exit_codes(owned, tmp_path, 
     assert owned.cursor().execute("select count(*) from imports").fetchone() == (1,)
 
 
+def test_cron_beside_the_running_dashboard_runs_the_schedule_in_it(owned, tmp_path, capsys):
+    from kam_core import schedules
+    from kam_core.permissions import User
+
+    f = write(tmp_path, "a.csv", CSV_2025)
+    assert run(capsys, "--db", str(owned.path), "import", f)[0] == 0
+    schedules.save_schedule(owned, schedules.Schedule("nightly", year="previous", folder="out"), User("boss", "director"))
+    code, out, err = run(capsys, "--db", str(owned.path), "schedules", "run", "nightly")
+    assert code == 0, err
+    assert out.startswith("schedule nightly: ok — kam_tier_report_")
+    [logged] = schedules.run_log(owned)          # logged in the owner's own store
+    assert logged["trigger"] == "command" and len(list((tmp_path / "out").glob("*.xlsx"))) == 1
+
+
 def test_a_password_is_read_by_the_command_and_the_dashboard_applies_the_same_rules(owned, capsys, monkeypatch):
     db = str(owned.path)
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))

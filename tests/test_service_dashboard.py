@@ -87,3 +87,37 @@ def test_every_command_works_on_the_database_of_a_running_dashboard(tmp_path: Pa
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
     done = command(db, "imports", "--format", "json")
     assert done.returncode == 0 and json.loads(done.stdout)[0]["status"] == "undone"
+
+
+HOLD = """
+import duckdb, sys, time
+con = duckdb.connect(sys.argv[1])
+print("HELD", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_page_opened_while_another_process_holds_the_file_comes_back_by_itself(tmp_path: Path) -> None:
+    db = tmp_path / "kam.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "HELD"
+        with StreamlitServer(db, tmp_path / "streamlit.log", extra_env={"KAM_AUTH": "off"}) as server, \
+                sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(f"{server.url}/?lang=en")
+            notice = page.get_by_text(t("busy.by_other", "en", pid=holder.pid))
+            expect(notice).to_be_visible(timeout=60_000)
+            expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+            holder.kill()
+            holder.wait(timeout=30)
+            # no reload: the page's own retry finds the file free and the app comes up (demo data, Overview)
+            expect(page.get_by_role("heading", name=t("page.overview", "en"))).to_be_visible(timeout=120_000)
+            expect(notice).to_have_count(0)
+            expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+            browser.close()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(timeout=30)
