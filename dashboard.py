@@ -4,11 +4,11 @@ from pathlib import Path
 import streamlit as st
 
 from kam_core.i18n import t
-from kam_core.views import context
+from kam_core.views import busy, context
 
 st.set_page_config(page_title="大客户管理看板 · KAM Dashboard", page_icon=":material/dashboard:", layout="wide")
 
-store = context.get_store()
+store = busy.store_or_wait()   # another process holding the file: a notice that retries, not a traceback
 context.ensure_first_start_data(store, st.query_params.get("lang", "zh"))
 
 from kam_core.views import signin  # noqa: E402  (after page config)

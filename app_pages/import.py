@@ -5,7 +5,7 @@ from kam_core.ingest import worker
 from kam_core.ingest.errors import DecisionNeeded, ImportRejected
 from kam_core.permissions import can
 from kam_core.settings import SETTINGS
-from kam_core.views import context, importer
+from kam_core.views import context, importer, inbox
 
 ctx = context.current()
 st.title(ctx.t("page.import"))
@@ -16,8 +16,9 @@ if not can(ctx.user, "import"):
     st.info(ctx.t("import.read_only"))
 else:
     worker.warm_up()  # the workbook reader's server starts while the user picks a file
-    files = st.file_uploader(ctx.t("import.upload"), type=None, accept_multiple_files=True,
-                             help=ctx.t("import.upload_help"), key=importer.uploader_key())
+    # a file from the inbox that needs a person is finished here, in place of an upload
+    files = inbox.review_pick(ctx) or st.file_uploader(ctx.t("import.upload"), type=None, accept_multiple_files=True,
+                                                       help=ctx.t("import.upload_help"), key=importer.uploader_key())
     if files:
         names = [f.name for f in files]
         chosen = st.selectbox(ctx.t("import.file"), names, key="import_file_pick") if len(files) > 1 else names[0]

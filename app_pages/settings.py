@@ -4,7 +4,7 @@ import streamlit as st
 from kam_core.i18n import setting_help, setting_label
 from kam_core.permissions import can
 from kam_core.settings import SETTINGS, SettingsError, save_settings
-from kam_core.views import context
+from kam_core.views import context, schedules
 
 ctx = context.current()
 st.title(ctx.t("page.settings"))
@@ -84,3 +84,5 @@ if submitted:
         st.rerun()
 elif st.session_state.pop("settings_saved", False):
     st.success(ctx.t("settings.saved"))
+
+schedules.render(ctx)   # scheduled reports, their run log and the mail server (kam_core/views/schedules.py)

@@ -14,7 +14,7 @@ from typing import Sequence
 from .ingest.errors import DecisionNeeded, ImportRejected
 from .ingest.mapping import FIELDS
 from .permissions import SYSTEM, PermissionDenied
-from .store import open_store
+from .store import open_store, resolve_db_path
 
 
 
@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     ru = sub.add_parser("rollup", help="the pre-aggregated sales (kept by every import and undo)")
     ru.add_argument("action", choices=("check", "rebuild"),
                     help="check: compare them with the lines (exit 1 when they differ); rebuild: make them again")
+    sc = sub.add_parser("schedules", help="scheduled reports (set up on the Settings page)")
+    scs = sc.add_subparsers(dest="schedules_command", required=True)
+    scs.add_parser("list", help="list the schedules and when each runs next").add_argument(
+        "--format", choices=("table", "json"), default="table")
+    scs.add_parser("run", help="run one schedule now: build its report and deliver it (for cron)").add_argument("name")
 
     us = sub.add_parser("users", help="manage users (passwords are read from a prompt or stdin)")
     from .auth import add_users_arguments
@@ -229,6 +234,33 @@ def cmd_rollup(store, args) -> int:
     return 1 if diff else 0
 
 
+def cmd_schedules(store, args) -> int:
+    from . import schedules
+
+    if args.schedules_command == "run":
+        try:
+            run = schedules.run_schedule(store, args.name, trigger="command")
+        except schedules.ScheduleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        where = ", ".join(run["delivered_to"]) or "nowhere"
+        print(f"schedule {args.name}: {run['status']} — {run['file_name'] or 'no report'} to {where}")
+        if run["error"]:
+            print(f"error: {run['error']}", file=sys.stderr)
+        return 0 if run["status"] == "ok" else 1
+    rows = [{"name": s.name, "cadence": s.cadence, "day": s.day, "at": s.at, "report": s.report,
+             "account": s.account, "year": s.year, "enabled": s.enabled,
+             "next_run": (nxt.isoformat(" ", "minutes") if (nxt := schedules.next_due(s)) and s.enabled else None)}
+            for s in schedules.list_schedules(store)]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']}  {r['cadence']} day {r['day']} {r['at']}  {r['report']}"
+                  f"{' ' + r['account'] if r['account'] else ''}  next: {r['next_run'] or '—'}")
+    return 0
+
+
 def cmd_users(store, args) -> int:
     from . import auth
 
@@ -237,11 +269,19 @@ def cmd_users(store, args) -> int:
 
 COMMANDS = {"import": cmd_import, "imports": cmd_imports, "undo": cmd_undo, "tiers": cmd_tiers,
             "demo": cmd_demo, "report": cmd_report, "share-pack": cmd_share_pack, "lake": cmd_lake,
-            "rollup": cmd_rollup, "users": cmd_users}
+            "rollup": cmd_rollup, "users": cmd_users, "schedules": cmd_schedules}
+
+
+# Arguments that name files. A command handed to the running dashboard has them made
+# absolute first (the dashboard runs in its own folder); a new file argument goes here.
+PATH_ARGS = ("db", "files", "out", "report_csv", "samples", "dir")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    handed = _hand_to_dashboard(args)
+    if handed is not None:   # a dashboard owns the database and ran the command
+        return handed
     if args.command == "import":
         from .ingest.worker import warm_up_for
 
@@ -251,6 +291,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the user gets the reason, not a traceback
         print(f"error: cannot open the database: {exc}", file=sys.stderr)
         return 1
+    try:
+        return run_command(store, args)
+    finally:
+        store.close()
+
+
+def run_command(store, args: argparse.Namespace) -> int:
+    """Run one parsed command on an open store; the exit code as :func:`main` returns it.
+
+    The running dashboard runs the commands handed to it through this too
+    (``kam_core.service``), so both ways share every check and message.
+    """
     try:
         return COMMANDS[args.command](store, args)
     except (ImportRejected, DecisionNeeded) as exc:
@@ -262,5 +314,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    finally:
-        store.close()
+
+
+def _hand_to_dashboard(args: argparse.Namespace) -> int | None:
+    """The exit code of the command run by the dashboard that owns the database, or None
+    when no dashboard runs (the command then opens the file itself)."""
+    from . import service
+
+    try:
+        return service.hand_over(resolve_db_path(args.db), service.to_portable(args, PATH_ARGS),
+                                 stdin=lambda: _password_line(args))
+    except ValueError as exc:   # the password typed here was refused: nothing was sent
+        print(str(exc), file=sys.stderr)
+        return 2
+
+
+def _password_line(args: argparse.Namespace) -> str | None:
+    """A password the command would read, read here (prompt or stdin) and sent along:
+    the dashboard has no terminal. Raises the policy's ValueError before anything is sent."""
+    reads = args.command == "users" and (
+        (args.users_command == "add" and not args.no_password) or args.users_command == "reset-password")
+    if not reads:
+        return None
+    from .auth import read_password
+
+    return read_password() + "\n"

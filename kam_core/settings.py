@@ -6,6 +6,7 @@ from :data:`SETTINGS`; values live in the ``settings`` table as JSON.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -26,6 +27,10 @@ class Setting:
 
 def _money(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str) and len(v) <= 500 and "\n" not in v and "\x00" not in v
 
 
 def _fraction(v: Any) -> bool:
@@ -58,6 +63,23 @@ SETTINGS: dict[str, Setting] = {
         Setting("amount_unit", "wan", "Unit in which amounts are shown: yuan or wan (10,000 yuan).",
                 "金额显示单位：元或万元。", choices=("yuan", "wan")),
         Setting("language", "zh", "Default interface language.", "默认界面语言。", choices=("zh", "en")),
+        Setting("inbox_dir", "inbox", "Folder the running dashboard imports new exports from (relative to the database's folder; empty turns the inbox off).",
+                "运行中的看板自动导入该文件夹中的新导出文件（相对于数据库所在文件夹；留空则关闭收件箱）。", _text),
+        Setting("smtp_host", "", "Mail server for scheduled reports (empty: no e-mail).",
+                "定时报表使用的邮件服务器（留空则不发邮件）。", _text),
+        Setting("smtp_port", 587, "Mail server port (587 with STARTTLS, 25 without).",
+                "邮件服务器端口（STARTTLS 通常为 587，不加密为 25）。",
+                lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535),
+        Setting("smtp_starttls", True, "Encrypt the mail connection with STARTTLS.", "使用 STARTTLS 加密邮件连接。",
+                lambda v: isinstance(v, bool)),
+        Setting("smtp_user", "", "User name on the mail server (empty: send without signing in).",
+                "邮件服务器用户名（留空则不登录直接发送）。", _text),
+        Setting("smtp_sender", "", "Sender address of scheduled mails (empty: the user name).",
+                "定时邮件的发件人地址（留空则使用用户名）。", _text),
+        Setting("smtp_password_env", "KAM_SMTP_PASSWORD",
+                "Environment variable holding the mail password when Streamlit's secrets have no [smtp] password; the password is never stored in the database.",
+                "当 Streamlit secrets 中没有 [smtp] password 时，从该环境变量读取邮件密码；密码从不存入数据库。",
+                lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v) is not None),
     ]
 }
 

@@ -272,6 +272,40 @@ MIGRATIONS: list[str] = [
     select import_id, date_trunc('month', date)::date, account, region, store, category, sum(amount), sum(profit),
            sum(amount) filter (where profit is not null), sum(cost), sum(qty), count(*), count(profit)
     from sales group by all;
+    # 4: scheduled reports (kam_core/schedules.py) and their run log
+    """
+    create table schedules (
+        name varchar primary key,
+        cadence varchar not null,                        -- monthly | weekly
+        day integer not null,                            -- monthly: 1–28, 0 = last day; weekly: 0 = Monday … 6
+        at_time varchar not null,                        -- HH:MM, the server's local time
+        report varchar not null,                         -- tier_report | share_pack
+        account varchar,                                 -- the share pack's account
+        year varchar not null default 'current',         -- current | previous (of the run's date)
+        lang varchar not null default 'zh',
+        filters varchar not null default '{}',           -- JSON {region: [], category: [], store: []}
+        folder varchar,
+        recipients varchar not null default '[]',        -- JSON list of e-mail addresses
+        enabled boolean not null default true,
+        created_by varchar,
+        created_at timestamp not null default current_timestamp,
+        updated_at timestamp not null default current_timestamp
+    );
+    create sequence if not exists schedule_run_id_seq start 1;
+    create table schedule_runs (
+        id integer primary key,
+        schedule varchar not null,
+        due_at timestamp,                                -- the fire time this run answers (none for a run by hand)
+        trigger varchar not null,                        -- time | missed | manual | command
+        started_at timestamp not null,
+        finished_at timestamp not null,
+        report varchar not null,
+        year integer,
+        file_name varchar,
+        delivered_to varchar not null default '[]',      -- JSON list: folder paths and mail addresses
+        status varchar not null,                         -- ok | failed
+        error varchar
+    );
     """,
 ]
 

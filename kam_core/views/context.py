@@ -56,7 +56,8 @@ class Context:
 
 @st.cache_resource(show_spinner=False)
 def _store_for(path: str) -> Store:
-    store = open_store(path)
+    from ..service import start_owner   # this process owns the file: commands, schedules and the inbox go through it
+    store = start_owner(open_store(path))
     # The figures' SQL is compiled once per process; doing it now keeps it out of the first view.
     threading.Thread(target=_compile_quietly, args=(store,), name="kam-compile", daemon=True).start()
     return store
