@@ -272,6 +272,7 @@ MIGRATIONS: list[str] = [
     select import_id, date_trunc('month', date)::date, account, region, store, category, sum(amount), sum(profit),
            sum(amount) filter (where profit is not null), sum(cost), sum(qty), count(*), count(profit)
     from sales group by all;
+    """,
     # 4: scheduled reports (kam_core/schedules.py) and their run log
     """
     create table schedules (
