@@ -9,12 +9,14 @@ hover text. An empty frame gives a figure with a centred, localised
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from .formatting import amount_scale, format_amount, tier_label
@@ -57,9 +59,42 @@ def _complete_rows(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame 
     return None if _is_empty(df) else df.dropna(subset=columns)
 
 
+# Figures are built without plotly's per-property validation: it cost 30–120 ms a chart (a page
+# draws three), and every property here is a fixed literal that tests/test_charts.py renders.
+_PLACEMENT = ("row", "col", "secondary_y")
+_NESTED = ("marker", "line")
+
+
+def _figure(*data: dict) -> go.Figure:
+    return go.Figure(data=list(data), _validate=False)
+
+
+def _unchecked(fig: go.Figure) -> go.Figure:
+    fig._validate = False
+    return fig
+
+
+def _add(fig: go.Figure, kind: str, **props: object) -> None:
+    """``fig.add_<kind>(**props)`` without validation (``marker_color`` → ``marker.color``)."""
+    place = {k: props.pop(k) for k in _PLACEMENT if k in props}
+    trace: dict = {"type": kind}
+    for key, value in props.items():
+        head, _, rest = key.partition("_")
+        if rest and head in _NESTED:
+            trace.setdefault(head, {})[rest] = value
+        else:
+            trace[key] = value
+    fig.add_trace(trace, **place)
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> dict:
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
 def _styled(fig: go.Figure, title: str | None) -> go.Figure:
     fig.update_layout(
-        template="plotly_white",
+        template=_template(),
         font=dict(family=FONT_FAMILY, size=13),
         hoverlabel=dict(font_family=FONT_FAMILY),
         # room above the plot for the title and a legend that may wrap to two lines (English labels)
@@ -73,7 +108,7 @@ def _styled(fig: go.Figure, title: str | None) -> go.Figure:
 
 def empty_figure(lang: str, title: str | None = None) -> go.Figure:
     """A blank figure with a centred, localised "no data" note."""
-    fig = go.Figure()
+    fig = _figure()
     fig.add_annotation(
         text=t("chart.no_data", lang), x=0.5, y=0.5, xref="paper", yref="paper",
         showarrow=False, font=dict(size=16, color="#7f8c8d"),
@@ -153,9 +188,9 @@ def monthly_trend_by_tier(monthly: pd.DataFrame, unit: str = "wan", lang: str = 
     table = monthly.pivot_table(index="month", columns="tier", values="sales", aggfunc="sum", fill_value=0)
     table = table.sort_index()
     x = _month_labels(pd.Series(table.index))
-    fig = go.Figure()
+    fig = _figure()
     for code in _tiers_in(list(table.columns)):
-        fig.add_bar(
+        _add(fig, "bar",
             x=x, y=(table[code] / divisor).tolist(), name=tier_label(code, lang),
             marker_color=_tier_colour(code),
             hovertemplate=f"%{{fullData.name}}<br>%{{x}}: {_amount_hover(unit, lang, 'y')}<extra></extra>",
@@ -183,12 +218,12 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     colours = [_tier_colour(c) for c in order]
     # Horizontal bars on one shared tier axis: the tier names read level, once,
     # and the two panels cannot overlap each other's labels.
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06, column_widths=[0.4, 0.6],
-                        subplot_titles=(t("chart.accounts", lang), _amount_title("col.sales", unit, lang)))
-    fig.add_bar(y=labels, x=grouped["count"].astype(int).tolist(), orientation="h", marker_color=colours,
+    fig = _unchecked(make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06, column_widths=[0.4, 0.6],
+                        subplot_titles=(t("chart.accounts", lang), _amount_title("col.sales", unit, lang))))
+    _add(fig, "bar", y=labels, x=grouped["count"].astype(int).tolist(), orientation="h", marker_color=colours,
                 name=t("chart.accounts", lang), showlegend=False,
                 hovertemplate="%{y}: %{x:,}<extra></extra>", row=1, col=1)
-    fig.add_bar(y=labels, x=(grouped["sum"] / divisor).tolist(), orientation="h", marker_color=colours,
+    _add(fig, "bar", y=labels, x=(grouped["sum"] / divisor).tolist(), orientation="h", marker_color=colours,
                 name=t("col.sales", lang), showlegend=False,
                 hovertemplate=f"%{{y}}: {_amount_hover(unit, lang, 'x')}<extra></extra>", row=1, col=2)
     fig.update_xaxes(tickformat=",", nticks=3)
@@ -217,15 +252,15 @@ def pareto_chart(tier_table: pd.DataFrame, lang: str = "zh", a_cut: float = 0.8,
     before = cum - sales / total
     classes = ["A" if b < a_cut else "B" if b < b_cut else "C" for b in before]
     accounts = ranked["account"].astype(str).tolist()
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(
+    fig = _unchecked(make_subplots(specs=[[{"secondary_y": True}]]))
+    _add(fig, "bar",
         x=accounts, y=(sales / divisor).tolist(), name=t("col.sales", lang),
         marker_color=[ABC_COLOURS[c] for c in classes],
         customdata=[t(f"abc.{c}", lang) for c in classes],
         hovertemplate=f"%{{x}}<br>{_amount_hover(unit, lang, 'y')}<br>%{{customdata}}<extra></extra>",
         secondary_y=False,
     )
-    fig.add_scatter(
+    _add(fig, "scatter",
         x=accounts, y=cum.tolist(), name=t("chart.cum_share", lang), mode="lines+markers",
         line=dict(color="#c0392b", width=2), marker=dict(size=4),
         hovertemplate="%{x}<br>%{y:.1%}<extra></extra>", secondary_y=True,
@@ -267,10 +302,10 @@ def portfolio_scatter(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     # Area sizing, largest bubble ≈ 40 px across, so one giant does not hide the rest.
     biggest = float(size_all.max())
     sizeref = 2.0 * biggest / 40**2 if biggest > 0 else 1.0
-    fig = go.Figure()
+    fig = _figure()
     for code in _tiers_in(data["tier"].tolist() if "tier" in data.columns else ["none"]):
         mask = data["tier"].astype(str) == code if "tier" in data.columns else pd.Series(True, index=data.index)
-        fig.add_scatter(
+        _add(fig, "scatter",
             x=x_all[mask].tolist(), y=data.loc[mask, "margin"].astype(float).tolist(),
             mode="markers", name=tier_label(code, lang),
             text=data.loc[mask, "account"].astype(str).tolist(),
@@ -320,8 +355,8 @@ def top_n_bar(tier_table: pd.DataFrame, n: int = 10, by: str = "sales", unit: st
     divisor, _ = amount_scale(unit, lang)
     accounts = data["account"].astype(str).tolist()
     tiers = data["tier"].astype(str).tolist() if "tier" in data.columns else ["none"] * len(data)
-    fig = go.Figure()
-    fig.add_bar(
+    fig = _figure()
+    _add(fig, "bar",
         x=(data[by].astype(float) / divisor).tolist(), y=accounts, orientation="h",
         name=t(f"col.{by}", lang),
         marker_color=[_tier_colour(c) for c in tiers],
@@ -374,7 +409,7 @@ def migration_sankey(migration: pd.DataFrame, lang: str = "zh") -> go.Figure:
         d=[len(left) + right.index(c) for c in flows["dst"]],
     ).sort_values(["s", "d"])
     n_accounts = t("chart.n_accounts", lang, n="%{value}")
-    fig = go.Figure(go.Sankey(
+    fig = _figure(dict(type="sankey",
         arrangement="snap",
         node=dict(label=labels, color=colours, customdata=sides, pad=18, thickness=18,
                   hovertemplate=f"%{{customdata}} · %{{label}}<br>{n_accounts}<extra></extra>"),
@@ -405,8 +440,8 @@ def sales_trend(monthly_one_account: pd.DataFrame, promotions: pd.DataFrame | No
     divisor, _ = amount_scale(unit, lang)
     data = monthly_one_account.assign(month=pd.to_datetime(monthly_one_account["month"].astype(str)))
     data = data.groupby("month", as_index=False)["sales"].sum().sort_values("month")
-    fig = go.Figure()
-    fig.add_scatter(
+    fig = _figure()
+    _add(fig, "scatter",
         x=data["month"].dt.strftime("%Y-%m-%d").tolist(), y=(data["sales"] / divisor).tolist(),
         mode="lines+markers", name=t("col.sales", lang), line=dict(color=TIER_COLOURS["strategic"], width=2),
         hovertemplate=f"%{{x|%Y-%m}}<br>{_amount_hover(unit, lang, 'y')}<extra></extra>",
@@ -428,7 +463,7 @@ def sales_trend(monthly_one_account: pd.DataFrame, promotions: pd.DataFrame | No
         by_month = dict(zip(data["month"], data["sales"] / divisor))
         y = [float(by_month.get(d.to_period("M").to_timestamp(), 0.0)) for d in dates]
         if len(changes):
-            fig.add_scatter(
+            _add(fig, "scatter",
                 x=dates.dt.strftime("%Y-%m-%d").tolist(), y=y, mode="markers", name=t("chart.price_change", lang),
                 marker=dict(symbol="diamond", size=11, color="#c0392b", line=dict(width=1, color="white")),
                 text=changes["label"].astype(str).tolist(),
@@ -507,10 +542,10 @@ def budget_by_quarter(plans: pd.DataFrame, lang: str = "zh", unit: str = "wan") 
              .pivot_table(index="quarter", columns="side", values="budget", aggfunc="sum", fill_value=0)
              .sort_index())
     x = [f"{p.year} Q{p.quarter}" for p in table.index]
-    fig = go.Figure()
+    fig = _figure()
     for side in ("ours", "theirs"):
         values = table[side] if side in table.columns else pd.Series(0.0, index=table.index)
-        fig.add_bar(
+        _add(fig, "bar",
             x=x, y=(values / divisor).tolist(), name=t(f"plan.side.{side}", lang), marker_color=SIDE_COLOURS[side],
             hovertemplate=f"%{{fullData.name}}<br>%{{x}}: {_amount_hover(unit, lang, 'y')}<extra></extra>",
         )
