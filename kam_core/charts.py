@@ -66,12 +66,8 @@ _NESTED = ("marker", "line")
 
 
 def _figure(*data: dict) -> go.Figure:
-    return go.Figure(data=list(data), _validate=False)
-
-
-def _unchecked(fig: go.Figure) -> go.Figure:
-    fig._validate = False
-    return fig
+    # the template goes in at construction: set later, plotly walks it property by property (~1 s)
+    return go.Figure(data=list(data), layout={"template": _template()}, _validate=False)
 
 
 def _add(fig: go.Figure, kind: str, **props: object) -> None:
@@ -94,7 +90,6 @@ def _template() -> dict:
 
 def _styled(fig: go.Figure, title: str | None) -> go.Figure:
     fig.update_layout(
-        template=_template(),
         font=dict(family=FONT_FAMILY, size=13),
         hoverlabel=dict(font_family=FONT_FAMILY),
         # room above the plot for the title and a legend that may wrap to two lines (English labels)
@@ -218,8 +213,8 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     colours = [_tier_colour(c) for c in order]
     # Horizontal bars on one shared tier axis: the tier names read level, once,
     # and the two panels cannot overlap each other's labels.
-    fig = _unchecked(make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06, column_widths=[0.4, 0.6],
-                        subplot_titles=(t("chart.accounts", lang), _amount_title("col.sales", unit, lang))))
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06, column_widths=[0.4, 0.6],
+                        subplot_titles=(t("chart.accounts", lang), _amount_title("col.sales", unit, lang)), figure=_figure())
     _add(fig, "bar", y=labels, x=grouped["count"].astype(int).tolist(), orientation="h", marker_color=colours,
                 name=t("chart.accounts", lang), showlegend=False,
                 hovertemplate="%{y}: %{x:,}<extra></extra>", row=1, col=1)
@@ -252,7 +247,7 @@ def pareto_chart(tier_table: pd.DataFrame, lang: str = "zh", a_cut: float = 0.8,
     before = cum - sales / total
     classes = ["A" if b < a_cut else "B" if b < b_cut else "C" for b in before]
     accounts = ranked["account"].astype(str).tolist()
-    fig = _unchecked(make_subplots(specs=[[{"secondary_y": True}]]))
+    fig = make_subplots(specs=[[{"secondary_y": True}]], figure=_figure())
     _add(fig, "bar",
         x=accounts, y=(sales / divisor).tolist(), name=t("col.sales", lang),
         marker_color=[ABC_COLOURS[c] for c in classes],

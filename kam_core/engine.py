@@ -202,6 +202,14 @@ def spark_session(master: str = "local[2]") -> Any:
     return session
 
 
+def source_stamp(store: Store) -> str:
+    """What results of the figures depend on besides the store's data version: the engine, and Spark's lake."""
+    if engine_name() == "duckdb":
+        return "duckdb"
+    stamp = lake_dir(store) / "_lake.json"
+    return "spark:" + (stamp.read_text(encoding="utf-8") if stamp.exists() else "")
+
+
 def lake_dir(store: Store) -> Path:
     """Where Spark reads the lines and rollups: ``KAM_LAKE``, else ``lake/`` beside the database file."""
     env = os.environ.get(LAKE_ENV)

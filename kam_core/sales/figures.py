@@ -161,10 +161,13 @@ def _money(p: engine.Params, name: str) -> ibis.Value:
 
 
 def account_year_expr(backend: Any, p: engine.Params, filtered: bool, basis: str) -> ibis.Table:
-    """One row per account with lines in the current window: :data:`ACCOUNT_YEAR_COLUMNS` + :data:`POLICY_COLUMNS`.
+    """One row per account with lines in either window: :data:`ACCOUNT_YEAR_COLUMNS` + :data:`POLICY_COLUMNS`
+    + :data:`TOTAL_COLUMNS` (the period's totals, the same on every row).
 
-    The policy columns grade the rows' own amounts; :func:`account_year_figures`
-    replaces them with the company-wide ones under a filter.
+    Rows with ``lines`` = 0 (lines only in the comparison window) are there for
+    the totals; ranks and running sums put them last, so the others' are as if
+    they were not there. The policy columns grade the rows' own amounts;
+    :func:`account_year_figures` replaces them with the company-wide ones under a filter.
     """
     s = _slices(backend, p, filtered)
     cur, prev = s["in_cur"], s["in_prev"]
@@ -177,17 +180,27 @@ def account_year_expr(backend: Any, p: engine.Params, filtered: bool, basis: str
         lines_with_profit=s["lines_with_profit"].sum(where=cur).fill_null(0),
         prev_lines=s["lines"].sum(where=prev).fill_null(0),
         prev_sales_d=s["amount"].sum(where=prev),
+        prev_gross_profit_d=s["profit"].sum(where=prev),
+        prev_known_amount_d=s["known_amount"].sum(where=prev),
     )
-    a = per_account.filter(per_account["lines"] > 0)
-
-    by_sales = [ibis.desc(a["sales_d"], nulls_first=False), ibis.asc(a["account"])]
-    by_profit = [ibis.desc(a["gross_profit_d"], nulls_first=False), ibis.asc(a["account"])]
+    a = per_account
+    current = ibis.desc(a["lines"] > 0)
+    by_sales = [current, ibis.desc(a["sales_d"], nulls_first=False), ibis.asc(a["account"])]
+    by_profit = [current, ibis.desc(a["gross_profit_d"], nulls_first=False), ibis.asc(a["account"])]
+    whole = ibis.window()
     a = a.mutate(
-        total_d=a["sales_d"].sum().over(ibis.window()),
-        total_profit_d=a["gross_profit_d"].sum().over(ibis.window()),
+        total_d=a["sales_d"].sum().over(whole),
+        total_profit_d=a["gross_profit_d"].sum().over(whole),
         cum_sales_d=a["sales_d"].sum().over(ibis.cumulative_window(order_by=by_sales)),
         rank=(ibis.row_number().over(order_by=by_sales) + 1).cast("int64"),
         profit_rank_all=(ibis.row_number().over(order_by=by_profit) + 1).cast("int64"),
+        t_known_amount=a["known_amount_d"].sum().over(whole).cast("float64"),
+        t_lines=a["lines"].sum().over(whole).cast("int64"),
+        t_lines_with_profit=a["lines_with_profit"].sum().over(whole).cast("int64"),
+        t_prev_sales=a["prev_sales_d"].sum().over(whole).cast("float64"),
+        t_prev_gross_profit=a["prev_gross_profit_d"].sum().over(whole).cast("float64"),
+        t_prev_known_amount=a["prev_known_amount_d"].sum().over(whole).cast("float64"),
+        t_prev_lines=a["prev_lines"].sum().over(whole).cast("int64"),
     )
 
     def f(col: str) -> ibis.FloatingValue:
@@ -239,7 +252,16 @@ def account_year_expr(backend: Any, p: engine.Params, filtered: bool, basis: str
             else_=(ordinary - basis_d).cast("float64"),
         ),
         basis_amount=basis_d.cast("float64"),
+        t_sales=a["total_d"].cast("float64"),
+        t_gross_profit=a["total_profit_d"].cast("float64"),
+        t_known_amount=a["t_known_amount"], t_lines=a["t_lines"], t_lines_with_profit=a["t_lines_with_profit"],
+        t_prev_sales=a["t_prev_sales"], t_prev_gross_profit=a["t_prev_gross_profit"],
+        t_prev_known_amount=a["t_prev_known_amount"], t_prev_lines=a["t_prev_lines"],
     )
+
+
+TOTAL_COLUMNS = ["t_sales", "t_gross_profit", "t_known_amount", "t_lines", "t_lines_with_profit", "t_prev_sales",
+                 "t_prev_gross_profit", "t_prev_known_amount", "t_prev_lines"]
 
 
 def _totals_expr(backend: Any, p: engine.Params, filtered: bool) -> ibis.Table:
@@ -290,7 +312,7 @@ _REMEMBER_MAX = 128
 
 
 def _remember(store: Store, key: tuple, compute: Callable[[], Any]) -> Any:
-    version = store.data_version()
+    version = (store.data_version(), engine.source_stamp(store))
     with _remember_lock:
         kept = _remembered.setdefault(store, {})
         if kept.get("_version") != version:
@@ -304,7 +326,7 @@ def _remember(store: Store, key: tuple, compute: Callable[[], Any]) -> Any:
                 kept.clear()
                 kept["_version"] = version
             kept[key] = hit
-    return hit.copy()
+    return hit      # shared: callers copy before they change it
 
 
 def _settings_key(settings: Mapping[str, Any]) -> str:
@@ -361,21 +383,31 @@ def account_year_figures(
     overrides the ``tier_basis`` setting; ``period`` another window than the
     year's own (e.g. :meth:`Period.previous`, the same days a year earlier).
     """
+    return _account_year(store, year, filters, settings, basis, period)[0].copy()
+
+
+def _account_year(store: Store, year: int, filters: Filters | None, settings: Mapping[str, Any] | None,
+                  basis: str | None, period: Period | None) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """The account table and the period's totals from one query, remembered per data version."""
     settings = resolve_settings(store, settings)
     basis = _basis(basis, settings)
     period = period or year_period(year, as_of_date(store), settings)
     filters = narrowing(filters)
 
-    def compute() -> pd.DataFrame:
+    def compute() -> tuple[pd.DataFrame, dict[str, Any] | None]:
+        raw = _run(store, "account_year", account_year_expr, period, filters, settings, basis)
+        totals = None
+        if len(raw):
+            first = raw.iloc[0]
+            totals = {c.removeprefix("t_"): first[c] for c in TOTAL_COLUMNS}
         columns = ACCOUNT_YEAR_COLUMNS + POLICY_COLUMNS
-        table = _tidy(_run(store, "account_year", account_year_expr, period, filters, settings, basis)
-                      .sort_values("rank"))[columns]
-        if filters is None or table.empty:
-            return table
-        company = account_year_figures(store, year, None, settings, basis, period).set_index("account")
-        for col in POLICY_COLUMNS:
-            table[col] = table["account"].map(company[col])
-        return _tidy(table)
+        table = _tidy(raw[raw["lines"] > 0].sort_values("rank"))[columns]
+        if filters is not None and not table.empty:
+            company = account_year_figures(store, year, None, settings, basis, period).set_index("account")
+            for col in POLICY_COLUMNS:
+                table[col] = table["account"].map(company[col])
+            table = _tidy(table)
+        return table, totals
 
     return _remember(store, ("account_year", year, filters, basis, period, _settings_key(settings)), compute)
 
@@ -394,8 +426,10 @@ def year_totals(store: Store, year: int, filters: Filters | None = None,
     settings = resolve_settings(store, settings)
     period = period or year_period(year, as_of_date(store), settings)
     filters = narrowing(filters)
-    row = _remember(store, ("year_totals", year, filters, period, _settings_key(settings)),
-                    lambda: _run(store, "year_totals", _totals_expr, period, filters, settings)).to_dict("records")[0]
+    row = _account_year(store, year, filters, settings, None, period)[1]
+    if row is None:  # no line in either window
+        row = _remember(store, ("year_totals", year, filters, period, _settings_key(settings)),
+                        lambda: _run(store, "year_totals", _totals_expr, period, filters, settings)).to_dict("records")[0]
     return {k: (int(v) if k.endswith("lines") or k == "lines_with_profit" else _opt_float(v)) for k, v in row.items()}
 
 
