@@ -25,22 +25,27 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 CHILD = """
-import json, sys, time
+import json, resource, sys, time
 sys.path.insert(0, {root!r})
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 from pathlib import Path
 from kam_core.store import open_store
 from kam_core.sales import lines
 store = open_store({db!r})
-spent = []
+spent, spent_cpu = [], []
 real = lines.publish_import
 def timed(cur, kind, import_id):
-    t0 = time.perf_counter(); real(cur, kind, import_id); spent.append(time.perf_counter() - t0)
+    t0, c0 = time.perf_counter(), cpu(); real(cur, kind, import_id)
+    spent.append(time.perf_counter() - t0); spent_cpu.append(cpu() - c0)
 lines.publish_import = timed if {rollups!r} else (lambda cur, kind, import_id: None)
 data = Path({csv!r}).read_bytes()
 from kam_core.ingest.pipeline import import_file
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 import_file(store, data, "bench.csv")
-print(json.dumps({{"seconds": time.perf_counter() - t0, "rollup": sum(spent)}}))
+print(json.dumps({{"seconds": time.perf_counter() - t0, "rollup": sum(spent), "cpu": cpu() - c0,
+                   "rollup_cpu": sum(spent_cpu)}}))
 """
 
 
@@ -65,17 +70,24 @@ def main() -> None:
         folder = Path(tmp)
         csv = folder / "bench.csv"
         generate_csv(csv, args.rows)
-        with_, without, step = [], [], []
+        with_, without, step, cpu_with, cpu_without, cpu_step = [], [], [], [], [], []
         for n in range(args.repeat):
             a = run(csv, True, folder, n)
             b = run(csv, False, folder, n)
             with_.append(a["seconds"])
             step.append(a["rollup"])
             without.append(b["seconds"])
-            print(f"  run {n + 1}: with {a['seconds']:.2f} s (rollups {a['rollup']:.3f} s), without {b['seconds']:.2f} s")
+            cpu_with.append(a["cpu"])
+            cpu_without.append(b["cpu"])
+            cpu_step.append(a["rollup_cpu"])
+            print(f"  run {n + 1}: with {a['seconds']:.2f} s (rollups {a['rollup']:.3f} s), without {b['seconds']:.2f} s;"
+                  f" CPU {a['cpu']:.2f} s (rollups {a['rollup_cpu']:.2f} s) vs {b['cpu']:.2f} s")
     w, wo = statistics.median(with_), statistics.median(without)
     print(f"{args.rows:,}-line CSV import: with rollups {w:.2f} s, without {wo:.2f} s → {w / wo:.3f}× "
           f"(the rollup step itself: median {statistics.median(step):.3f} s, {statistics.median(step) / w:.1%} of the import)")
+    cw, cwo = statistics.median(cpu_with), statistics.median(cpu_without)
+    print(f"CPU time (steadier on a busy machine): with {cw:.2f} s, without {cwo:.2f} s → {cw / cwo:.3f}×; "
+          f"the rollup step {statistics.median(cpu_step):.2f} s")
 
 
 if __name__ == "__main__":

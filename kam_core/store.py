@@ -254,15 +254,15 @@ MIGRATIONS: list[str] = [
         month date not null,
         account varchar not null,
         sku varchar,
-        product varchar,                                 -- the name the lines gave (the greatest, if several)
+        product varchar,                                 -- a name its lines gave (one of them, if several)
         amount decimal(18,4) not null,
         profit decimal(18,4),
         qty decimal(18,3),
         lines bigint not null
     );
     insert into sales_by_sku
-    select import_id, date_trunc('month', date)::date, account, sku, max(product), sum(amount), sum(profit), sum(qty),
-           count(*)
+    select import_id, date_trunc('month', date)::date, account, sku, any_value(product), sum(amount), sum(profit),
+           sum(qty), count(*)
     from sales group by import_id, date_trunc('month', date), account, sku;
     insert into sales_daily
     select import_id, date, account, sum(amount), sum(profit), sum(amount) filter (where profit is not null),

@@ -14,7 +14,8 @@ an import adds rows, undoing it deletes them, and nothing else ever changes:
 The first two hold, per row, Σ amount, Σ profit and Σ amount over the lines
 whose profit is known, Σ cost over the lines whose cost is known, Σ qty, the
 line count and the count of lines with a profit; ``sales_by_sku`` Σ amount,
-Σ profit, Σ qty, the line count and the product's name. Only sums (and the
+Σ profit, Σ qty, the line count and a product name its lines gave (one of
+them, when a SKU had several names: ``max`` over strings doubled the cost). Only sums (and the
 name), exact decimals: any
 figure that is a sum over lines is the same sum over rollup rows, and a sum
 with no known value stays NULL (unknown is never zero).
@@ -54,10 +55,11 @@ from sales where {{where}} group by import_id, date_trunc('month', date), accoun
 
 _SKU_SQL = """
 insert into sales_by_sku (import_id, month, account, sku, product, amount, profit, qty, lines)
-select import_id, date_trunc('month', date)::date, account, sku, max(product), sum(amount), sum(profit), sum(qty), count(*)
+select import_id, date_trunc('month', date)::date, account, sku, any_value(product), sum(amount), sum(profit), sum(qty),
+       count(*)
 from sales where {where} group by import_id, date_trunc('month', date), account, sku
 """
-_SKU_NAMED = "max(product) as product, sum(amount) as amount, sum(profit) as profit, sum(qty) as qty, count(*) as lines"
+_SKU_NAMED = "sum(amount) as amount, sum(profit) as profit, sum(qty) as qty, count(*) as lines"
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any]) -> None:
@@ -107,7 +109,7 @@ def rebuild(store: Store) -> int:
 
 
 def differences(store: Store) -> list[tuple]:
-    """Where a rollup and the lines disagree: ``(rollup, import_id, key…, what)`` rows, empty when in step.
+    """Where a rollup's sums and the lines disagree: ``(rollup, import_id, key…, what)`` rows, empty when in step.
 
     Compares every row of both rollups with the same sums taken from the lines
     now (a full scan: for tests and ``python -m kam_core rollup check``).
@@ -121,7 +123,7 @@ def differences(store: Store) -> list[tuple]:
          _SUMS_NAMED, ", ".join(SUMS)),
         ("sales_by_sku", "import_id, month, account, sku",
          "import_id, date_trunc('month', date)::date as month, account, sku", _SKU_NAMED,
-         "product, amount, profit, qty, lines"),
+         "amount, profit, qty, lines"),
     ):
         out.extend(cur.execute(f"""
             with from_lines as (select {key_sql}, {sums} from sales group by all),
