@@ -17,8 +17,9 @@ exception or an error id, or does not finish within 60 s.
 
 Per session count it prints sign-in and page p50/p95 (all pages, then per
 page), the errors, and the server's CPU seconds per page load (sign-ins
-counted as loads) and its CPU use in cores: on a busy machine the CPU per
-load compares two runs better than the times do. Goal (issue 14): p95 with 10 sessions ≤ 3× one
+counted as loads), its CPU use in cores and the whole machine's (browsers,
+server and anything else running): on a busy machine the CPU per load
+compares two runs better than the times do. Goal (issue 14): p95 with 10 sessions ≤ 3× one
 session's, 0 errors. Browsers and server share the machine's cores, as a
 team's laptops would not: compare counts inside one run.
 """
@@ -101,6 +102,7 @@ async def _sign_in(page, url: str, name: str, password: str) -> float:
 
 async def _session(browser, url: str, name: str, password: str, seconds: float, out: dict) -> None:
     context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     try:
         page = await context.new_page()
         try:
@@ -123,6 +125,13 @@ async def _session(browser, url: str, name: str, password: str, seconds: float, 
         await context.close()
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine spent busy so far (``/proc/stat``, all cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` and its threads so far (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -137,9 +146,10 @@ async def run_crowd(url: str, users: list[tuple[str, str]], seconds: float, pid:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             await _warm_every_page(browser, url, users[0])
-            cpu0, wall0 = cpu_seconds(pid), time.perf_counter()
+            cpu0, busy0, wall0 = cpu_seconds(pid), machine_busy_seconds(), time.perf_counter()
             await asyncio.gather(*(_session(browser, url, n, p, seconds, out) for n, p in users))
             out["server_cpu"], out["wall"] = cpu_seconds(pid) - cpu0, time.perf_counter() - wall0
+            out["machine_busy"] = machine_busy_seconds() - busy0
         finally:
             await browser.close()
     return out
@@ -147,6 +157,7 @@ async def run_crowd(url: str, users: list[tuple[str, str]], seconds: float, pid:
 
 async def _warm_every_page(browser, url: str, user: tuple[str, str]) -> None:
     context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     try:
         page = await context.new_page()
         await _sign_in(page, url, *user)
@@ -177,7 +188,7 @@ def main() -> None:
     db, passwords = build_store(folder, max(counts))
     results = {}
     print(f"{'sessions':>8} {'loads':>6} {'p50 s':>7} {'p95 s':>7} {'sign-in p50/p95 s':>18} {'errors':>6}"
-          f" {'server CPU s/load':>17} {'server cores':>12}")
+          f" {'server CPU s/load':>17} {'server cores':>12} {'machine busy cores':>18}")
     for n in counts:
         users = [(f"load_{i:02d}", passwords[f"load_{i:02d}"]) for i in range(1, n + 1)]
         log = folder / f"server_{n}.log"
@@ -196,8 +207,10 @@ def main() -> None:
                 spy.wait(timeout=120)
         every = [v for vs in out["pages"].values() for v in vs]
         results[n] = {"loads": len(every), "p50": pct(every, 50), "p95": pct(every, 95),
-                      "server_cpu_per_load": out["server_cpu"] / max(1, len(every) + len(out["sign_in"])),
+                      "server_cpu_per_load": (out["server_cpu"] / (len(every) + len(out["sign_in"]))
+                                              if every or out["sign_in"] else float("nan")),
                       "server_cpu_share": out["server_cpu"] / out["wall"],
+                      "machine_busy_cores": out["machine_busy"] / out["wall"],
                       "sign_in_p50": pct(out["sign_in"], 50), "sign_in_p95": pct(out["sign_in"], 95),
                       "errors": out["errors"],
                       "pages": {t: {"loads": len(v), "p50": pct(v, 50), "p95": pct(v, 95)}
@@ -205,7 +218,7 @@ def main() -> None:
         r = results[n]
         print(f"{n:8d} {r['loads']:6d} {r['p50']:7.2f} {r['p95']:7.2f} "
               f"{r['sign_in_p50']:8.2f} / {r['sign_in_p95']:<7.2f} {len(r['errors']):6d}"
-              f" {r['server_cpu_per_load']:17.3f} {r['server_cpu_share']:12.2f}")
+              f" {r['server_cpu_per_load']:17.3f} {r['server_cpu_share']:12.2f} {r['machine_busy_cores']:18.2f}")
         for title, p in r["pages"].items():
             print(f"{'':8} {title:<10} loads {p['loads']:4d}  p50 {p['p50']:6.2f}  p95 {p['p95']:6.2f}")
         for e in r["errors"][:5]:

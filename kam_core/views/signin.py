@@ -162,13 +162,16 @@ def current_user(store: Store) -> User | None:
     from_cookie = not token
     if from_cookie:
         token = _cookie_token()
-        if not token:
+        # st.context.cookies keeps what the browser sent at connection time: a cookie found dead
+        # is not asked about again on every rerun of the sign-in form.
+        if not token or token == st.session_state.get("_kam_dead_cookie"):
             return None
     user, reason = auth.resume_session(store, token, _now(), idle_timeout_seconds())
     if user is None:
         st.session_state.pop(TOKEN_KEY, None)
         if reason == "idle_timeout" and not from_cookie:
             st.session_state["_kam_notice"] = "timeout"
+        st.session_state["_kam_dead_cookie"] = _cookie_token()
         _queue_cookie(None)   # a dead cookie is deleted
         return None
     st.session_state[TOKEN_KEY] = token
