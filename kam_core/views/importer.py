@@ -136,7 +136,7 @@ def checked_plan(ctx: Context, data: bytes, file_name: str, opts: ImportOptions)
     bar = st.progress(0.0, text=ctx.t("import.reading"))
     try:
         plan = prepare_import(ctx.store, data, file_name, opts,
-                              progress=lambda f, msg: bar.progress(min(f, 1.0), text=f"{ctx.t('import.reading')} {msg}"))
+                              progress=lambda f, msg: bar.progress(min(f, 1.0), text=f"{ctx.t('import.reading')} {escape_md(msg)}"))
     except ImportRejected as exc:
         forget_plans()
         st.session_state["import_plans"][key] = exc
