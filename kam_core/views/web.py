@@ -72,15 +72,13 @@ def _cookie_header(token: str | None, secure: bool) -> str:
 
 
 def _cookie_from(headers: dict[str, str]) -> str | None:
-    from http.cookies import CookieError, SimpleCookie
-
-    jar = SimpleCookie()
-    try:
-        jar.load(headers.get("cookie", ""))
-    except CookieError:
-        return None
-    morsel = jar.get(COOKIE_NAME)
-    return morsel.value if morsel is not None and morsel.value else None
+    # Split by hand: http.cookies gives up on the whole header when any other cookie of the
+    # host has a character it dislikes, and then an open session would look signed out.
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE_NAME and value:
+            return value.strip('"')
+    return None
 
 
 def session_routes(get_store: Callable[[], Store]) -> list[Any]:
