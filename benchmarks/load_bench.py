@@ -17,9 +17,10 @@ exception or an error id, or does not finish within 60 s.
 
 Per session count it prints sign-in and page p50/p95 (all pages, then per
 page), the errors, and the server's CPU seconds per page load (sign-ins
-counted as loads), its CPU use in cores and the whole machine's (browsers,
-server and anything else running): on a busy machine the CPU per load
-compares two runs better than the times do. Goal (issue 14): p95 with 10 sessions ≤ 3× one
+counted as loads), and the CPU used in cores by the server, by the browsers
+(Chromium and Playwright's driver) and by the whole machine (anything else
+running included): on a busy machine the CPU per load compares two runs
+better than the times do. Goal (issue 14): p95 with 10 sessions ≤ 3× one
 session's, 0 errors. Browsers and server share the machine's cores, as a
 team's laptops would not: compare counts inside one run.
 """
@@ -100,29 +101,57 @@ async def _sign_in(page, url: str, name: str, password: str) -> float:
     return time.perf_counter() - t0
 
 
-async def _session(browser, url: str, name: str, password: str, seconds: float, out: dict) -> None:
+async def _session(browser, url: str, name: str, password: str, seconds: float, out: dict):
+    """Sign in and click through the pages until ``seconds`` are up; returns the open context (the
+    caller closes it after reading the browsers' CPU time)."""
     context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
     context.set_default_timeout(PAGE_TIMEOUT_MS)
+    page = await context.new_page()
     try:
-        page = await context.new_page()
+        out["sign_in"].append(await _sign_in(page, url, name, password))
+    except Exception as exc:  # noqa: BLE001  (counted, the run goes on)
+        out["errors"].append(f"{name} sign-in: {type(exc).__name__}: {str(exc)[:200]}")
+        return context
+    deadline = time.perf_counter() + seconds
+    i = 1
+    while time.perf_counter() < deadline:
+        title = PAGES[i % len(PAGES)]
+        i += 1
         try:
-            out["sign_in"].append(await _sign_in(page, url, name, password))
-        except Exception as exc:  # noqa: BLE001  (counted, the run goes on)
-            out["errors"].append(f"{name} sign-in: {type(exc).__name__}: {str(exc)[:200]}")
-            return
-        deadline = time.perf_counter() + seconds
-        i = 1
-        while time.perf_counter() < deadline:
-            title = PAGES[i % len(PAGES)]
-            i += 1
+            out["pages"].setdefault(title, []).append(await _open(page, title))
+        except Exception as exc:  # noqa: BLE001
+            out["errors"].append(f"{name} {title}: {type(exc).__name__}: {str(exc)[:200]}")
             try:
-                out["pages"].setdefault(title, []).append(await _open(page, title))
-            except Exception as exc:  # noqa: BLE001
-                out["errors"].append(f"{name} {title}: {type(exc).__name__}: {str(exc)[:200]}")
                 await page.goto(url)            # start again from a fresh page load (the cookie signs in)
                 await page.wait_for_function(DONE_JS, arg=PAGES[0], polling="raf", timeout=PAGE_TIMEOUT_MS)
-    finally:
-        await context.close()
+            except Exception:  # noqa: BLE001
+                return context
+    return context
+
+
+def _tree_cpu_seconds(root: int, exclude: int) -> float:
+    """CPU time of the live processes under ``root`` (the browsers), leaving out ``exclude``'s tree."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def under(pid: int, top: int) -> bool:
+        while pid > 1:
+            if pid == top:
+                return True
+            pid = parents.get(pid, 1)
+        return False
+
+    return sum(t for pid, t in cpu.items() if under(pid, root) and not under(pid, exclude) and pid != root)
 
 
 def machine_busy_seconds() -> float:
@@ -146,10 +175,15 @@ async def run_crowd(url: str, users: list[tuple[str, str]], seconds: float, pid:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             await _warm_every_page(browser, url, users[0])
+            me = os.getpid()
             cpu0, busy0, wall0 = cpu_seconds(pid), machine_busy_seconds(), time.perf_counter()
-            await asyncio.gather(*(_session(browser, url, n, p, seconds, out) for n, p in users))
+            browsers0 = _tree_cpu_seconds(me, pid)
+            contexts = await asyncio.gather(*(_session(browser, url, n, p, seconds, out) for n, p in users))
             out["server_cpu"], out["wall"] = cpu_seconds(pid) - cpu0, time.perf_counter() - wall0
             out["machine_busy"] = machine_busy_seconds() - busy0
+            out["browsers_cpu"] = _tree_cpu_seconds(me, pid) - browsers0
+            for context in contexts:
+                await context.close()
         finally:
             await browser.close()
     return out
@@ -188,7 +222,7 @@ def main() -> None:
     db, passwords = build_store(folder, max(counts))
     results = {}
     print(f"{'sessions':>8} {'loads':>6} {'p50 s':>7} {'p95 s':>7} {'sign-in p50/p95 s':>18} {'errors':>6}"
-          f" {'server CPU s/load':>17} {'server cores':>12} {'machine busy cores':>18}")
+          f" {'server CPU s/load':>17} {'cores: server':>13} {'browsers':>8} {'machine':>7}")
     for n in counts:
         users = [(f"load_{i:02d}", passwords[f"load_{i:02d}"]) for i in range(1, n + 1)]
         log = folder / f"server_{n}.log"
@@ -211,6 +245,7 @@ def main() -> None:
                                               if every or out["sign_in"] else float("nan")),
                       "server_cpu_share": out["server_cpu"] / out["wall"],
                       "machine_busy_cores": out["machine_busy"] / out["wall"],
+                      "browsers_cores": out["browsers_cpu"] / out["wall"],
                       "sign_in_p50": pct(out["sign_in"], 50), "sign_in_p95": pct(out["sign_in"], 95),
                       "errors": out["errors"],
                       "pages": {t: {"loads": len(v), "p50": pct(v, 50), "p95": pct(v, 95)}
@@ -218,7 +253,8 @@ def main() -> None:
         r = results[n]
         print(f"{n:8d} {r['loads']:6d} {r['p50']:7.2f} {r['p95']:7.2f} "
               f"{r['sign_in_p50']:8.2f} / {r['sign_in_p95']:<7.2f} {len(r['errors']):6d}"
-              f" {r['server_cpu_per_load']:17.3f} {r['server_cpu_share']:12.2f} {r['machine_busy_cores']:18.2f}")
+              f" {r['server_cpu_per_load']:17.3f} {r['server_cpu_share']:13.2f} {r['browsers_cores']:8.2f}"
+              f" {r['machine_busy_cores']:7.2f}")
         for title, p in r["pages"].items():
             print(f"{'':8} {title:<10} loads {p['loads']:4d}  p50 {p['p50']:6.2f}  p95 {p['p95']:6.2f}")
         for e in r["errors"][:5]:
