@@ -4,30 +4,32 @@ from pathlib import Path
 import streamlit as st
 
 from kam_core.i18n import t
-from kam_core.views import busy, context
+from kam_core.views import busy, context, errors
 
 st.set_page_config(page_title="大客户管理看板 · KAM Dashboard", page_icon=":material/dashboard:", layout="wide")
 
-store = busy.store_or_wait()   # another process holding the file: a notice that retries, not a traceback
-context.ensure_first_start_data(store, st.query_params.get("lang", "zh"))
+# A failure anywhere in the frame or a page is a short message with an error id; the trace goes to the log.
+with errors.guard():
+    store = busy.store_or_wait()   # another process holding the file: a notice that retries, not a traceback
+    context.ensure_first_start_data(store, st.query_params.get("lang", "zh"))
 
-from kam_core.views import signin  # noqa: E402  (after page config)
+    from kam_core.views import signin  # noqa: E402  (after page config)
 
-user = signin.require_sign_in(store)
-ctx = context.prepare(store, user)
-signin.sign_out_button(ctx.lang)
+    user = signin.require_sign_in(store)
+    ctx = context.prepare(store, user)
+    signin.sign_out_button(ctx.lang)
 
-here = Path(__file__).parent
-PAGES = [  # (script, label key, icon)
-    ("overview", "page.overview", ":material/dashboard:"),
-    ("import", "page.import", ":material/upload_file:"),
-    ("rankings", "page.rankings", ":material/leaderboard:"),
-    ("tiers", "page.tiers", ":material/workspace_premium:"),
-    ("dossier", "page.dossier", ":material/contact_page:"),
-    ("plans", "page.plans", ":material/handshake:"),
-    ("settings", "page.settings", ":material/settings:"),
-]
-pages = [st.Page(f"app_pages/{name}.py", title=ctx.t(label), icon=icon, url_path=name, default=(name == "overview"))
-         for name, label, icon in PAGES if (here / "app_pages" / f"{name}.py").exists()]
-st.navigation(pages).run()
-st.sidebar.caption(t("app.title", ctx.lang))
+    here = Path(__file__).parent
+    PAGES = [  # (script, label key, icon)
+        ("overview", "page.overview", ":material/dashboard:"),
+        ("import", "page.import", ":material/upload_file:"),
+        ("rankings", "page.rankings", ":material/leaderboard:"),
+        ("tiers", "page.tiers", ":material/workspace_premium:"),
+        ("dossier", "page.dossier", ":material/contact_page:"),
+        ("plans", "page.plans", ":material/handshake:"),
+        ("settings", "page.settings", ":material/settings:"),
+    ]
+    pages = [st.Page(f"app_pages/{name}.py", title=ctx.t(label), icon=icon, url_path=name, default=(name == "overview"))
+             for name, label, icon in PAGES if (here / "app_pages" / f"{name}.py").exists()]
+    st.navigation(pages).run()
+    st.sidebar.caption(t("app.title", ctx.lang))

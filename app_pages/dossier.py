@@ -3,6 +3,7 @@ import streamlit as st
 
 from kam_core.permissions import PermissionDenied
 from kam_core.views import aliases, context, dossier_view
+from kam_core.views.text import escape_md
 
 ctx = context.current()
 st.title(ctx.t("page.dossier"))
@@ -19,4 +20,4 @@ try:
     dossier_view.department_section(ctx)
     aliases.alias_section(ctx)
 except PermissionDenied as exc:
-    st.error(ctx.t("dossier.denied", message=str(exc)))
+    st.error(ctx.t("dossier.denied", message=escape_md(exc)))

@@ -3,6 +3,7 @@ import streamlit as st
 
 from kam_core.permissions import PermissionDenied
 from kam_core.views import context, dossier_view
+from kam_core.views.text import escape_md
 
 ctx = context.current()
 st.title(ctx.t("page.plans"))
@@ -11,4 +12,4 @@ if ctx.year is None:
 try:
     dossier_view.plans_page(ctx)
 except PermissionDenied as exc:
-    st.error(ctx.t("dossier.denied", message=str(exc)))
+    st.error(ctx.t("dossier.denied", message=escape_md(exc)))

@@ -3,6 +3,7 @@ import streamlit as st
 
 from kam_core import charts
 from kam_core.views import context, tables
+from kam_core.views.text import escape_md
 
 ctx = context.current()
 st.title(ctx.t("page.rankings"))
@@ -16,7 +17,7 @@ event = st.dataframe(shown, column_config=config, hide_index=True, width="stretc
 rows = event.selection.rows if event and event.selection else []
 if rows:
     account = table.iloc[rows[0]]["account"]
-    st.page_link("app_pages/dossier.py", label=ctx.t("rankings.open_dossier", account=account), icon="📇",
+    st.page_link("app_pages/dossier.py", label=ctx.t("rankings.open_dossier", account=escape_md(account)), icon="📇",
                  query_params=context.url_params({"account": account}))
 
 st.plotly_chart(charts.portfolio_scatter(table, ctx.unit, ctx.lang), width="stretch")

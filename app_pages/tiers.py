@@ -5,6 +5,7 @@ from kam_core import charts, reports
 from kam_core.formatting import amount_scale, format_amount, format_number, tier_label
 from kam_core.sales import tiers
 from kam_core.views import context, tables
+from kam_core.views.text import escape_md
 
 ctx = context.current()
 st.title(ctx.t("page.tiers"))
@@ -66,7 +67,7 @@ with t_near:
     if near.empty:
         st.info(ctx.t("tiers.none_near"))
     for row in near.itertuples():
-        st.write(f"**{row.account}** · {tier_label(row.tier, ctx.lang)} · "
+        st.write(f"**{escape_md(row.account)}** · {tier_label(row.tier, ctx.lang)} · "
                  + ctx.t("tier.gap_up", amount=gap_text(row.to_next_tier)))
 
 with t_move:

@@ -1,9 +1,10 @@
-"""Local users, passwords, sign-in, lockout and signed session tokens.
+"""Local users, passwords, sign-in, lockout and server-side sessions.
 
-No streamlit here: the sign-in view (``kam_core/views/signin.py``) and the
-command line both call these functions. Passwords are hashed with argon2
-(``argon2-cffi``); a password, a hash or the session secret is never written
-to the audit log, printed or logged.
+No streamlit here: the sign-in view (``kam_core/views/signin.py``), the
+session routes (``kam_core/views/web.py``) and the command line call these
+functions. Passwords are hashed with argon2 (``argon2-cffi``); a password, a
+hash or a session token is never written to the audit log, printed or logged
+(the ``sessions`` table holds only the tokens' SHA-256).
 
 Times are naive UTC ``datetime`` values (the ``users`` table stores
 ``timestamp`` without a zone); every time-dependent function takes ``now`` so
@@ -12,17 +13,16 @@ tests can move the clock.
 from __future__ import annotations
 
 import argparse
-import base64
 import getpass
 import hashlib
-import hmac
 import json
 import os
 import secrets
 import sys
+import threading
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import IO, Any
 
 from argon2 import PasswordHasher
@@ -30,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from kam_core import audit
 from kam_core.permissions import ROLES, SYSTEM, PermissionDenied, User, require
-from kam_core.store import DEFAULT_DB, Store
+from kam_core.store import Store
 
 MIN_PASSWORD_LENGTH = 8
 # argon2 hashes whatever it is given; a cap stops a megabyte "password" from tying up a core.
@@ -41,8 +41,6 @@ LOCKOUT = timedelta(minutes=15)
 IDLE_TIMEOUT_SECONDS = 30 * 60
 # A token older than this is refused even when the user stayed active (a stolen token ages out).
 MAX_SESSION_SECONDS = 12 * 60 * 60
-SECRET_ENV = "KAM_SECRET"
-DEFAULT_SECRET_FILE = DEFAULT_DB.parent / ".session_secret"
 
 # One hasher for the process; tests may swap it for a cheaper one (argon2.profiles.CHEAPEST).
 _HASHER = PasswordHasher()
@@ -250,7 +248,7 @@ def _active_directors(cur) -> int:
 
 
 def disable_user(store: Store, name: str, actor: User = SYSTEM) -> None:
-    """Stop ``name`` from signing in (existing sessions end at their next request). Requires
+    """Stop ``name`` from signing in and end their open sessions. Requires
     ``manage_users``; the last enabled director and the actor themself cannot be disabled."""
     require(actor, "manage_users")
     with store.transaction() as cur:
@@ -263,6 +261,7 @@ def disable_user(store: Store, name: str, actor: User = SYSTEM) -> None:
             raise UserError("This is the last enabled director; make another director first.")
         cur.execute("update users set disabled = true where name = ?", [row["name"]])
         audit.record(cur, actor.name, "update", "users", row["name"], "disabled", False, True)
+        end_user_sessions(cur, row["name"], "disabled")
 
 
 def enable_user(store: Store, name: str, actor: User = SYSTEM) -> None:
@@ -307,8 +306,8 @@ def set_email(store: Store, name: str, email: str | None, actor: User = SYSTEM) 
 
 
 def reset_password(store: Store, name: str, password: str, actor: User = SYSTEM) -> None:
-    """Give ``name`` a new password and lift any lockout. Requires ``manage_users``; audited
-    without the password or hash."""
+    """Give ``name`` a new password, lift any lockout and end their open sessions. Requires
+    ``manage_users``; audited without the password or hash."""
     require(actor, "manage_users")
     password_hash = hash_password(password)
     with store.transaction() as cur:
@@ -316,10 +315,14 @@ def reset_password(store: Store, name: str, password: str, actor: User = SYSTEM)
         cur.execute("update users set password_hash = ?, failed_logins = 0, locked_until = null where name = ?",
                     [password_hash, row["name"]])
         audit.record(cur, actor.name, "update", "users", row["name"], "password", None, "(reset)")
+        end_user_sessions(cur, row["name"], "password")
 
 
-def change_own_password(store: Store, user: User, old_password: str, new_password: str) -> None:
-    """A signed-in user replaces their own password after proving the old one (no role needed)."""
+def change_own_password(store: Store, user: User, old_password: str, new_password: str, *,
+                        keep_token: str | None = None) -> None:
+    """A signed-in user replaces their own password after proving the old one (no role needed).
+
+    Every other session of the user ends (``keep_token``, the session making the change, stays open)."""
     with store.transaction() as cur:
         row = _existing(cur, user.name)
         if not verify_password(row["password_hash"], old_password):
@@ -327,6 +330,7 @@ def change_own_password(store: Store, user: User, old_password: str, new_passwor
         password_hash = hash_password(new_password)
         cur.execute("update users set password_hash = ? where name = ?", [password_hash, row["name"]])
         audit.record(cur, user.name, "update", "users", row["name"], "password", None, "(changed)")
+        end_user_sessions(cur, row["name"], "password", keep_token=keep_token)
 
 
 # -- sign-in ---------------------------------------------------------------
@@ -395,102 +399,162 @@ def record_sign_out(store: Store, user: User, reason: str = "sign_out") -> None:
         audit.record(cur, user.name, "sign_out", "users", user.name, None, None, reason)
 
 
-# -- session tokens --------------------------------------------------------
-def session_secret(path: str | os.PathLike | None = None) -> bytes:
-    """The key that signs session tokens: ``KAM_SECRET`` when set, else the file ``path``
-    (default ``data/.session_secret``) created with 32 random bytes and mode 0600 on first use."""
-    env = os.environ.get(SECRET_ENV)
-    if env:
-        if len(env) < 16:
-            raise ValueError(f"{SECRET_ENV} must have at least 16 characters.")
-        return env.encode("utf-8")
-    file = Path(path) if path else DEFAULT_SECRET_FILE
-    file.parent.mkdir(parents=True, exist_ok=True)
+# -- sessions ----------------------------------------------------------------
+# A session is a row of ``sessions`` named by the SHA-256 of a random token; the token itself lives
+# only in the browser's cookie and in the server's memory of that browser session. Ending a session
+# is an update of its row, so a sign-out, a disabled user, a changed password or an idle timeout
+# holds after a restart of the dashboard, and an old cookie cannot bring the session back.
+SESSION_END_REASONS = ("sign_out", "idle_timeout", "expired", "password", "disabled", "replaced")
+# last_seen_at is written at most this often (a write per rerun would queue every session behind the
+# store's write lock); the idle timeout is therefore kept to the minute.
+SESSION_TOUCH_SECONDS = 60
+# Ended sessions are kept this long (for "you were signed out" and the audit's context), then deleted.
+SESSION_KEEP_DAYS = 30
+# A handoff code (which the browser exchanges for the HttpOnly cookie) is good once, for this long.
+HANDOFF_SECONDS = 60
+
+_handoffs: dict[str, tuple[str, datetime]] = {}   # sha256(code) -> (token, valid until)
+_handoffs_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session just started: ``token`` names it; ``handoff`` is the one-time code the browser
+    exchanges for a cookie holding ``token`` (so the token is never visible to page scripts)."""
+
+    token: str
+    handoff: str
+
+
+def auth_enabled() -> bool:
+    """False only when ``KAM_AUTH`` is ``off`` (or 0/false/no): development and command line use."""
+    return os.environ.get("KAM_AUTH", "on").strip().lower() not in {"off", "0", "false", "no"}
+
+
+def idle_timeout_seconds() -> int:
+    """``KAM_IDLE_MINUTES`` (default 30) in seconds, at least one minute."""
     try:
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        secret = file.read_text(encoding="ascii").strip()
-        if len(secret) < 32:
-            raise ValueError(f"{file} is damaged; delete it (every session then ends).") from None
-        return secret.encode("ascii")
-    secret = os.urandom(32).hex()
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(secret + "\n")
-    return secret.encode("ascii")
+        minutes = float(os.environ.get("KAM_IDLE_MINUTES", "30"))
+    except ValueError:
+        minutes = 30
+    return max(60, int(minutes * 60))
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii", "replace")).hexdigest()
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _valid_token(token: object) -> bool:
+    return isinstance(token, str) and 20 <= len(token) <= 128 and token.isascii()
 
 
-def _sign(payload: str, secret: bytes) -> str:
-    return _b64(hmac.new(secret, payload.encode("ascii"), hashlib.sha256).digest())
+def _end_rows(cur, where: str, params: list, reason: str, now: datetime) -> None:
+    cur.execute(f"update sessions set ended_at = ?, end_reason = ? where ended_at is null and {where}",
+                [now, reason, *params])
 
 
-def _as_epoch(now: datetime | None) -> int:
+def end_user_sessions(cur, name: str, reason: str, now: datetime | None = None, *,
+                      keep_token: str | None = None) -> None:
+    """End every open session of ``name`` inside the caller's transaction (``keep_token``'s excepted)."""
     now = now or utcnow()
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
-    return int(now.timestamp())
+    if keep_token:
+        _end_rows(cur, "lower(user_name) = lower(?) and token_hash <> ?", [name, _digest(keep_token)], reason, now)
+    else:
+        _end_rows(cur, "lower(user_name) = lower(?)", [name], reason, now)
 
 
-def issue_session_token(user: User, secret: bytes, now: datetime | None = None, *,
-                        issued: datetime | None = None) -> str:
-    """A signed token ``payload.signature`` naming the user and role, when it was issued and
-    when the user was last seen (``now``). ``issued`` keeps the original time on a refresh."""
-    seen = _as_epoch(now)
-    body = {"u": user.name, "r": user.role, "iat": _as_epoch(issued) if issued else seen, "seen": seen,
-            "n": secrets.token_hex(8)}
-    payload = _b64(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-    return payload + "." + _sign(payload, secret)
+def start_session(store: Store, user: User, now: datetime | None = None, *,
+                  replaces: str | None = None) -> NewSession:
+    """Open a new session for ``user`` (just authenticated) with a fresh random token.
+
+    Every sign-in gets a new token, whatever the browser presented before: ``replaces`` (the cookie
+    the browser came with, if any) is ended, so a token planted before sign-in is worth nothing after.
+    """
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    with store.transaction() as cur:
+        if _valid_token(replaces):
+            _end_rows(cur, "token_hash = ?", [_digest(replaces)], "replaced", now)
+        cur.execute("delete from sessions where ended_at < ?", [now - timedelta(days=SESSION_KEEP_DAYS)])
+        cur.execute("insert into sessions (token_hash, user_name, created_at, last_seen_at) values (?, ?, ?, ?)",
+                    [_digest(token), user.name, now, now])
+    handoff = secrets.token_urlsafe(32)
+    with _handoffs_lock:
+        for code, (_, until) in list(_handoffs.items()):
+            if until < now:
+                del _handoffs[code]
+        _handoffs[_digest(handoff)] = (token, now + timedelta(seconds=HANDOFF_SECONDS))
+    return NewSession(token, handoff)
 
 
-def _read_token(token: str, secret: bytes) -> dict | None:
-    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+def redeem_handoff(code: str, now: datetime | None = None) -> str | None:
+    """The session token a handoff code stands for, once and within :data:`HANDOFF_SECONDS`; else None."""
+    if not _valid_token(code):
         return None
-    payload, signature = token.split(".")
-    if not hmac.compare_digest(_sign(payload, secret), signature):
+    now = now or utcnow()
+    with _handoffs_lock:
+        entry = _handoffs.pop(_digest(code), None)
+    if entry is None or entry[1] < now:
         return None
-    try:
-        body = json.loads(_unb64(payload))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(body, dict) or not all(k in body for k in ("u", "r", "iat", "seen")):
-        return None
-    return body
+    return entry[0]
 
 
-def verify_session_token(token: str, secret: bytes, now: datetime | None = None,
-                         idle_timeout: int = IDLE_TIMEOUT_SECONDS, *, store: Store | None = None,
-                         max_age: int = MAX_SESSION_SECONDS) -> User | None:
-    """The user a token names, or None when it is forged, tampered with, idle for more than
-    ``idle_timeout`` seconds or older than ``max_age``. With ``store`` the user is read again, so
-    a disabled user's session ends and a role change applies at once."""
-    body = _read_token(token, secret)
-    if body is None:
-        return None
-    at = _as_epoch(now)
-    if at - int(body["seen"]) > idle_timeout or at - int(body["iat"]) > max_age or int(body["seen"]) > at + 60:
-        return None
-    if store is not None:
-        return get_user(store, str(body["u"]))
-    return User(str(body["u"]), str(body["r"])) if body["r"] in ROLES else None
+def resume_session(store: Store, token: str | None, now: datetime | None = None,
+                   idle_timeout: int = IDLE_TIMEOUT_SECONDS, *, max_age: int = MAX_SESSION_SECONDS,
+                   touch: bool = True) -> tuple[User | None, str | None]:
+    """``(user, None)`` while the session ``token`` names is open, else ``(None, reason)``.
+
+    ``reason`` is ``unknown`` (no such session) or why it ended (:data:`SESSION_END_REASONS`). The user
+    is read again each time, so a role change applies at once and a disabled user's session ends.
+    A session idle for more than ``idle_timeout`` seconds or older than ``max_age`` ends here (and the
+    idle timeout is audited); with ``touch`` the idle clock moves to ``now``.
+    """
+    if not _valid_token(token):
+        return None, "unknown"
+    now = now or utcnow()
+    key = _digest(token)
+    row = store.cursor().execute(
+        "select s.user_name, s.created_at, s.last_seen_at, s.ended_at, s.end_reason, u.name, u.role, u.disabled"
+        " from sessions s left join users u on lower(u.name) = lower(s.user_name) where s.token_hash = ?",
+        [key]).fetchone()
+    if row is None:
+        return None, "unknown"
+    name, created, seen, ended, ended_why, user_name, role, disabled = row
+    if ended is not None:
+        return None, ended_why or "sign_out"
+    reason = None
+    if user_name is None or disabled:
+        reason = "disabled"
+    elif (now - created).total_seconds() > max_age:
+        reason = "expired"
+    elif (now - seen).total_seconds() > idle_timeout:
+        reason = "idle_timeout"
+    if reason is not None:
+        with store.transaction() as cur:
+            _end_rows(cur, "token_hash = ?", [key], reason, now)
+            if reason == "idle_timeout":
+                audit.record(cur, name, "sign_out", "users", name, None, None, reason)
+        return None, reason
+    if touch and (now - seen).total_seconds() >= SESSION_TOUCH_SECONDS:
+        with store.transaction() as cur:
+            cur.execute("update sessions set last_seen_at = ? where token_hash = ? and ended_at is null", [now, key])
+    return User(user_name, role), None
 
 
-def refresh_session_token(token: str, secret: bytes, now: datetime | None = None,
-                          idle_timeout: int = IDLE_TIMEOUT_SECONDS, *, store: Store | None = None) -> str | None:
-    """A new token with ``seen`` moved to ``now`` (same issue time), or None when ``token`` is no
-    longer valid. Call on every request so only real idleness ends the session."""
-    user = verify_session_token(token, secret, now, idle_timeout, store=store)
-    if user is None:
+def end_session(store: Store, token: str | None, reason: str = "sign_out", now: datetime | None = None) -> str | None:
+    """End the session ``token`` names (sign-out); audited. Returns whose it was (the user name), None
+    when it was not open."""
+    if not _valid_token(token):
         return None
-    body = _read_token(token, secret)
-    issued = datetime.fromtimestamp(int(body["iat"]), tz=timezone.utc)
-    return issue_session_token(user, secret, now, issued=issued)
+    now = now or utcnow()
+    key = _digest(token)
+    with store.transaction() as cur:
+        row = cur.execute("select user_name from sessions where token_hash = ? and ended_at is null", [key]).fetchone()
+        if row is None:
+            return None
+        _end_rows(cur, "token_hash = ?", [key], reason, now)
+        audit.record(cur, row[0], "sign_out", "users", row[0], None, None, reason)
+    return row[0]
 
 
 # -- demo ------------------------------------------------------------------

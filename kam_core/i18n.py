@@ -50,6 +50,9 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("sidebar.sign_out", "退出登录", "Sign out"),
     ("lang.zh", "中文", "Chinese"),
     ("lang.en", "English", "English"),
+    # --- failures (kam_core/views/errors.py) --------------------------------
+    ("error.unexpected", "出错了，页面未能完成。错误编号：{id}。请把编号告诉管理员。",
+     "Something went wrong and the page could not finish. Error id: {id}. Please give this id to your administrator."),
     # --- sign-in (kam_core/views/signin.py) ---------------------------------
     ('signin.title', '登录', 'Sign in'),
     ('signin.name', '用户名', 'User name'),

@@ -308,6 +308,18 @@ MIGRATIONS: list[str] = [
         error varchar
     );
     """,
+    # 5: sign-in sessions, so that a sign-out, a disabled user, a changed password and an idle
+    # timeout hold across restarts (kam_core.auth owns this table)
+    """
+    create table sessions (
+        token_hash varchar primary key,                  -- SHA-256 of the cookie's token, never the token
+        user_name varchar not null,                      -- users.name
+        created_at timestamp not null,
+        last_seen_at timestamp not null,                 -- written at most once a minute
+        ended_at timestamp,
+        end_reason varchar                               -- sign_out | idle_timeout | expired | password | disabled | replaced
+    );
+    """,
 ]
 
 

@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 class StreamlitServer:
-    """``streamlit run dashboard.py`` on a free loopback port with its own database.
+    """``streamlit run app.py`` (the dashboard's server) on a free loopback port with its own database.
 
     Used as a context manager: the process is always terminated (then killed
     if it does not stop), and its log is kept in ``log_path`` for failures.
@@ -55,7 +55,7 @@ class StreamlitServer:
         env.update(self.extra_env)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(self.port),
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
-import stat
 from argparse import ArgumentParser
 from datetime import datetime, timedelta
 
@@ -16,7 +14,6 @@ from kam_core.permissions import PermissionDenied, User
 from kam_core.store import open_store
 
 T0 = datetime(2025, 3, 1, 9, 0, 0)
-SECRET = b"k" * 32
 PW = "correct horse"
 
 
@@ -255,63 +252,113 @@ def test_change_own_password_needs_the_old_one(store):
     assert auth.authenticate(store, "li", "new password", now=T0) == User("li", "manager")
 
 
-# -- session tokens ----------------------------------------------------------
-def test_a_token_is_valid_until_thirty_minutes_of_idleness():
-    token = auth.issue_session_token(User("li", "manager"), SECRET, T0)
-    assert auth.verify_session_token(token, SECRET, T0 + timedelta(seconds=1800)) == User("li", "manager")
-    assert auth.verify_session_token(token, SECRET, T0 + timedelta(seconds=1801)) is None
+# -- sessions ----------------------------------------------------------------
+def _signed_in(store, name="li", role="manager", now=T0, **kw):
+    if auth.get_user(store, name) is None:
+        auth.create_user(store, name, role, PW)
+    return auth.start_session(store, User(name, role), now, **kw)
 
 
-def test_refreshing_a_token_moves_the_idle_clock_but_not_the_maximum_age():
-    token = auth.issue_session_token(User("li", "manager"), SECRET, T0)
+def test_a_session_lasts_until_thirty_minutes_of_idleness(store):
+    token = _signed_in(store).token
+    assert auth.resume_session(store, token, T0 + timedelta(seconds=1800)) == (User("li", "manager"), None)
+    idle_until = T0 + timedelta(seconds=1800 + 1800)
+    assert auth.resume_session(store, token, idle_until + timedelta(seconds=1)) == (None, "idle_timeout")
+    # ended for good: a request that would have been in time (a clock set back) does not reopen it
+    assert auth.resume_session(store, token, idle_until) == (None, "idle_timeout")
+    assert [r["new_value"] for r in audit_rows(store, "sign_out")] == ["idle_timeout"]
+
+
+def test_activity_moves_the_idle_clock_but_not_the_twelve_hour_limit(store):
+    token = _signed_in(store).token
     t = T0
-    for _ in range(23):  # active every 29 minutes for 11 h 7 min
+    for _ in range(24):  # active every 29 minutes for 11 h 36 min
         t += timedelta(minutes=29)
-        token = auth.refresh_session_token(token, SECRET, t)
-        assert token is not None
-    assert auth.verify_session_token(token, SECRET, t + timedelta(minutes=29)) == User("li", "manager")
-    # 12 hours after sign-in the session ends however active the user is.
-    assert auth.verify_session_token(token, SECRET, T0 + timedelta(hours=12, seconds=1)) is None
+        assert auth.resume_session(store, token, t)[0] == User("li", "manager")
+    assert auth.resume_session(store, token, T0 + timedelta(hours=12, seconds=1)) == (None, "expired")
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),                       # signature changed
-    lambda t: auth._b64(auth._unb64(t.split(".")[0]).replace(b"viewer", b"direct")) + "." + t.split(".")[1],
-    lambda t: t.split(".")[0],                                                          # signature dropped
-    lambda t: "",
+def test_a_signed_out_session_stays_signed_out_after_a_restart(tmp_path):
+    path = tmp_path / "kam.duckdb"
+    first = open_store(path)
+    token = _signed_in(first).token
+    kept = _signed_in(first, "wang", "viewer").token
+    assert auth.end_session(first, token, now=T0 + timedelta(minutes=1)) == "li"
+    first.close()
+    restarted = open_store(path)   # a new process: nothing of the old one's memory is left
+    try:
+        assert auth.resume_session(restarted, token, T0 + timedelta(minutes=2)) == (None, "sign_out")
+        assert auth.resume_session(restarted, kept, T0 + timedelta(minutes=2)) == (User("wang", "viewer"), None)
+    finally:
+        restarted.close()
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda s: auth.disable_user(s, "li"), "disabled"),
+    (lambda s: auth.reset_password(s, "li", "a brand new secret"), "password"),
 ])
-def test_a_tampered_token_is_rejected(tamper):
-    token = auth.issue_session_token(User("wang", "viewer"), SECRET, T0)
-    assert auth.verify_session_token(tamper(token), SECRET, T0) is None
+def test_disabling_a_user_or_resetting_their_password_ends_their_sessions_for_good(tmp_path, change, reason):
+    path = tmp_path / "kam.duckdb"
+    s = open_store(path)
+    auth.create_first_admin(s, "zhang", PW)
+    tokens = [_signed_in(s).token, _signed_in(s).token]   # two browsers
+    boss = _signed_in(s, "zhang", "director").token
+    change(s)
+    s.close()
+    s = open_store(path)
+    try:
+        assert [auth.resume_session(s, t, T0) for t in tokens] == [(None, reason)] * 2
+        assert auth.resume_session(s, boss, T0) == (User("zhang", "director"), None)
+        auth.enable_user(s, "li")   # enabling again does not revive the old sessions
+        assert auth.resume_session(s, tokens[0], T0) == (None, reason)
+    finally:
+        s.close()
 
 
-def test_a_token_signed_with_another_secret_is_rejected():
-    token = auth.issue_session_token(User("li", "manager"), b"x" * 32, T0)
-    assert auth.verify_session_token(token, SECRET, T0) is None
+def test_changing_ones_own_password_ends_every_other_session_of_that_user(store):
+    here, there = _signed_in(store).token, _signed_in(store).token
+    auth.change_own_password(store, User("li", "manager"), PW, "new password", keep_token=here)
+    assert auth.resume_session(store, here, T0)[0] == User("li", "manager")
+    assert auth.resume_session(store, there, T0) == (None, "password")
 
 
-def test_with_the_store_a_token_follows_disabling_and_role_changes(store):
+def test_every_sign_in_gets_a_new_token_and_ends_the_one_the_browser_brought(store):
+    planted = _signed_in(store, "wang", "viewer").token   # e.g. a token someone fixed in the victim's browser
+    first = _signed_in(store, replaces=planted)
+    second = _signed_in(store)
+    assert len({planted, first.token, second.token}) == 3
+    assert auth.resume_session(store, planted, T0) == (None, "replaced")
+    assert auth.resume_session(store, first.token, T0)[0] == User("li", "manager")
+
+
+def test_a_role_change_applies_to_an_open_session_at_once(store):
     auth.create_first_admin(store, "zhang", PW)
-    auth.create_user(store, "li", "manager", PW)
-    token = auth.issue_session_token(User("li", "manager"), SECRET, T0)
+    token = _signed_in(store).token
     auth.set_role(store, "li", "viewer")
-    assert auth.verify_session_token(token, SECRET, T0, store=store) == User("li", "viewer")
-    auth.disable_user(store, "li")
-    assert auth.verify_session_token(token, SECRET, T0, store=store) is None
+    assert auth.resume_session(store, token, T0) == (User("li", "viewer"), None)
 
 
-def test_the_secret_file_is_created_once_with_mode_0600(tmp_path, monkeypatch):
-    monkeypatch.delenv(auth.SECRET_ENV, raising=False)
-    path = tmp_path / "data" / ".session_secret"
-    first = auth.session_secret(path)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and len(first) == 64
-    assert auth.session_secret(path) == first
+def test_a_handoff_code_gives_its_token_once_and_only_within_a_minute(store):
+    new = _signed_in(store)
+    assert auth.redeem_handoff(new.handoff, T0 + timedelta(seconds=30)) == new.token
+    assert auth.redeem_handoff(new.handoff, T0 + timedelta(seconds=31)) is None
+    late = _signed_in(store)
+    assert auth.redeem_handoff(late.handoff, T0 + timedelta(seconds=61)) is None
+    assert late.handoff != late.token
 
 
-def test_kam_secret_overrides_the_file(tmp_path, monkeypatch):
-    monkeypatch.setenv(auth.SECRET_ENV, "an env secret of some length")
-    assert auth.session_secret(tmp_path / "s") == b"an env secret of some length"
-    assert not (tmp_path / "s").exists()
+def test_the_store_keeps_only_a_digest_of_each_token(store):
+    new = _signed_in(store)
+    stored = " ".join(str(v) for row in store.cursor().execute("select * from sessions").fetchall() for v in row)
+    assert new.token not in stored and new.handoff not in stored
+    assert auth._digest(new.token) in stored
+
+
+@pytest.mark.parametrize("token", [None, "", "short", "x" * 200, "不是令牌" * 10, 12345])
+def test_a_missing_or_malformed_token_opens_nothing(store, token):
+    _signed_in(store)
+    assert auth.resume_session(store, token, T0) == (None, "unknown")
+    assert auth.end_session(store, token) is None
 
 
 # -- demo and command line ---------------------------------------------------
@@ -372,7 +419,6 @@ def app_env(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("KAM_DB", str(tmp_path / "kam.duckdb"))
-    monkeypatch.delenv("KAM_SECRET", raising=False)
     monkeypatch.delenv("KAM_AUTH", raising=False)
     return lambda: AppTest.from_function(_signin_app, default_timeout=30)
 
@@ -389,8 +435,6 @@ def test_a_fresh_install_asks_for_the_administrator_and_then_opens_the_page(app_
     at.text_input(key="kam_first_repeat").input(PW)
     at.button[0].click().run()
     assert "PAGE for zhang as director" in page_text(at)
-    secret_file = tmp_path / ".session_secret"
-    assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
 
 
 def test_the_page_is_unreachable_without_the_right_password_and_sign_out_ends_it(app_env, tmp_path):

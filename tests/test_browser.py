@@ -1,6 +1,6 @@
 """The dashboard in a real browser, as a manager uses it on a fresh install.
 
-Starts ``streamlit run dashboard.py`` on a free loopback port with a fresh
+Starts ``streamlit run app.py`` on a free loopback port with a fresh
 database (the demo data loads on first start), then drives Debian's Chromium
 through Playwright: create the administrator, sign out and sign in again, read
 the Overview, upload the demo's messy export, check the validation report,

@@ -15,6 +15,7 @@ from .. import audit, dossier
 from ..ingest.accounts import suggest_aliases
 from ..permissions import PermissionDenied, can
 from . import context
+from .text import escape_md
 
 
 def alias_section(ctx: context.Context) -> None:
@@ -60,10 +61,10 @@ def alias_section(ctx: context.Context) -> None:
             try:
                 moved = dossier.merge_alias(ctx.store, ctx.user, key, account)
             except (PermissionDenied, dossier.NotFound, dossier.ValidationError) as exc:
-                st.error(str(exc))
+                st.error(escape_md(exc))
             else:
                 st.session_state.setdefault("dz_flash", []).append(
-                    ("success", ctx.t("alias.merged", alias=raw, account=account, n=moved)))
+                    ("success", ctx.t("alias.merged", alias=escape_md(raw), account=escape_md(account), n=moved)))
                 st.rerun()
         rows = audit.history(ctx.store.cursor(), table="account_aliases", limit=50)
         if rows:

@@ -27,6 +27,7 @@ from ..formatting import MISSING, format_amount, format_number, format_pct, form
 from ..i18n import join_items, label_or, t
 from ..permissions import PermissionDenied, can
 from . import context, tables
+from .text import escape_md
 
 EXPIRY_DAYS = 60
 PRICE_EFFECT_DAYS = 30
@@ -110,7 +111,7 @@ def _save_account(ctx, snap_key: str, n: int, save) -> None:
         for line in conflict_lines(exc, "accounts", ctx.lang):
             _flash("error", line)
     except PermissionDenied as exc:
-        st.error(ctx.t("dossier.denied", message=str(exc)))
+        st.error(ctx.t("dossier.denied", message=escape_md(exc)))
         return
     else:
         _flash("success", ctx.t("dossier.saved", n=n))
@@ -120,15 +121,15 @@ def _save_account(ctx, snap_key: str, n: int, save) -> None:
 
 def conflict_lines(exc: dossier.VersionConflict, kind: str, lang: str) -> list[str]:
     """One message per field the user changed: who changed it, their value and yours."""
-    who = exc.updated_by or "?"
+    who = escape_md(exc.updated_by or "?")
     if not exc.fields:
         return [t("dossier.conflict", lang, who=who, field="—", theirs="—", yours="—")]
-    return [t("dossier.conflict", lang, who=who, field=field_label(kind, f, lang), theirs=_show(theirs), yours=_show(yours))
+    return [t("dossier.conflict", lang, who=who, field=field_label(kind, f, lang), theirs=escape_md(_show(theirs)), yours=escape_md(_show(yours)))
             for f, (theirs, yours) in exc.fields.items()]
 
 
 def _invalid_lines(exc: dossier.ValidationError, kind: str, lang: str) -> list[str]:
-    return [t("dossier.invalid", lang, field=field_label(kind, f, lang), message=m) for f, m in exc.errors.items()]
+    return [t("dossier.invalid", lang, field=field_label(kind, f, lang), message=escape_md(m)) for f, m in exc.errors.items()]
 
 
 # ---------------------------------------------------------------- account picker
@@ -166,7 +167,7 @@ def pick_account(ctx: context.Context, table: pd.DataFrame) -> str | None:
 def header_card(ctx: context.Context, account: str, acct: dict | None, table: pd.DataFrame,
                 checklist: pd.DataFrame) -> None:
     """Tier, rank, share, margin, yoy, to-next-tier, owner and the six criteria of ``account``."""
-    st.subheader(account)
+    st.subheader(escape_md(account))
     row = table[table["account"] == account]
     if row.empty:
         st.caption(ctx.t("dossier.no_sales_year", year=ctx.year))
@@ -179,8 +180,8 @@ def header_card(ctx: context.Context, account: str, acct: dict | None, table: pd
         cols[3].metric(ctx.t("col.margin"), format_pct(r["margin"], 1))
         cols[4].metric(ctx.t("col.yoy"), format_signed_pct(r["yoy"], 1))
         cols[5].metric(ctx.t("col.to_next_tier"), format_amount(r["to_next_tier"], ctx.unit, ctx.lang))
-    owner = (acct or {}).get("owner") or ctx.t("dossier.no_owner")
-    backup = (acct or {}).get("backup_owner")
+    owner = escape_md((acct or {}).get("owner")) or ctx.t("dossier.no_owner")
+    backup = escape_md((acct or {}).get("backup_owner"))
     line = f"**{ctx.t('dossier.owner')}**: {owner}"
     if backup:
         line += f" · **{ctx.t('dossier.backup_owner')}**: {backup}"
@@ -204,13 +205,13 @@ def completeness_box(ctx: context.Context, account: str) -> None:
 
 def no_dossier(ctx: context.Context, account: str) -> None:
     """The account has sales but no dossier: invite those who may create one."""
-    st.info(ctx.t("dossier.no_dossier", account=account))
+    st.info(ctx.t("dossier.no_dossier", account=escape_md(account)))
     if can(ctx.user, "edit_dossier"):
         if st.button(ctx.t("dossier.create"), key="dz_create", type="primary"):
             try:
                 dossier.upsert_account(ctx.store, ctx.user, account, {})
             except PermissionDenied as exc:
-                st.error(ctx.t("dossier.denied", message=str(exc)))
+                st.error(ctx.t("dossier.denied", message=escape_md(exc)))
                 return
             _flash("success", ctx.t("dossier.created"))
             st.rerun()
@@ -297,11 +298,11 @@ def apply_edits(ctx: context.Context, account: str, kind: str, shown: pd.DataFra
                 dossier.add_record(ctx.store, ctx.user, kind, account, values)
             saved += 1
         except dossier.ValidationError as exc:
-            problems += [("invalid", f"{name}: {m}") for m in _invalid_lines(exc, kind, ctx.lang)]
+            problems += [("invalid", f"{escape_md(name)}: {m}") for m in _invalid_lines(exc, kind, ctx.lang)]
         except dossier.VersionConflict as exc:
-            problems += [("conflict", f"{name}: {m}") for m in conflict_lines(exc, kind, ctx.lang)]
+            problems += [("conflict", f"{escape_md(name)}: {m}") for m in conflict_lines(exc, kind, ctx.lang)]
         except (PermissionDenied, dossier.NotFound) as exc:
-            problems.append(("denied", f"{name}: " + ctx.t("dossier.denied", message=str(exc))))
+            problems.append(("denied", f"{escape_md(name)}: " + ctx.t("dossier.denied", message=escape_md(exc))))
     return saved, problems
 
 
@@ -368,7 +369,7 @@ def _deleted_records(ctx: context.Context, account: str, kind: str) -> None:
             try:
                 dossier.restore_record(ctx.store, ctx.user, kind, int(pick))
             except PermissionDenied as exc:
-                st.error(ctx.t("dossier.denied", message=str(exc)))
+                st.error(ctx.t("dossier.denied", message=escape_md(exc)))
                 return
             st.session_state.pop(f"dz_snap_{kind}_{account}", None)
             _flash("success", ctx.t("dossier.restored"))
@@ -568,9 +569,9 @@ def agreement_alerts(ctx: context.Context, account: str, today: dt.date) -> None
             continue
         days = (pd.Timestamp(a["valid_to"]).date() - today).days
         if 0 <= days <= EXPIRY_DAYS:
-            st.warning(f"⚠️ {a['title']} · {ctx.t('dossier.expires_in', days=days)} ({pd.Timestamp(a['valid_to']).date()})")
+            st.warning(f"⚠️ {escape_md(a['title'])} · {ctx.t('dossier.expires_in', days=days)} ({pd.Timestamp(a['valid_to']).date()})")
         elif days < 0:
-            st.error(f"⛔ {a['title']} · {ctx.t('dossier.expired_on', date=pd.Timestamp(a['valid_to']).date())}")
+            st.error(f"⛔ {escape_md(a['title'])} · {ctx.t('dossier.expired_on', date=pd.Timestamp(a['valid_to']).date())}")
 
 
 def records_tab(ctx: context.Context, account: str, editable: bool, today: dt.date) -> None:
@@ -723,7 +724,7 @@ def owner_section(ctx: context.Context, account: str, acct: dict | None) -> None
             st.error(line)
         return
     except PermissionDenied as exc:
-        st.error(ctx.t("dossier.denied", message=str(exc)))
+        st.error(ctx.t("dossier.denied", message=escape_md(exc)))
         return
     _flash("success", ctx.t("dossier.owners_saved"))
     st.rerun()
@@ -748,7 +749,7 @@ def _build(ctx: context.Context, name: str, stamp: Any, build: Any) -> None:
             data = build()
     except PermissionDenied as exc:
         st.session_state.pop(name, None)
-        st.error(ctx.t("dossier.denied", message=str(exc)))
+        st.error(ctx.t("dossier.denied", message=escape_md(exc)))
         return
     # One build per kind is kept, so switching accounts does not pile workbooks up in the session.
     st.session_state[name] = {"stamp": stamp(), "data": data}

@@ -15,6 +15,7 @@ from ..ingest.pipeline import (ACCOUNT_SOURCES, DATE_ORDERS, UNITS, ImportOption
                                inspect_file, list_imports, prepare_import, undo_import)
 from ..permissions import can
 from .context import Context
+from .text import escape_md
 
 AUTO = "auto"
 
@@ -45,7 +46,7 @@ def rejection_text(ctx: Context, exc: ImportRejected) -> str:
         if asked:
             return asked
     head = label_or(f"import_error.{exc.code}", ctx.lang, "")
-    return f"{head} — {exc.message}" if head else exc.message
+    return f"{head} — {escape_md(exc.message)}" if head else escape_md(exc.message)
 
 
 def _decision_text(ctx: Context, need: DecisionNeeded) -> str | None:
@@ -54,7 +55,7 @@ def _decision_text(ctx: Context, need: DecisionNeeded) -> str | None:
         return ctx.t("import.duplicate_file", id=d["id"], when=d.get("when", "—"))
     if need.code == "date_order" and need.options:
         orders = " / ".join(ctx.t(f"date_order.{o}") for o in need.options)
-        return ctx.t("import.need_date_order", examples=join_items(d.get("examples", []), ctx.lang) or "—", orders=orders)
+        return ctx.t("import.need_date_order", examples=join_items(map(escape_md, d.get("examples", [])), ctx.lang) or "—", orders=orders)
     if need.code == "totals_mismatch" and "difference" in d:
         return ctx.t("import.totals_mismatch", file_total=format_amount(d["file_total"], "yuan", ctx.lang),
                      lines_total=format_amount(d["lines_total"], "yuan", ctx.lang),
@@ -135,7 +136,7 @@ def checked_plan(ctx: Context, data: bytes, file_name: str, opts: ImportOptions)
     bar = st.progress(0.0, text=ctx.t("import.reading"))
     try:
         plan = prepare_import(ctx.store, data, file_name, opts,
-                              progress=lambda f, msg: bar.progress(min(f, 1.0), text=f"{ctx.t('import.reading')} {msg}"))
+                              progress=lambda f, msg: bar.progress(min(f, 1.0), text=f"{ctx.t('import.reading')} {escape_md(msg)}"))
     except ImportRejected as exc:
         forget_plans()
         st.session_state["import_plans"][key] = exc
@@ -219,7 +220,7 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
     sheet = d["sheets"][0]
     st.caption(" · ".join(x for x in [
         f"{d['format']}", d.get("encoding") or "", f"{ctx.t('import.header_row')}: {sheet['header_row']}",
-        f"{ctx.t('import.title_rows')}: {sheet['title']}" if sheet.get("title") else ""] if x))
+        f"{ctx.t('import.title_rows')}: {escape_md(sheet['title'])}" if sheet.get("title") else ""] if x))
     _preview(ctx, d)
     _mapping_editor(ctx, plan.sha256[:16], sheet["columns"], plan.mapping)
     c = st.columns(4)
@@ -243,10 +244,10 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
         st.warning(ctx.t("import.rejected_amount", amount=format_amount(r["rejected_amount"], "yuan", ctx.lang),
                          loaded=format_amount(d["amount_loaded"], "yuan", ctx.lang)))
     for note in d.get("notes", []):
-        params = {k: v for k, v in note.items() if k not in ("code", "text")}
+        params = {k: escape_md(v) for k, v in note.items() if k not in ("code", "text")}
         st.warning(ctx.t(f"import.warn.{note['code']}", **params))
     with st.expander(ctx.t("import.mapping") + ": " + ", ".join(
-            f"{ctx.t('field.' + k)}←{v}" for k, v in d["mapping"].items())):
+            f"{ctx.t('field.' + k)}←{escape_md(v)}" for k, v in d["mapping"].items())):
         st.json({"mapping": d["mapping"], "units": d["units"], "account_from": d["account_from"],
                  "date_order": d["date_order"]})
     if plan.report.rejected:

@@ -14,21 +14,22 @@ Modes, decided per request:
   "create the administrator" (Metabase/Grafana convention) so the first start
   leads straight into the product.
 
-The session lives in ``st.session_state`` as a signed token (kam_core.auth)
-refreshed on every run; an idle timeout ends it. So that a page reload keeps the
-session, the token is also written to a ``kam_session`` cookie by a small script
-(Streamlit cannot set cookies from the server) and read back through
-``st.context.cookies`` when a new browser session starts. That cookie is
-SameSite=Strict, Secure on https, but not HttpOnly (scripts set it); sign-out
-deletes it and revokes its token in this server process.
+A session is a row of the store's ``sessions`` table (kam_core.auth), named by a
+random token that is rotated at every sign-in. The token is kept in
+``st.session_state`` (server memory) and, so that a reload or a new tab keeps the
+session, in a ``kam_session`` cookie that is HttpOnly, SameSite=Strict and Secure
+on https. A script run cannot send HTTP headers, so the cookie is set the way
+``st.login`` sets its own: by an HTTP route of the server (``kam_core/views/web.py``,
+mounted by ``app.py``). The page hands that route a one-time code, never the
+token. Sign-out, a disabled user, a changed password and the idle timeout end
+the row, so they hold after a restart and an old cookie opens nothing.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
-import threading
 from datetime import datetime
-from pathlib import Path
 
 import streamlit as st
 
@@ -37,16 +38,13 @@ from kam_core.auth import AuthError, PasswordPolicyError, UserError
 from kam_core.i18n import LABELS, normalise_lang
 from kam_core.permissions import PermissionDenied, User
 from kam_core.store import Store
+from kam_core.views import web
+from kam_core.views.text import escape_md
 
 TOKEN_KEY = "kam_session_token"
-COOKIE_NAME = "kam_session"
+COOKIE_NAME = web.COOKIE_NAME
 LOCAL_USER = User("local", "director")
 """The user every page sees when ``KAM_AUTH=off``."""
-# The cookie's last-seen time is rewritten at most this often (each write is a script in the page).
-COOKIE_REFRESH_SECONDS = 300
-
-_revoked: set[str] = set()          # tokens signed out in this process (their cookie may linger)
-_revoked_lock = threading.Lock()
 
 # Labels live in kam_core.i18n under signin.*; _t gathers them for one language.
 _TEXT_KEYS = ("title", "name", "password", "submit", "first_title", "first_help", "repeat", "create", "differ",
@@ -62,9 +60,8 @@ def _t(lang: str | None) -> dict:
     return text
 
 
-def auth_enabled() -> bool:
-    """False only when ``KAM_AUTH`` is ``off`` (or 0/false/no): development and command line use."""
-    return os.environ.get("KAM_AUTH", "on").strip().lower() not in {"off", "0", "false", "no"}
+auth_enabled = auth.auth_enabled
+idle_timeout_seconds = auth.idle_timeout_seconds
 
 
 def _local_user() -> User:
@@ -81,15 +78,6 @@ def _local_user() -> User:
     return User(name.strip() or f"local_{role.strip()}", role.strip())
 
 
-def idle_timeout_seconds() -> int:
-    """``KAM_IDLE_MINUTES`` (default 30) in seconds."""
-    try:
-        minutes = float(os.environ.get("KAM_IDLE_MINUTES", "30"))
-    except ValueError:
-        minutes = 30
-    return max(60, int(minutes * 60))
-
-
 def _oidc_provider() -> tuple[bool, str | None]:
     """(configured, provider name for ``st.login``) from ``st.secrets['auth']``."""
     try:
@@ -104,16 +92,12 @@ def _oidc_provider() -> tuple[bool, str | None]:
     return True, (named[0] if named else None)
 
 
-def _secret(store: Store) -> bytes:
-    folder = Path(store.path).parent if str(store.path) != ":memory:" else None
-    return auth.session_secret(folder / ".session_secret" if folder else None)
-
-
 def _now() -> datetime:
     return auth.utcnow()
 
 
 def _cookie_token() -> str | None:
+    """The ``kam_session`` cookie the browser sent when this browser session connected."""
     try:
         value = st.context.cookies.get(COOKIE_NAME)
     except Exception:  # no browser context (bare script, some test runners)
@@ -121,75 +105,82 @@ def _cookie_token() -> str | None:
     return value or None
 
 
-def _queue_cookie(token: str | None) -> None:
-    """Write (or, with None, delete) the session cookie in this run's page output."""
-    st.session_state["_kam_cookie_op"] = ("set", token) if token else ("delete", None)
+def _queue_cookie(handoff: str | None) -> None:
+    """Set (with the handoff code of a new session) or, with None, delete the cookie in this run's page."""
+    st.session_state["_kam_cookie_op"] = handoff
 
 
 def _emit_cookie_script() -> None:
-    op = st.session_state.pop("_kam_cookie_op", None)
-    if op is None:
+    """A tiny script in the page that asks the server's cookie route to set or delete the cookie."""
+    if "_kam_cookie_op" not in st.session_state:
         return
-    kind, token = op
-    if kind == "set":
-        value = f"{COOKIE_NAME}={token}; path=/; SameSite=Strict; max-age={auth.MAX_SESSION_SECONDS}"
-        st.session_state["_kam_cookie_at"] = _now()
-    else:
-        value = f"{COOKIE_NAME}=; path=/; SameSite=Strict; max-age=0"
-    # json.dumps quotes the value for JavaScript; the token alphabet is [A-Za-z0-9_.-] anyway.
-    script = ("<script>(function(){var c=" + json.dumps(value) + ";"
-              "if(location.protocol==='https:'){c+='; Secure';}"
-              "try{(window.parent||window).document.cookie=c;}catch(e){document.cookie=c;}})();</script>")
+    handoff = st.session_state.pop("_kam_cookie_op")
+    if not web.mounted():   # served without app.py (AppTest, a bare `streamlit run dashboard.py`)
+        _warn_not_mounted()
+        return
+    request = ({"method": "POST", "body": handoff} if handoff else {"method": "DELETE"})
+    request.update({"credentials": "same-origin", "headers": {"Content-Type": "text/plain"}})
+    # json.dumps quotes both for JavaScript; the code alphabet is [A-Za-z0-9_-] anyway. The script
+    # removes itself, and the code is good once, for a minute, and only for setting the cookie.
+    script = ("<script>(function(s){fetch(" + json.dumps(web.url(web.SESSION_PATH)) + "," + json.dumps(request)
+              + ").catch(function(){});if(s){s.remove();}})(document.currentScript);</script>")
     try:
         st.sidebar.html(script, unsafe_allow_javascript=True)
-    except Exception:  # cookie persistence is a comfort; the session_state session still works
+    except Exception:  # the cookie is a comfort; the session in session_state still works
         pass
 
 
-def _is_revoked(token: str) -> bool:
-    with _revoked_lock:
-        return token in _revoked
+_warned = False
+
+
+def _warn_not_mounted() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        logging.getLogger("kam_core.dashboard").warning(
+            "served without app.py: no session cookie (a reload asks to sign in again) and download links are"
+            " not tied to a session; start the dashboard with `streamlit run app.py`")
 
 
 def _start_session(store: Store, user: User) -> None:
-    token = auth.issue_session_token(user, _secret(store), _now())
-    st.session_state[TOKEN_KEY] = token
+    """A new session with a new token (any token the browser brought is ended), and its cookie."""
+    brought = st.session_state.get(TOKEN_KEY) or _cookie_token()
+    new = auth.start_session(store, user, _now(), replaces=brought)
+    st.session_state[TOKEN_KEY] = new.token
     st.session_state.pop("_kam_notice", None)
-    _queue_cookie(token)
+    _queue_cookie(new.handoff)
 
 
 def current_user(store: Store) -> User | None:
-    """The signed-in user for this browser session, or None. Refreshes the idle clock."""
+    """The signed-in user for this browser session, or None. Moves the session's idle clock."""
     if not auth_enabled():
         return _local_user()
     configured, _ = _oidc_provider()
     if configured:
         return _current_oidc_user(store)
-    now, secret = _now(), _secret(store)
     token = st.session_state.get(TOKEN_KEY)
-    from_cookie = False
-    if not token:
+    from_cookie = not token
+    if from_cookie:
         token = _cookie_token()
-        from_cookie = token is not None
-        if from_cookie and _is_revoked(token):
-            token = None
-    if not token:
-        return None
-    refreshed = auth.refresh_session_token(token, secret, now, idle_timeout_seconds(), store=store)
-    if refreshed is None:
+        # st.context.cookies keeps what the browser sent at connection time: a cookie found dead
+        # is not asked about again on every rerun of the sign-in form.
+        if not token or token == st.session_state.get("_kam_dead_cookie"):
+            return None
+    user, reason = auth.resume_session(store, token, _now(), idle_timeout_seconds())
+    if user is None:
         st.session_state.pop(TOKEN_KEY, None)
-        if not from_cookie:
+        if reason == "idle_timeout" and not from_cookie:
             st.session_state["_kam_notice"] = "timeout"
-        _queue_cookie(None)
+        st.session_state["_kam_dead_cookie"] = _cookie_token()
+        _queue_cookie(None)   # a dead cookie is deleted
         return None
-    st.session_state[TOKEN_KEY] = refreshed
-    written = st.session_state.get("_kam_cookie_at")
-    if from_cookie or written is None or (now - written).total_seconds() > COOKIE_REFRESH_SECONDS:
-        _queue_cookie(refreshed)
-    return auth.verify_session_token(refreshed, secret, now, idle_timeout_seconds(), store=store)
+    st.session_state[TOKEN_KEY] = token
+    return user
 
 
 def _current_oidc_user(store: Store) -> User | None:
+    """The database user matching ``st.user``'s e-mail, with a session of our own (for the idle
+    timeout, sign-out across restarts and the download guard)."""
     if not getattr(st.user, "is_logged_in", False):
         return None
     email = st.user.get("email")
@@ -198,17 +189,25 @@ def _current_oidc_user(store: Store) -> User | None:
     user = auth.user_by_email(store, email) if email else None
     if user is None:
         return None
-    now = _now()
-    last = st.session_state.get("_kam_oidc_seen")
-    if last is not None and (now - last).total_seconds() > idle_timeout_seconds():
-        st.session_state.pop("_kam_oidc_seen", None)
-        st.session_state["_kam_notice"] = "timeout"
-        auth.record_sign_out(store, user, "idle_timeout")
+    token = st.session_state.get(TOKEN_KEY)
+    if token:
+        found, reason = auth.resume_session(store, token, _now(), idle_timeout_seconds())
+        if found is not None and found.name == user.name:
+            return found
+        # This browser session's own session ended (idle, disabled elsewhere …): sign out of the provider too.
+        st.session_state.pop(TOKEN_KEY, None)
+        if reason == "idle_timeout":
+            st.session_state["_kam_notice"] = "timeout"
         st.logout()
         return None
-    if last is None:
-        auth.record_sign_in(store, user, "oidc")
-    st.session_state["_kam_oidc_seen"] = now
+    cookie = _cookie_token()
+    if cookie:
+        found, _ = auth.resume_session(store, cookie, _now(), idle_timeout_seconds())
+        if found is not None and found.name == user.name:
+            st.session_state[TOKEN_KEY] = cookie
+            return found
+    auth.record_sign_in(store, user, "oidc")
+    _start_session(store, user)
     return user
 
 
@@ -217,6 +216,7 @@ def require_sign_in(store: Store, lang: str | None = None) -> User:
     the script, so nothing after this call runs without a session."""
     st.session_state["_kam_store"] = store
     user = current_user(store)
+    st.session_state["_kam_user"] = user
     _emit_cookie_script()
     if user is not None:
         return user
@@ -272,7 +272,7 @@ def _first_admin_form(store: Store, text: dict, lang: str | None) -> None:
             user = auth.create_first_admin(store, name, password)
             auth.authenticate(store, user.name, password)  # audited as a sign-in like any other
         except (PasswordPolicyError, UserError, PermissionDenied, AuthError) as exc:
-            st.error(str(exc))
+            st.error(escape_md(exc))
             return
         _start_session(store, user)
         st.rerun()
@@ -284,7 +284,7 @@ def _oidc_form(store: Store, text: dict, provider: str | None) -> None:
         if not auth.has_users(store):
             st.warning(text["oidc_no_users"])
         else:
-            st.warning(text["oidc_no_user"].format(email=st.user.get("email") or "?"))
+            st.warning(text["oidc_no_user"].format(email=escape_md(st.user.get("email") or "?")))
         if st.button(text["sign_out"]):
             st.logout()
         return
@@ -293,18 +293,15 @@ def _oidc_form(store: Store, text: dict, provider: str | None) -> None:
 
 
 def sign_out(store: Store | None = None) -> None:
-    """End the session: audit it, revoke the token in this process and delete the cookie."""
+    """End the session (audited, in the store, so it holds after a restart), forget everything this
+    browser session kept (built exports included) and delete the cookie."""
     store = store or st.session_state.get("_kam_store")
-    token = st.session_state.pop(TOKEN_KEY, None)
+    token = st.session_state.get(TOKEN_KEY)
     cookie = _cookie_token()
-    with _revoked_lock:
-        _revoked.update(t for t in (token, cookie) if t)
-    user = None
-    if store is not None and token:
-        user = auth.verify_session_token(token, _secret(store), _now(), idle_timeout_seconds(), store=store)
-    if store is not None and user is not None:
-        auth.record_sign_out(store, user)
-    st.session_state.pop("_kam_cookie_at", None)
+    if store is not None:
+        for t in dict.fromkeys(x for x in (token, cookie) if x):
+            auth.end_session(store, t, "sign_out", _now())
+    st.session_state.clear()
     st.session_state["_kam_notice"] = "signed_out"
     _queue_cookie(None)
 
@@ -317,19 +314,13 @@ def sign_out_button(lang: str | None = None, store: Store | None = None) -> None
     text = _t(lang)
     configured, _ = _oidc_provider()
     store = store or st.session_state.get("_kam_store")
-    user = None
-    if configured:
-        user = _current_oidc_user(store) if store is not None else None
-    elif st.session_state.get(TOKEN_KEY) and store is not None:
-        user = auth.verify_session_token(st.session_state[TOKEN_KEY], _secret(store), _now(),
-                                         idle_timeout_seconds(), store=store)
+    user = st.session_state.get("_kam_user")   # as require_sign_in found it in this run
     if user is not None:
-        st.sidebar.caption(f"{text['signed_in_as']}: **{user.name}** · {text['roles'].get(user.role, user.role)}")
+        st.sidebar.caption(f"{text['signed_in_as']}: **{escape_md(user.name)}** · "
+                           f"{text['roles'].get(user.role, user.role)}")
     if configured:
         if st.sidebar.button(text["sign_out"], key="kam_sign_out"):
-            if user is not None and store is not None:
-                auth.record_sign_out(store, user, "oidc")
-            st.session_state.pop("_kam_oidc_seen", None)
+            sign_out(store)
             st.logout()
     else:
         st.sidebar.button(text["sign_out"], key="kam_sign_out", on_click=sign_out, args=(store,))

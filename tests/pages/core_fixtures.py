@@ -36,6 +36,7 @@ gross profit +55.6 % (14/9 − 1).
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -152,6 +153,14 @@ def texts(at: AppTest) -> str:
     parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "success", "warning", "error")
              for e in getattr(at, kind)]
     return "\n".join(str(p) for p in parts)
+
+
+def as_shown(markdown: str) -> str:
+    """Markdown source as the browser shows it, as far as escapes go: ``li\\_kam`` → ``li_kam``.
+
+    User text reaches Markdown escaped (kam_core/views/text.py); AppTest reports the source.
+    """
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
 def dataframe_with(at: AppTest, column: str):

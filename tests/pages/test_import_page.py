@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from core_fixtures import (UPLOAD_CSV, dataframe_with, fixture_db, fixture_db_file,  # noqa: F401
+from core_fixtures import (UPLOAD_CSV, as_shown, dataframe_with, fixture_db, fixture_db_file,  # noqa: F401
                            metrics_by_label, open_page, texts)
 
 REPORT = ("读取行数", "可导入行数", "跳过行数", "拒绝行数")
@@ -123,6 +123,6 @@ def test_dates_that_read_two_ways_are_asked_about_with_examples_in_the_page_word
             "03/04/2025,上海一店,华东,Golf,饮料,100.00\n"
             "05/06/2025,上海一店,华东,Golf,饮料,200.00\n").encode()
     at = upload(open_page("import"), "dates.csv", data)
-    [warning] = [w.value for w in at.warning]
+    [warning] = [as_shown(w.value) for w in at.warning]
     assert warning == "日期（03/04/2025、05/06/2025）既可以按 日-月-年 / 月-日-年 理解，请在上方“日期是…”中选择一种。"
     assert "--date-order" not in texts(at)
