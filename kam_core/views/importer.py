@@ -35,27 +35,29 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def rejection_text(ctx: Context, exc: ImportRejected) -> str:
+def rejection_text(ctx: Context, exc: ImportRejected, markdown: bool = True) -> str:
     """The localised headline for a rejection code, then the importer's own explanation.
 
     A question (``DecisionNeeded``) is put in the page's words instead: the importer's
-    own sentence speaks of command-line flags.
+    own sentence speaks of command-line flags. With ``markdown`` (for st.error and the
+    like) the file's own text in it is escaped; a table cell takes it plain.
     """
+    esc = escape_md if markdown else str
     if isinstance(exc, DecisionNeeded):
-        asked = _decision_text(ctx, exc)
+        asked = _decision_text(ctx, exc, esc)
         if asked:
             return asked
     head = label_or(f"import_error.{exc.code}", ctx.lang, "")
-    return f"{head} — {escape_md(exc.message)}" if head else escape_md(exc.message)
+    return f"{head} — {esc(exc.message)}" if head else esc(exc.message)
 
 
-def _decision_text(ctx: Context, need: DecisionNeeded) -> str | None:
+def _decision_text(ctx: Context, need: DecisionNeeded, esc=escape_md) -> str | None:
     d = need.details or {}
     if need.code == "duplicate_file" and "id" in d:
         return ctx.t("import.duplicate_file", id=d["id"], when=d.get("when", "—"))
     if need.code == "date_order" and need.options:
         orders = " / ".join(ctx.t(f"date_order.{o}") for o in need.options)
-        return ctx.t("import.need_date_order", examples=join_items(map(escape_md, d.get("examples", [])), ctx.lang) or "—", orders=orders)
+        return ctx.t("import.need_date_order", examples=join_items(map(esc, d.get("examples", [])), ctx.lang) or "—", orders=orders)
     if need.code == "totals_mismatch" and "difference" in d:
         return ctx.t("import.totals_mismatch", file_total=format_amount(d["file_total"], "yuan", ctx.lang),
                      lines_total=format_amount(d["lines_total"], "yuan", ctx.lang),

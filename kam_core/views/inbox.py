@@ -31,7 +31,7 @@ def reason_text(ctx: Context, item: inbox.ReviewItem) -> str:
         return ctx.t("inbox.reason.unknown_layout")
     exc = DecisionNeeded(item.code, item.message, item.options, item.details) if item.options or item.details \
         else ImportRejected(item.code, item.message)
-    return importer.rejection_text(ctx, exc)
+    return importer.rejection_text(ctx, exc, markdown=False)   # shown in a table cell
 
 
 def review_pick(ctx: Context) -> list[InboxFile] | None:
