@@ -34,7 +34,9 @@ if now.get("lines_without_profit"):
     st.caption(ctx.t("kpi.margin_note", n=format_number(now["lines_without_profit"])))
 
 left, right = st.columns([3, 2])
-left.plotly_chart(charts.monthly_trend_by_tier(context.monthly_by_tier(ctx), ctx.unit, ctx.lang), width="stretch")
-right.plotly_chart(charts.tier_distribution(table, ctx.unit, ctx.lang), width="stretch")
-st.plotly_chart(charts.pareto_chart(table, ctx.lang, ctx.settings["abc_a_max"], ctx.settings["abc_b_max"]),
-                width="stretch")
+left.plotly_chart(context.chart(ctx, "monthly_trend", lambda: charts.monthly_trend_by_tier(
+    context.monthly_by_tier(ctx), ctx.unit, ctx.lang)), width="stretch")
+right.plotly_chart(context.chart(ctx, "tier_distribution", lambda: charts.tier_distribution(table, ctx.unit, ctx.lang)),
+                   width="stretch")
+st.plotly_chart(context.chart(ctx, "pareto", lambda: charts.pareto_chart(
+    table, ctx.lang, ctx.settings["abc_a_max"], ctx.settings["abc_b_max"])), width="stretch")

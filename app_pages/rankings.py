@@ -20,9 +20,11 @@ if rows:
     st.page_link("app_pages/dossier.py", label=ctx.t("rankings.open_dossier", account=escape_md(account)), icon="📇",
                  query_params=context.url_params({"account": account}))
 
-st.plotly_chart(charts.portfolio_scatter(table, ctx.unit, ctx.lang), width="stretch")
+st.plotly_chart(context.chart(ctx, "portfolio", lambda: charts.portfolio_scatter(table, ctx.unit, ctx.lang)),
+                width="stretch")
 c1, c2 = st.columns([1, 3])
 n = c1.slider(ctx.t("rankings.top_n"), 5, 30, 10, key="rankings_n")
 by = c1.radio(ctx.t("rankings.by"), ("sales", "gross_profit"), format_func=lambda v: ctx.t(f"kpi.{v}"),
               key="rankings_by")
-c2.plotly_chart(charts.top_n_bar(table, n, by, ctx.unit, ctx.lang), width="stretch")
+c2.plotly_chart(context.chart(ctx, "top_n", lambda: charts.top_n_bar(table, n, by, ctx.unit, ctx.lang), n, by),
+                width="stretch")

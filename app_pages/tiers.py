@@ -75,7 +75,7 @@ with t_move:
     if move.empty:
         st.info(ctx.t("empty.no_previous_year"))
     else:
-        st.plotly_chart(charts.migration_sankey(move, ctx.lang), width="stretch")
+        st.plotly_chart(context.chart(ctx, "migration", lambda: charts.migration_sankey(move, ctx.lang)), width="stretch")
         changed = move[move["movement"] != "same"]
         shown, config = tables.localise(changed, ["account", "tier_prev", "tier", "movement"], ctx.lang, ctx.unit)
         st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
@@ -108,5 +108,5 @@ if built and built[0] == stamp:
     c1.download_button(ctx.t("action.download"), built[1],
                        file_name=reports.download_name("tier_report", ctx.year), key="tiers_download",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-c2.download_button(ctx.t("tier.export_csv"), reports.table_to_csv_bytes(table[tiers.TIER_COLUMNS]),
+c2.download_button(ctx.t("tier.export_csv"), context.tier_csv(ctx),
                    file_name=f"kam_tiers_{ctx.year}.csv", mime="text/csv", key="tiers_csv")

@@ -254,6 +254,8 @@ MIGRATIONS: list[str] = [
         month date not null,
         account varchar not null,
         sku varchar,
+        region varchar,
+        category varchar,
         product varchar,                                 -- a name its lines gave (one of them, if several)
         amount decimal(18,4) not null,
         profit decimal(18,4),
@@ -261,9 +263,9 @@ MIGRATIONS: list[str] = [
         lines bigint not null
     );
     insert into sales_by_sku
-    select import_id, date_trunc('month', date)::date, account, sku, any_value(product), sum(amount), sum(profit),
-           sum(qty), count(*)
-    from sales group by import_id, date_trunc('month', date), account, sku;
+    select import_id, date_trunc('month', date)::date, account, sku, region, category, any_value(product), sum(amount),
+           sum(profit), sum(qty), count(*)
+    from sales group by import_id, date_trunc('month', date), account, sku, region, category;
     insert into sales_daily
     select import_id, date, account, sum(amount), sum(profit), sum(amount) filter (where profit is not null),
            sum(cost), sum(qty), count(*), count(profit)

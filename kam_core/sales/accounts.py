@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ..store import Store
+from .memo import remember
 from .periods import DIMENSIONS, Filters, fiscal_year_bounds
 
 MIX_DIMENSIONS: tuple[str, ...] = DIMENSIONS
@@ -197,16 +198,17 @@ def top_products(store: Store, account: str, year: int, n: int = 10, settings: M
     """The ``n`` best-selling products of the account in fiscal ``year``.
 
     Columns ``sku, product, qty, sales, gross_profit, share``; ties broken by
-    sku. From ``sales_by_sku``; under a filter (a store's or region's products)
-    from the lines.
+    sku. From ``sales_by_sku``, whose regions and categories a filter narrows;
+    under a store filter from the lines.
     """
     start, end = fiscal_year_bounds(int(year), _start_month(settings))
-    where, params = _where(account, start, end, filters, "date" if filters else "month")
+    lines = bool(filters and filters.store)
+    where, params = _where(account, start, end, filters, "date" if lines else "month")
     df = _frame(store, f"""
         select sku, product, qty, sales, gross_profit, sales / nullif(total, 0) as share from (
             select sku, max(product) as product, sum(qty)::double as qty, sum(amount)::double as sales,
                    sum(profit)::double as gross_profit, sum(sum(amount)) over ()::double as total
-            from {'sales' if filters else 'sales_by_sku'} where {where} group by sku
+            from {'sales' if lines else 'sales_by_sku'} where {where} group by sku
         ) order by sales desc, sku limit ?""", [*params, int(n)],
         ["sku", "product", "qty", "sales", "gross_profit", "share"])
     return _floats(df, "qty", "sales", "gross_profit", "share")
@@ -296,6 +298,11 @@ def criteria_evidence(store: Store, year: int, settings: Mapping[str, Any] | Non
     (:data:`EVIDENCE_COLUMNS`) and the company's values
     ``{"stockout_share", "new_sku_share"}`` over every account.
     """
+    return remember(store, ("criteria_evidence", int(year), _start_month(settings)),
+                    lambda: _criteria_evidence(store, int(year), settings))
+
+
+def _criteria_evidence(store: Store, year: int, settings: Mapping[str, Any] | None) -> tuple[pd.DataFrame, dict]:
     start, end = fiscal_year_bounds(int(year), _start_month(settings))
     cur = store.cursor()
     stock = _frame(store, """

@@ -40,11 +40,8 @@ exactly as DECIMAL and cast to double before any division; the frames hold float
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-import weakref
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import ibis
 import ibis.expr.datatypes as dtypes
@@ -52,6 +49,7 @@ import pandas as pd
 
 from .. import engine
 from ..store import Store
+from .memo import remember, settings_key
 from .periods import (
     DIMENSIONS,
     Filters,
@@ -303,36 +301,6 @@ def compile_queries(store: Store) -> None:
         engine.compiled(store, ("monthly_sales", filtered), lambda p: _monthly_expr(store, p, filtered), values)
 
 
-# Results per store, kept while its data version holds: the tier table of a year is asked for by
-# the pages, the criteria, the projection, the migration and the report, and every import,
-# undo or settings change bumps the version (so nothing stale is ever served).
-_remembered: "weakref.WeakKeyDictionary[Store, dict]" = weakref.WeakKeyDictionary()
-_remember_lock = threading.Lock()
-_REMEMBER_MAX = 128
-
-
-def _remember(store: Store, key: tuple, compute: Callable[[], Any]) -> Any:
-    version = (store.data_version(), engine.source_stamp(store))
-    with _remember_lock:
-        kept = _remembered.setdefault(store, {})
-        if kept.get("_version") != version:
-            kept.clear()
-            kept["_version"] = version
-        hit = kept.get(key)
-    if hit is None:
-        hit = compute()
-        with _remember_lock:
-            if len(kept) > _REMEMBER_MAX:
-                kept.clear()
-                kept["_version"] = version
-            kept[key] = hit
-    return hit      # shared: callers copy before they change it
-
-
-def _settings_key(settings: Mapping[str, Any]) -> str:
-    return json.dumps(dict(settings), sort_keys=True, default=str)
-
-
 def _run(store: Store, name: str, build: Any, period: Period, filters: Filters | None,
          settings: Mapping[str, Any], *shape: Any) -> pd.DataFrame:
     filtered = narrowing(filters) is not None
@@ -409,7 +377,7 @@ def _account_year(store: Store, year: int, filters: Filters | None, settings: Ma
             table = _tidy(table)
         return table, totals
 
-    return _remember(store, ("account_year", year, filters, basis, period, _settings_key(settings)), compute)
+    return remember(store, ("account_year", year, filters, basis, period, settings_key(settings)), compute)
 
 
 def _opt_float(value: Any) -> float | None:
@@ -428,7 +396,7 @@ def year_totals(store: Store, year: int, filters: Filters | None = None,
     filters = narrowing(filters)
     row = _account_year(store, year, filters, settings, None, period)[1]
     if row is None:  # no line in either window
-        row = _remember(store, ("year_totals", year, filters, period, _settings_key(settings)),
+        row = remember(store, ("year_totals", year, filters, period, settings_key(settings)),
                         lambda: _run(store, "year_totals", _totals_expr, period, filters, settings)).to_dict("records")[0]
     return {k: (int(v) if k.endswith("lines") or k == "lines_with_profit" else _opt_float(v)) for k, v in row.items()}
 

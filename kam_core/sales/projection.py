@@ -30,6 +30,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ..store import Store
+from .memo import remember, settings_key
 from .periods import (
     as_of_date,
     fiscal_year_bounds,
@@ -163,6 +164,10 @@ def backtest(store: Store, settings: Mapping[str, Any] | None = None) -> pd.Data
     the history years' same months for the profiles (as :func:`seasonal_projection`).
     """
     settings = resolve_settings(store, settings)
+    return remember(store, ("backtest", settings_key(settings)), lambda: _backtest(store, settings)).copy()
+
+
+def _backtest(store: Store, settings: Mapping[str, Any]) -> pd.DataFrame:
     as_of = as_of_date(store)
     columns = ["year", "months", "accounts", "seasonal_mape", "naive_mape"]
     if as_of is None:

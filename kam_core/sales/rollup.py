@@ -8,8 +8,9 @@ an import adds rows, undoing it deletes them, and nothing else ever changes:
   dates (promotions, price changes), order days.
 * ``sales_monthly`` — import × calendar month × account × region × store ×
   category: every filtered figure, the mixes, the filter choices.
-* ``sales_by_sku`` — import × calendar month × account × sku: an account's
-  products (top products, the share pack), the month a SKU first sold.
+* ``sales_by_sku`` — import × calendar month × account × sku × region ×
+  category: an account's products (top products, the share pack, also under
+  a region or category filter), the month a SKU first sold.
 
 The first two hold, per row, Σ amount, Σ profit and Σ amount over the lines
 whose profit is known, Σ cost over the lines whose cost is known, Σ qty, the
@@ -54,10 +55,10 @@ from sales where {{where}} group by import_id, date_trunc('month', date), accoun
 
 
 _SKU_SQL = """
-insert into sales_by_sku (import_id, month, account, sku, product, amount, profit, qty, lines)
-select import_id, date_trunc('month', date)::date, account, sku, any_value(product), sum(amount), sum(profit), sum(qty),
-       count(*)
-from sales where {where} group by import_id, date_trunc('month', date), account, sku
+insert into sales_by_sku (import_id, month, account, sku, region, category, product, amount, profit, qty, lines)
+select import_id, date_trunc('month', date)::date, account, sku, region, category, any_value(product), sum(amount),
+       sum(profit), sum(qty), count(*)
+from sales where {where} group by import_id, date_trunc('month', date), account, sku, region, category
 """
 _SKU_NAMED = "sum(amount) as amount, sum(profit) as profit, sum(qty) as qty, count(*) as lines"
 
@@ -121,8 +122,8 @@ def differences(store: Store) -> list[tuple]:
         ("sales_monthly", "import_id, month, account, region, store, category",
          "import_id, date_trunc('month', date)::date as month, account, region, store, category",
          _SUMS_NAMED, ", ".join(SUMS)),
-        ("sales_by_sku", "import_id, month, account, sku",
-         "import_id, date_trunc('month', date)::date as month, account, sku", _SKU_NAMED,
+        ("sales_by_sku", "import_id, month, account, sku, region, category",
+         "import_id, date_trunc('month', date)::date as month, account, sku, region, category", _SKU_NAMED,
          "amount, profit, qty, lines"),
     ):
         out.extend(cur.execute(f"""

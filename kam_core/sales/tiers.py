@@ -25,7 +25,6 @@ account that come back.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import math

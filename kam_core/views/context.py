@@ -223,6 +223,14 @@ def tier_table(ctx: Context, year: int | None = None) -> pd.DataFrame:
 
 
 @cached_by_data_version(max_entries=32)
+def tier_csv(ctx: Context) -> bytes:
+    """The view's tier table as the CSV the Tiers page offers (Excel-ready, formula-safe)."""
+    from .. import reports
+
+    return reports.table_to_csv_bytes(tier_table(ctx)[tiers.TIER_COLUMNS])
+
+
+@cached_by_data_version(max_entries=32)
 def overview(ctx: Context) -> dict[str, Any]:
     """The Overview's KPIs, their changes against the comparison window, and the tier counts with theirs."""
     p = period(ctx)
@@ -276,6 +284,47 @@ def criteria(ctx: Context) -> pd.DataFrame:
 def _criteria(db: str, version: int, year: int, fkey: str, dossier_version: int, _ctx: Context) -> pd.DataFrame:
     return tiers.criteria_checklist(_ctx.store, year, settings=_ctx.settings, scores=dossier.scores_frame(_ctx.store),
                                     filters=_ctx.filters, table=tier_table(_ctx, year))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _figure(db: str, version: int, year: int | None, fkey: str, lang: str, unit: str, name: str, args: tuple,
+            _build: Callable) -> Any:
+    return _build()
+
+
+def chart(ctx: Context, name: str, build: Callable[[], Any], *args: Any) -> Any:
+    """The figure ``build()`` makes for this view, made once per data version, year, filters, language and unit.
+
+    Shared, not copied (``st.plotly_chart`` only reads it): building the Overview's three
+    figures took longer than the rest of a rerun. ``name`` and ``args`` tell the figures apart.
+    """
+    return _figure(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), ctx.lang, ctx.unit, name, args, build)
+
+
+# -- one account's drill-down, for the dossier (cached like the pages' figures) ----------------------------
+@cached_by_data_version(max_entries=64)
+def account_monthly(ctx: Context, account: str) -> pd.DataFrame:
+    return account_sales.monthly(ctx.store, account, ctx.year, ctx.settings, ctx.filters)
+
+
+@cached_by_data_version(max_entries=128)
+def account_mix(ctx: Context, account: str, by: str) -> pd.DataFrame:
+    return account_sales.mix(ctx.store, account, ctx.year, by, ctx.settings, ctx.filters)
+
+
+@cached_by_data_version(max_entries=64)
+def account_top_products(ctx: Context, account: str, n: int = 10) -> pd.DataFrame:
+    return account_sales.top_products(ctx.store, account, ctx.year, n, ctx.settings, ctx.filters)
+
+
+@cached_by_data_version(max_entries=64)
+def account_recent_orders(ctx: Context, account: str) -> pd.DataFrame:
+    return account_sales.recent_orders(ctx.store, account)
+
+
+@cached_by_data_version(max_entries=64)
+def account_stock(ctx: Context, account: str) -> pd.DataFrame:
+    return account_sales.weeks_of_cover(ctx.store, account)
 
 
 def backtest_note(ctx: Context) -> str:

@@ -1,7 +1,7 @@
 """The dossier page's pieces (header card, tabs, department gaps) and the Plans page.
 
 Thin renderers: they read widgets, call :mod:`kam_core.dossier`,
-:mod:`kam_core.plans` and :mod:`kam_core.account_sales`, and show the result.
+:mod:`kam_core.plans` and :mod:`kam_core.sales` (through the cached readers of :mod:`.context`), and show the result.
 The domain layer checks every access rule itself; here controls are only
 hidden or disabled so nobody is offered what they may not do.
 
@@ -20,7 +20,6 @@ import pandas as pd
 import streamlit as st
 
 from .. import auth, charts, dossier, plans, reports
-from ..sales import accounts as account_sales
 from ..dossier import (ACCOUNT_FACT_FIELDS, BASIC_FIELDS, CONTACT_ROLES, DECISION_ROLES, EXCHANGE_ITEMS, PERSONAL_FIELDS,
                        PLAN_KINDS, POLICY_LEVELS, PROMOTION_KINDS, SCORE_FIELDS, SPECS)
 from ..formatting import MISSING, format_amount, format_number, format_pct, format_signed_pct, tier_label
@@ -519,8 +518,7 @@ def price_effect_table(ctx: context.Context, account: str, changes: pd.DataFrame
 # ---------------------------------------------------------------- sales
 def sales_tab(ctx: context.Context, account: str) -> None:
     """Monthly trend with promotions and price changes; category and store/region mix; top products."""
-    settings = ctx.settings
-    monthly = account_sales.monthly(ctx.store, account, ctx.year, settings, ctx.filters)
+    monthly = context.account_monthly(ctx, account)
     promos = plans.plans_frame(ctx.store, ctx.user, account=account, kinds=PROMOTION_KINDS)
     promo_frame = pd.DataFrame({
         "start": promos["period_start"], "end": promos["period_end"],
@@ -539,23 +537,25 @@ def sales_tab(ctx: context.Context, account: str) -> None:
                       for i, p, o, n in zip(changes["id"], changes["product"], changes["old_price"],
                                             changes["new_price"])],
         })
-    st.plotly_chart(charts.sales_trend(monthly, promo_frame, price_frame, ctx.unit, ctx.lang), width="stretch",
+    trend = context.chart(ctx, "sales_trend", lambda: charts.sales_trend(monthly, promo_frame, price_frame, ctx.unit,
+                                                                        ctx.lang), account, dossier.dossier_version(ctx.store))
+    st.plotly_chart(trend, width="stretch",
                     key=f"dz_trend_{account}")
     c1, c2 = st.columns(2)
     with c1:
         st.markdown(f"**{ctx.t('dossier.category_mix')}**")
-        m = account_sales.mix(ctx.store, account, ctx.year, "category", settings, ctx.filters)
+        m = context.account_mix(ctx, account, "category")
         shown, config = tables.localise(m, ["category", "sales", "share"], ctx.lang, ctx.unit)
         st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
     with c2:
         st.markdown(f"**{ctx.t('dossier.region_mix')}**")
         by = st.segmented_control(ctx.t("dossier.mix_by"), ("region", "store"), default="region",
                                   format_func=lambda v: ctx.t(f"col.{v}"), key="dz_mix_by") or "region"
-        m = account_sales.mix(ctx.store, account, ctx.year, by, settings, ctx.filters)
+        m = context.account_mix(ctx, account, by)
         shown, config = tables.localise(m, [by, "sales", "share"], ctx.lang, ctx.unit)
         st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
     st.markdown(f"**{ctx.t('dossier.top_products')}**")
-    top = account_sales.top_products(ctx.store, account, ctx.year, 10, settings, ctx.filters)
+    top = context.account_top_products(ctx, account)
     shown, config = tables.localise(top, ["sku", "product", "qty", "sales", "gross_profit", "share"], ctx.lang, ctx.unit)
     st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
 
@@ -588,11 +588,11 @@ def records_tab(ctx: context.Context, account: str, editable: bool, today: dt.da
     c1, c2 = st.columns(2)
     with c1:
         st.markdown(f"**{ctx.t('dossier.recent_orders')}**")
-        orders = account_sales.recent_orders(ctx.store, account)
+        orders = context.account_recent_orders(ctx, account)
         shown, config = tables.localise(orders, ["date", "lines", "qty", "sales"], ctx.lang, ctx.unit)
         st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
     with c2:
-        stock = account_sales.weeks_of_cover(ctx.store, account)
+        stock = context.account_stock(ctx, account)
         if stock.empty:
             st.info(ctx.t("dossier.no_inventory"))
         else:

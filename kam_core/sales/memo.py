@@ -1,0 +1,46 @@
+"""Results remembered per store while its data and its engine stay the same.
+
+The tier table of a year is asked for by the pages, the criteria, the
+projection, the migration and the report; the criteria's evidence and the
+backtest by every page that shows them. Every import, undo, alias merge and
+settings change bumps the store's data version, and a new Spark lake changes
+the engine's stamp, so nothing stale is ever served. Results are shared:
+callers copy a frame before they change it.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from typing import Any, Callable, Mapping
+
+from .. import engine
+from ..store import Store
+
+_remembered: "weakref.WeakKeyDictionary[Store, dict]" = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+_MAX = 128
+
+
+def remember(store: Store, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()`` for ``key``, once per data version and engine of ``store``."""
+    version = (store.data_version(), engine.source_stamp(store))
+    with _lock:
+        kept = _remembered.setdefault(store, {})
+        if kept.get("_version") != version:
+            kept.clear()
+            kept["_version"] = version
+        hit = kept.get(key)
+    if hit is None:
+        hit = compute()
+        with _lock:
+            if len(kept) > _MAX:
+                kept.clear()
+                kept["_version"] = version
+            kept[key] = hit
+    return hit
+
+
+def settings_key(settings: Mapping[str, Any]) -> str:
+    """Settings as part of a key."""
+    return json.dumps(dict(settings), sort_keys=True, default=str)
