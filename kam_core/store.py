@@ -249,6 +249,20 @@ MIGRATIONS: list[str] = [
         lines bigint not null,
         lines_with_profit bigint not null
     );
+    create table sales_by_region (
+        import_id integer not null,
+        month date not null,
+        account varchar not null,
+        region varchar,
+        category varchar,
+        amount decimal(18,4) not null,
+        profit decimal(18,4),
+        known_amount decimal(18,4),
+        cost decimal(18,4),
+        qty decimal(18,3),
+        lines bigint not null,
+        lines_with_profit bigint not null
+    );
     create table sales_by_sku (
         import_id integer not null,
         month date not null,
@@ -274,6 +288,10 @@ MIGRATIONS: list[str] = [
     select import_id, date_trunc('month', date)::date, account, region, store, category, sum(amount), sum(profit),
            sum(amount) filter (where profit is not null), sum(cost), sum(qty), count(*), count(profit)
     from sales group by all;
+    insert into sales_by_region
+    select import_id, month, account, region, category, sum(amount), sum(profit), sum(known_amount), sum(cost), sum(qty),
+           sum(lines), sum(lines_with_profit)
+    from sales_monthly group by all;
     """,
     # 4: scheduled reports (kam_core/schedules.py) and their run log
     """

@@ -200,7 +200,7 @@ def test_a_rollup_out_of_step_with_the_lines_is_found_and_rebuilt(tmp_path):
 
 
 # -- layering -----------------------------------------------------------------------------------
-OWNED = ("sales", "inventory", "sales_daily", "sales_monthly", "sales_by_sku")
+OWNED = ("sales", "inventory", "sales_daily", "sales_monthly", "sales_by_region", "sales_by_sku")
 SQL_NAMING = re.compile(r"\b(?:from|join|into|update|delete\s+from)\s+(" + "|".join(OWNED) + r")\b", re.I)
 
 

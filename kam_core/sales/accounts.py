@@ -69,13 +69,14 @@ def filter_options(store: Store) -> dict[str, Any]:
     """Distinct regions, categories and stores, and the date range of the sales lines."""
     cur = store.cursor()
 
-    def distinct(column: str) -> list[str]:
+    def distinct(column: str, table: str = "sales_by_region") -> list[str]:
         # column names are fixed here, never from input
         return [r[0] for r in cur.execute(
-            f"select distinct {column} from sales_monthly where {column} is not null order by 1").fetchall()]
+            f"select distinct {column} from {table} where {column} is not null order by 1").fetchall()]
 
     lo, hi = cur.execute("select min(date), max(date) from sales_daily").fetchone()
-    return {"regions": distinct("region"), "categories": distinct("category"), "stores": distinct("store"),
+    return {"regions": distinct("region"), "categories": distinct("category"),
+            "stores": distinct("store", "sales_monthly"),
             "date_min": lo, "date_max": hi}
 
 

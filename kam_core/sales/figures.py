@@ -32,7 +32,8 @@ after the filters:
   :mod:`kam_core.sales.tiers`); a filter narrows every other figure, never these.
 
 Sources: without filters the figures read ``sales_daily`` (import × day ×
-account); with filters ``sales_monthly`` (× region × store × category), and
+account); with a region or category filter ``sales_by_region``, with a store
+filter ``sales_monthly`` (× region × store × category), and
 for a window that ends inside a month before the as-of date (the year before
 an unfinished year), the lines of that one part-month. Money is summed
 exactly as DECIMAL and cast to double before any division; the frames hold floats.
@@ -105,9 +106,9 @@ def _window_params(period: Period, filters: Filters | None) -> dict[str, Any]:
     return values
 
 
-def _narrow(t: ibis.Table, p: engine.Params) -> ibis.Table:
+def _narrow(t: ibis.Table, p: engine.Params, dims: tuple[str, ...] = DIMENSIONS) -> ibis.Table:
     """The rows every filter keeps; an empty list keeps all (one compiled query serves every filter)."""
-    for dim in DIMENSIONS:
+    for dim in dims:
         values = p(dim, "array<string>")
         t = t.filter((values.length() == 0) | values.contains(t[dim]))
     return t
@@ -133,20 +134,35 @@ def _part_month(lines: ibis.Table, start: ibis.DateValue, through: ibis.DateValu
     return _as_slices(summed, ibis.literal(cur), ibis.literal(not cur))
 
 
-def _slices(backend: Any, p: engine.Params, filtered: bool) -> ibis.Table:
+SOURCES = ("sales_daily", "sales_by_region", "sales_monthly")
+
+
+def source_for(filters: Filters | None) -> str:
+    """The rollup a view reads: daily company-wide, by region and category, or by store too."""
+    filters = narrowing(filters)
+    if filters is None:
+        return "sales_daily"
+    return "sales_monthly" if filters.store else "sales_by_region"
+
+
+def _narrow_to(t: ibis.Table, p: engine.Params, source: str) -> ibis.Table:
+    return _narrow(t, p, DIMENSIONS if source in ("sales_monthly", "sales") else ("region", "category"))
+
+
+def _slices(backend: Any, p: engine.Params, source: str) -> ibis.Table:
     """Rows ``account, in_cur, in_prev`` + sums covering both windows of the period exactly once.
 
-    Company-wide: ``sales_daily``, cut to the day. Filtered: ``sales_monthly``
-    for the whole months, plus the lines of a part-month window (empty dates
-    when there is none, so no line is read).
+    Company-wide: ``sales_daily``, cut to the day. Filtered: ``source`` (by
+    region and category, or by store too) for the whole months, plus the lines
+    of a part-month window (empty dates when there is none, so no line is read).
     """
-    if not filtered:
+    if source == "sales_daily":
         d = engine.table(backend, "sales_daily")
         d = d.filter(d["date"] >= p("prev_start", "date"), d["date"] <= p("through", "date"))
         return _as_slices(d, d["date"] >= p("start", "date"), d["date"] <= p("prev_through", "date"))
-    m = _narrow(engine.table(backend, "sales_monthly"), p)
+    m = _narrow_to(engine.table(backend, source), p, source)
     m = m.filter(m["month"] >= p("prev_start", "date"), m["month"] <= p("cur_bound", "date"))
-    lines = _narrow(engine.table(backend, "sales"), p)
+    lines = _narrow_to(engine.table(backend, "sales"), p, "sales")
     return ibis.union(
         _as_slices(m, m["month"] >= p("start", "date"), m["month"] <= p("prev_bound", "date")),
         _part_month(lines, p("cur_part_start", "date"), p("through", "date"), cur=True),
@@ -158,7 +174,7 @@ def _money(p: engine.Params, name: str) -> ibis.Value:
     return p(name, _MONEY)
 
 
-def account_year_expr(backend: Any, p: engine.Params, filtered: bool, basis: str) -> ibis.Table:
+def account_year_expr(backend: Any, p: engine.Params, source: str, basis: str) -> ibis.Table:
     """One row per account with lines in either window: :data:`ACCOUNT_YEAR_COLUMNS` + :data:`POLICY_COLUMNS`
     + :data:`TOTAL_COLUMNS` (the period's totals, the same on every row).
 
@@ -167,7 +183,7 @@ def account_year_expr(backend: Any, p: engine.Params, filtered: bool, basis: str
     they were not there. The policy columns grade the rows' own amounts;
     :func:`account_year_figures` replaces them with the company-wide ones under a filter.
     """
-    s = _slices(backend, p, filtered)
+    s = _slices(backend, p, source)
     cur, prev = s["in_cur"], s["in_prev"]
     per_account = s.group_by("account").aggregate(
         sales_d=s["amount"].sum(where=cur),
@@ -262,8 +278,8 @@ TOTAL_COLUMNS = ["t_sales", "t_gross_profit", "t_known_amount", "t_lines", "t_li
                  "t_prev_gross_profit", "t_prev_known_amount", "t_prev_lines"]
 
 
-def _totals_expr(backend: Any, p: engine.Params, filtered: bool) -> ibis.Table:
-    s = _slices(backend, p, filtered)
+def _totals_expr(backend: Any, p: engine.Params, source: str) -> ibis.Table:
+    s = _slices(backend, p, source)
     cur, prev = s["in_cur"], s["in_prev"]
     return s.aggregate(
         sales=s["amount"].sum(where=cur).cast("float64"),
@@ -292,19 +308,19 @@ def compile_queries(store: Store) -> None:
         return
     settings = resolve_settings(store, {})
     values = {**_query_values(year_period(2000, None, settings), None, settings), "end": dt.date(2001, 1, 1)}
-    for filtered in (False, True):
+    for source in SOURCES:
         for basis in ("sales", "cost"):
-            engine.compiled(store, ("account_year", filtered, basis),
-                            lambda p: account_year_expr(engine.connect(store), p, filtered, basis), values)
-        engine.compiled(store, ("year_totals", filtered), lambda p: _totals_expr(engine.connect(store), p, filtered),
+            engine.compiled(store, ("account_year", source, basis),
+                            lambda p: account_year_expr(engine.connect(store), p, source, basis), values)
+        engine.compiled(store, ("year_totals", source), lambda p: _totals_expr(engine.connect(store), p, source),
                         values)
-        engine.compiled(store, ("monthly_sales", filtered), lambda p: _monthly_expr(store, p, filtered), values)
+        engine.compiled(store, ("monthly_sales", source), lambda p: _monthly_expr(store, p, source), values)
 
 
 def _run(store: Store, name: str, build: Any, period: Period, filters: Filters | None,
          settings: Mapping[str, Any], *shape: Any) -> pd.DataFrame:
-    filtered = narrowing(filters) is not None
-    return engine.execute(store, (name, filtered, *shape), lambda p: build(engine.connect(store), p, filtered, *shape),
+    source = source_for(filters)
+    return engine.execute(store, (name, source, *shape), lambda p: build(engine.connect(store), p, source, *shape),
                           _query_values(period, filters, settings))
 
 
@@ -487,9 +503,9 @@ def monthly_sales(
     """
     settings = resolve_settings(store, settings)
     start, end = fiscal_year_bounds(year, int(settings["fiscal_start_month"]))
-    filtered = narrowing(filters) is not None
+    source = source_for(filters)
     values = {"start": start, "end": end, **{d: list(getattr(filters, d, ()) or ()) for d in DIMENSIONS}}
-    df = engine.execute(store, ("monthly_sales", filtered), lambda p: _monthly_expr(store, p, filtered),
+    df = engine.execute(store, ("monthly_sales", source), lambda p: _monthly_expr(store, p, source),
                         values).reset_index(drop=True)
     df["month"] = pd.Series([pd.Timestamp(m).date() for m in df["month"]], dtype=object)
     df["sales"] = df["sales"].astype("float64")
@@ -497,10 +513,10 @@ def monthly_sales(
     return df[MONTHLY_COLUMNS]
 
 
-def _monthly_expr(store: Store, p: engine.Params, filtered: bool) -> ibis.Table:
+def _monthly_expr(store: Store, p: engine.Params, source: str) -> ibis.Table:
     backend = engine.connect(store)
-    if filtered:
-        t = _narrow(engine.table(backend, "sales_monthly"), p)
+    if source != "sales_daily":
+        t = _narrow_to(engine.table(backend, source), p, source)
         month = t["month"]
     else:
         t = engine.table(backend, "sales_daily")

@@ -2,7 +2,7 @@
 
 ``export_lake(store, DIR)`` writes ``DIR/<table>/year=YYYY/*.parquet`` (Hive
 partitions by calendar year) for ``sales`` and its rollups (``sales_daily``,
-``sales_monthly``, ``sales_by_sku``), then ``DIR/_lake.json`` naming the tables, the store's data
+``sales_monthly``, ``sales_by_region``, ``sales_by_sku``), then ``DIR/_lake.json`` naming the tables, the store's data
 version and when. A reader (``KAM_ENGINE=spark``, see :mod:`kam_core.engine`)
 registers each table from its folder; the partition column ``year`` comes
 along and no figure reads it. The lake is a snapshot: export again after
@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..store import Store
 
-LAKE_TABLES = {"sales": "date", "sales_daily": "date", "sales_monthly": "month", "sales_by_sku": "month"}
+LAKE_TABLES = {"sales": "date", "sales_daily": "date", "sales_monthly": "month", "sales_by_region": "month",
+               "sales_by_sku": "month"}
 """Table → the date column its year partition comes from."""
 
 

@@ -1,6 +1,6 @@
 """The rollups: the sales lines summed at the grains the pages read, kept exact and in step.
 
-Three tables, each keyed by the import the lines came from, so that loading
+Four tables, each keyed by the import the lines came from, so that loading
 an import adds rows, undoing it deletes them, and nothing else ever changes:
 
 * ``sales_daily`` — import × day × account: the company-wide figures, the
@@ -8,11 +8,14 @@ an import adds rows, undoing it deletes them, and nothing else ever changes:
   dates (promotions, price changes), order days.
 * ``sales_monthly`` — import × calendar month × account × region × store ×
   category: every filtered figure, the mixes, the filter choices.
+* ``sales_by_region`` — the same without the store: a region or category
+  filter reads a tenth of the rows (summed from the import's monthly rows,
+  not from its lines).
 * ``sales_by_sku`` — import × calendar month × account × sku × region ×
   category: an account's products (top products, the share pack, also under
   a region or category filter), the month a SKU first sold.
 
-The first two hold, per row, Σ amount, Σ profit and Σ amount over the lines
+The first three hold, per row, Σ amount, Σ profit and Σ amount over the lines
 whose profit is known, Σ cost over the lines whose cost is known, Σ qty, the
 line count and the count of lines with a profit; ``sales_by_sku`` Σ amount,
 Σ profit, Σ qty, the line count and a product name its lines gave (one of
@@ -34,7 +37,7 @@ import duckdb
 
 from ..store import Store
 
-ROLLUPS = ("sales_daily", "sales_monthly", "sales_by_sku")
+ROLLUPS = ("sales_daily", "sales_monthly", "sales_by_region", "sales_by_sku")
 SUMS = ("amount", "profit", "known_amount", "cost", "qty", "lines", "lines_with_profit")
 
 _SUMS_SQL = """sum(amount), sum(profit), sum(amount) filter (where profit is not null), sum(cost), sum(qty),
@@ -63,8 +66,16 @@ from sales where {where} group by import_id, date_trunc('month', date), account,
 _SKU_NAMED = "sum(amount) as amount, sum(profit) as profit, sum(qty) as qty, count(*) as lines"
 
 
+_REGION_SQL = f"""
+insert into sales_by_region (import_id, month, account, region, category, {', '.join(SUMS)})
+select import_id, month, account, region, category, sum(amount), sum(profit), sum(known_amount), sum(cost), sum(qty),
+       sum(lines), sum(lines_with_profit)
+from sales_monthly where {{where}} group by import_id, month, account, region, category
+"""
+
+
 def _insert(cur: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any]) -> None:
-    for sql in (_DAILY_SQL, _MONTHLY_SQL, _SKU_SQL):
+    for sql in (_DAILY_SQL, _MONTHLY_SQL, _REGION_SQL, _SKU_SQL):
         cur.execute(sql.format(where=where), params)
 
 
@@ -121,6 +132,9 @@ def differences(store: Store) -> list[tuple]:
         ("sales_daily", "import_id, date, account", "import_id, date, account", _SUMS_NAMED, ", ".join(SUMS)),
         ("sales_monthly", "import_id, month, account, region, store, category",
          "import_id, date_trunc('month', date)::date as month, account, region, store, category",
+         _SUMS_NAMED, ", ".join(SUMS)),
+        ("sales_by_region", "import_id, month, account, region, category",
+         "import_id, date_trunc('month', date)::date as month, account, region, category",
          _SUMS_NAMED, ", ".join(SUMS)),
         ("sales_by_sku", "import_id, month, account, sku, region, category",
          "import_id, date_trunc('month', date)::date as month, account, sku, region, category", _SKU_NAMED,

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -64,10 +65,26 @@ def _store_for(path: str) -> Store:
 
 
 def _compile_quietly(store: Store) -> None:
+    """Compile the figures' SQL, then keep the first views' figures ready whenever the data changes.
+
+    Only a head start: a page computes whatever is not ready itself, so any failure here is dropped.
+    """
+    from ..service import background_enabled
+    from ..sales import warmup
+
     try:
         figures.compile_queries(store)
-    except Exception:  # noqa: BLE001 - only a head start: a page compiles what it needs itself
-        pass
+        seen = None
+        while True:
+            version = store.data_version()
+            if version != seen:
+                warmup.warm(store)
+                seen = version
+            if not background_enabled():
+                return
+            time.sleep(2.0)
+    except Exception:  # noqa: BLE001 - the store closed, or a page will hit the same error and show it
+        return
 
 
 def get_store() -> Store:
