@@ -22,8 +22,17 @@ _lock = threading.Lock()
 _MAX = 128
 
 
+class _Pending:
+    """A result being computed by another thread: wait for it instead of computing it twice."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.failed = False
+
+
 def remember(store: Store, key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()`` for ``key``, once per data version and engine of ``store``."""
+    """``compute()`` for ``key``, once per data version and engine of ``store`` (and once at a time)."""
     version = (store.data_version(), engine.source_stamp(store))
     with _lock:
         kept = _remembered.setdefault(store, {})
@@ -31,14 +40,28 @@ def remember(store: Store, key: tuple, compute: Callable[[], Any]) -> Any:
             kept.clear()
             kept["_version"] = version
         hit = kept.get(key)
-    if hit is None:
-        hit = compute()
-        with _lock:
+        mine = hit is None
+        if mine:
             if len(kept) > _MAX:
                 kept.clear()
                 kept["_version"] = version
-            kept[key] = hit
-    return hit
+            hit = kept[key] = _Pending()
+    if not mine:
+        hit.done.wait()
+        if hit.failed:          # the other thread's computation failed: try it here, and raise here
+            return compute()
+        return hit.value
+    try:
+        hit.value = compute()
+    except BaseException:
+        hit.failed = True
+        with _lock:
+            if kept.get(key) is hit:
+                del kept[key]
+        raise
+    finally:
+        hit.done.set()
+    return hit.value
 
 
 def settings_key(settings: Mapping[str, Any]) -> str:

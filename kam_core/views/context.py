@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import atexit
 import threading
 import time
 from dataclasses import dataclass, field
@@ -60,11 +61,37 @@ def _store_for(path: str) -> Store:
     from ..service import start_owner   # this process owns the file: commands, schedules and the inbox go through it
     store = start_owner(open_store(path))
     # The figures' SQL is compiled once per process; doing it now keeps it out of the first view.
-    threading.Thread(target=_compile_quietly, args=(store,), name="kam-compile", daemon=True).start()
+    stop = threading.Event()
+    worker = threading.Thread(target=_compile_quietly, args=(store, stop), name="kam-warmup", daemon=True)
+    _warmers.append((stop, worker))
+    worker.start()
     return store
 
 
-def _compile_quietly(store: Store) -> None:
+_warmers: list[tuple[threading.Event, threading.Thread]] = []
+_warmed: dict[str, int] = {}
+
+
+def wait_for_warmup(store: Store, timeout: float = 120.0) -> bool:
+    """Whether the background warm-up has caught up with the store's data version (benchmarks, tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _warmed.get(str(store.path)) == store.data_version():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@atexit.register
+def _stop_warmers() -> None:
+    # A thread left inside a DuckDB query while the interpreter exits aborts the process.
+    for stop, _ in _warmers:
+        stop.set()
+    for _, worker in _warmers:
+        worker.join(timeout=60)
+
+
+def _compile_quietly(store: Store, stop: threading.Event) -> None:
     """Compile the figures' SQL, then keep the first views' figures ready whenever the data changes.
 
     Only a head start: a page computes whatever is not ready itself, so any failure here is dropped.
@@ -75,14 +102,14 @@ def _compile_quietly(store: Store) -> None:
     try:
         figures.compile_queries(store)
         seen = None
-        while True:
+        while not stop.is_set():
             version = store.data_version()
             if version != seen:
                 warmup.warm(store)
-                seen = version
+                seen = _warmed[str(store.path)] = version
             if not background_enabled():
                 return
-            time.sleep(2.0)
+            stop.wait(2.0)
     except Exception:  # noqa: BLE001 - the store closed, or a page will hit the same error and show it
         return
 
