@@ -88,17 +88,28 @@ def _template() -> dict:
     return pio.templates["plotly_white"].to_plotly_json()
 
 
-def _styled(fig: go.Figure, title: str | None) -> go.Figure:
-    fig.update_layout(
-        font=dict(family=FONT_FAMILY, size=13),
-        hoverlabel=dict(font_family=FONT_FAMILY),
+def _style(title: str | None) -> dict:
+    """The layout every chart shares: CJK font, margins, the legend above, the title at the left."""
+    style = {
+        "font": {"family": FONT_FAMILY, "size": 13},
+        "hoverlabel": {"font": {"family": FONT_FAMILY}},
         # room above the plot for the title and a legend that may wrap to two lines (English labels)
-        margin=dict(l=50, r=30, t=110 if title else 60, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-    )
+        "margin": {"l": 50, "r": 30, "t": 110 if title else 60, "b": 50},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+    }
     if title:
-        fig.update_layout(title=dict(text=title, x=0, xanchor="left", y=0.98, yref="container", yanchor="top"))
+        style["title"] = {"text": title, "x": 0, "xanchor": "left", "y": 0.98, "yref": "container", "yanchor": "top"}
+    return style
+
+
+def _styled(fig: go.Figure, title: str | None) -> go.Figure:
+    fig.update_layout(_style(title))
     return fig
+
+
+def _built(data: list[dict], layout: dict, title: str | None) -> go.Figure:
+    """A figure from plain trace and layout dicts in one step (each update call costs milliseconds)."""
+    return go.Figure(data=data, layout={"template": _template(), **layout, **_style(title)}, _validate=False)
 
 
 def empty_figure(lang: str, title: str | None = None) -> go.Figure:
@@ -183,17 +194,13 @@ def monthly_trend_by_tier(monthly: pd.DataFrame, unit: str = "wan", lang: str = 
     table = monthly.pivot_table(index="month", columns="tier", values="sales", aggfunc="sum", fill_value=0)
     table = table.sort_index()
     x = _month_labels(pd.Series(table.index))
-    fig = _figure()
-    for code in _tiers_in(list(table.columns)):
-        _add(fig, "bar",
-            x=x, y=(table[code] / divisor).tolist(), name=tier_label(code, lang),
-            marker_color=_tier_colour(code),
-            hovertemplate=f"%{{fullData.name}}<br>%{{x}}: {_amount_hover(unit, lang, 'y')}<extra></extra>",
-        )
-    fig.update_layout(barmode="stack")
-    fig.update_xaxes(title_text=t("col.month", lang), type="category")
-    fig.update_yaxes(title_text=_amount_title("col.sales", unit, lang), tickformat=",")
-    return _styled(fig, title)
+    hover = f"%{{fullData.name}}<br>%{{x}}: {_amount_hover(unit, lang, 'y')}<extra></extra>"
+    data = [{"type": "bar", "x": x, "y": (table[code] / divisor).tolist(), "name": tier_label(code, lang),
+             "marker": {"color": _tier_colour(code)}, "hovertemplate": hover}
+            for code in _tiers_in(list(table.columns))]
+    layout = {"barmode": "stack", "xaxis": {"title": {"text": t("col.month", lang)}, "type": "category"},
+              "yaxis": {"title": {"text": _amount_title("col.sales", unit, lang)}, "tickformat": ","}}
+    return _built(data, layout, title)
 
 
 def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "zh") -> go.Figure:
@@ -212,18 +219,25 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     labels = [tier_label(c, lang) for c in order]
     colours = [_tier_colour(c) for c in order]
     # Horizontal bars on one shared tier axis: the tier names read level, once,
-    # and the two panels cannot overlap each other's labels.
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06, column_widths=[0.4, 0.6],
-                        subplot_titles=(t("chart.accounts", lang), _amount_title("col.sales", unit, lang)), figure=_figure())
-    _add(fig, "bar", y=labels, x=grouped["count"].astype(int).tolist(), orientation="h", marker_color=colours,
-                name=t("chart.accounts", lang), showlegend=False,
-                hovertemplate="%{y}: %{x:,}<extra></extra>", row=1, col=1)
-    _add(fig, "bar", y=labels, x=(grouped["sum"] / divisor).tolist(), orientation="h", marker_color=colours,
-                name=t("col.sales", lang), showlegend=False,
-                hovertemplate=f"%{{y}}: {_amount_hover(unit, lang, 'x')}<extra></extra>", row=1, col=2)
-    fig.update_xaxes(tickformat=",", nticks=3)
-    fig.update_yaxes(autorange="reversed", row=1, col=1)
-    return _styled(fig, title)
+    # and the two panels cannot overlap each other's labels (panels 0.4 and 0.6 wide, 0.06 apart).
+    bars = {"type": "bar", "y": labels, "orientation": "h", "marker": {"color": colours}, "showlegend": False}
+    data = [
+        {**bars, "x": grouped["count"].astype(int).tolist(), "name": t("chart.accounts", lang),
+         "hovertemplate": "%{y}: %{x:,}<extra></extra>", "xaxis": "x", "yaxis": "y"},
+        {**bars, "x": (grouped["sum"] / divisor).tolist(), "name": t("col.sales", lang),
+         "hovertemplate": f"%{{y}}: {_amount_hover(unit, lang, 'x')}<extra></extra>", "xaxis": "x2", "yaxis": "y2"},
+    ]
+    panel_title = {"font": {"size": 16}, "showarrow": False, "xanchor": "center", "xref": "paper", "y": 1.0,
+                   "yanchor": "bottom", "yref": "paper"}
+    layout = {
+        "xaxis": {"anchor": "y", "domain": [0.0, 0.376], "tickformat": ",", "nticks": 3},
+        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "autorange": "reversed"},
+        "xaxis2": {"anchor": "y2", "domain": [0.436, 1.0], "tickformat": ",", "nticks": 3},
+        "yaxis2": {"anchor": "x2", "domain": [0.0, 1.0], "matches": "y", "showticklabels": False},
+        "annotations": [{**panel_title, "text": t("chart.accounts", lang), "x": 0.188},
+                        {**panel_title, "text": _amount_title("col.sales", unit, lang), "x": 0.718}],
+    }
+    return _built(data, layout, title)
 
 
 def pareto_chart(tier_table: pd.DataFrame, lang: str = "zh", a_cut: float = 0.8, b_cut: float = 0.95,
@@ -247,35 +261,36 @@ def pareto_chart(tier_table: pd.DataFrame, lang: str = "zh", a_cut: float = 0.8,
     before = cum - sales / total
     classes = ["A" if b < a_cut else "B" if b < b_cut else "C" for b in before]
     accounts = ranked["account"].astype(str).tolist()
-    fig = make_subplots(specs=[[{"secondary_y": True}]], figure=_figure())
-    _add(fig, "bar",
-        x=accounts, y=(sales / divisor).tolist(), name=t("col.sales", lang),
-        marker_color=[ABC_COLOURS[c] for c in classes],
-        customdata=[t(f"abc.{c}", lang) for c in classes],
-        hovertemplate=f"%{{x}}<br>{_amount_hover(unit, lang, 'y')}<br>%{{customdata}}<extra></extra>",
-        secondary_y=False,
-    )
-    _add(fig, "scatter",
-        x=accounts, y=cum.tolist(), name=t("chart.cum_share", lang), mode="lines+markers",
-        line=dict(color="#c0392b", width=2), marker=dict(size=4),
-        hovertemplate="%{x}<br>%{y:.1%}<extra></extra>", secondary_y=True,
-    )
-    for cls, cut in (("A", a_cut), ("B", b_cut)):
-        fig.add_hline(y=cut, secondary_y=True, line_dash="dash", line_color="#7f8c8d", line_width=1)
-        # Placed by hand: add_hline's own annotation lands on the primary axis.
-        fig.add_annotation(
-            text=t("chart.cut_line", lang, cls=cls, pct=f"{cut:.0%}"), x=1, xref="paper", xanchor="right",
-            y=cut, yref="y2", yanchor="top", showarrow=False, font=dict(size=11, color="#5d6d7e"),
-        )
-    fig.update_xaxes(title_text=t("chart.rank_axis", lang), type="category",
-                     categoryorder="array", categoryarray=accounts,
-                     showticklabels=len(accounts) <= _MAX_NAMED_BARS)
-    fig.update_yaxes(title_text=_amount_title("col.sales", unit, lang), tickformat=",", secondary_y=False)
-    # Own ticks: by default the right axis copies the left axis' tick spacing (7 %, 21 %, …).
-    fig.update_yaxes(title_text=t("chart.cum_share", lang), tickformat=".0%", range=[0, 1.05],
-                     tickmode="array", tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
-                     secondary_y=True, showgrid=False)
-    return _styled(fig, title)
+    data = [
+        {"type": "bar", "x": accounts, "y": (sales / divisor).tolist(), "name": t("col.sales", lang),
+         "marker": {"color": [ABC_COLOURS[c] for c in classes]},
+         "customdata": [t(f"abc.{c}", lang) for c in classes],
+         "hovertemplate": f"%{{x}}<br>{_amount_hover(unit, lang, 'y')}<br>%{{customdata}}<extra></extra>",
+         "xaxis": "x", "yaxis": "y"},
+        {"type": "scatter", "x": accounts, "y": cum.tolist(), "name": t("chart.cum_share", lang),
+         "mode": "lines+markers", "line": {"color": "#c0392b", "width": 2}, "marker": {"size": 4},
+         "hovertemplate": "%{x}<br>%{y:.1%}<extra></extra>", "xaxis": "x", "yaxis": "y2"},
+    ]
+    cuts = (("A", a_cut), ("B", b_cut))
+    layout = {
+        "xaxis": {"anchor": "y", "domain": [0.0, 0.94], "title": {"text": t("chart.rank_axis", lang)},
+                  "type": "category", "categoryorder": "array", "categoryarray": accounts,
+                  "showticklabels": len(accounts) <= _MAX_NAMED_BARS},
+        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": _amount_title("col.sales", unit, lang)},
+                  "tickformat": ","},
+        # Own ticks: by default the right axis copies the left axis' tick spacing (7 %, 21 %, …).
+        "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right", "title": {"text": t("chart.cum_share", lang)},
+                   "tickformat": ".0%", "range": [0, 1.05], "tickmode": "array",
+                   "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1.0], "showgrid": False},
+        "shapes": [{"type": "line", "x0": 0, "x1": 1, "y0": cut, "y1": cut,
+                    "line": {"dash": "dash", "color": "#7f8c8d", "width": 1}, "xref": "x domain", "yref": "y2"}
+                   for _, cut in cuts],
+        # Placed by hand on the right axis (an hline's own annotation lands on the primary one).
+        "annotations": [{"font": {"color": "#5d6d7e", "size": 11}, "showarrow": False,
+                         "text": t("chart.cut_line", lang, cls=cls, pct=f"{cut:.0%}"), "x": 1, "xanchor": "right",
+                         "xref": "paper", "y": cut, "yanchor": "top", "yref": "y2"} for cls, cut in cuts],
+    }
+    return _built(data, layout, title)
 
 
 # --- Rankings --------------------------------------------------------------

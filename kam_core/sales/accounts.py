@@ -67,6 +67,10 @@ def _floats(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
 # -- what the data holds ------------------------------------------------------------------------
 def filter_options(store: Store) -> dict[str, Any]:
     """Distinct regions, categories and stores, and the date range of the sales lines."""
+    return dict(remember(store, ("filter_options",), lambda: _filter_options(store)))
+
+
+def _filter_options(store: Store) -> dict[str, Any]:
     cur = store.cursor()
 
     def distinct(column: str, table: str = "sales_by_region") -> list[str]:

@@ -503,10 +503,12 @@ def monthly_sales(
     """
     settings = resolve_settings(store, settings)
     start, end = fiscal_year_bounds(year, int(settings["fiscal_start_month"]))
+    filters = narrowing(filters)
     source = source_for(filters)
     values = {"start": start, "end": end, **{d: list(getattr(filters, d, ()) or ()) for d in DIMENSIONS}}
-    df = engine.execute(store, ("monthly_sales", source), lambda p: _monthly_expr(store, p, source),
-                        values).reset_index(drop=True)
+    df = remember(store, ("monthly_sales", year, filters, int(settings["fiscal_start_month"])),
+                  lambda: engine.execute(store, ("monthly_sales", source), lambda p: _monthly_expr(store, p, source),
+                                         values)).reset_index(drop=True)
     df["month"] = pd.Series([pd.Timestamp(m).date() for m in df["month"]], dtype=object)
     df["sales"] = df["sales"].astype("float64")
     df["gross_profit"] = pd.to_numeric(df["gross_profit"], errors="coerce").astype("float64")
@@ -539,5 +541,5 @@ def available_years(store: Store, settings: Mapping[str, Any] | None = None) -> 
             year = year - (t["date"].month() < start_month).cast("int32")
         return t.select(year.name("year")).distinct().order_by("year")
 
-    years = engine.execute(store, ("available_years", start_month), build)
-    return [int(y) for y in years["year"]]
+    return list(remember(store, ("available_years", start_month),
+                         lambda: [int(y) for y in engine.execute(store, ("available_years", start_month), build)["year"]]))
