@@ -3,14 +3,16 @@
 The yearly figures (:mod:`kam_core.sales.figures`) are Ibis expressions over
 the sales package's tables; this module hands them a backend and runs them.
 
-* ``KAM_ENGINE`` unset or ``duckdb``: an Ibis DuckDB backend on a *cursor of the
-  store's own connection*. DuckDB lets only one process open the file
-  read-write, and inside a process every connection must come from the same
-  database instance, so a second ``duckdb.connect(path)`` is not an option. A
-  cursor is a separate session on the same instance: it sees committed imports
-  at once, and the session settings Ibis changes (time zone, no replacement
-  scans) stay private to it instead of leaking into the store's cursors. One
-  backend per (store, thread), because DuckDB cursors are not thread-safe.
+* ``KAM_ENGINE`` unset or ``duckdb``: Ibis compiles the expressions on a
+  DuckDB backend over a *cursor of the store's own connection* (DuckDB lets
+  only one process open the file read-write, and inside a process every
+  connection must come from the same database instance, so a second
+  ``duckdb.connect(path)`` is not an option; the session settings Ibis changes
+  stay private to that cursor). One backend per store, made once and used by
+  one thread at a time, only to compile; the compiled SQL then runs on the
+  calling thread's own cursor (``store.cursor()``). Making a backend costs
+  ~0.5 s and looking a table up as much again, which a page's new script
+  thread would otherwise pay on every rerun.
 * ``KAM_ENGINE=spark`` (a local ``local[2]`` session), ``spark://host:port``
   (a standalone master) or ``sc://host:port`` (Spark Connect): Spark reads the
   lines and rollups where they live, the Parquet lake that
@@ -42,7 +44,9 @@ ENGINE_ENV = "KAM_ENGINE"
 LAKE_ENV = "KAM_LAKE"
 SPARK_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
-_local = threading.local()
+_duckdb_backends: "weakref.WeakKeyDictionary[Store, BaseBackend]" = weakref.WeakKeyDictionary()
+_backend_lock = threading.Lock()
+_compile_lock = threading.RLock()
 _spark_lock = threading.Lock()
 # Compiled SQL per query key: building and compiling an Ibis expression costs
 # ~60–90 ms, more than the query itself on small and mid-sized data.
@@ -135,11 +139,11 @@ def execute(store: Store, key: Hashable, build: Callable[[Params], ibis.Table],
     under ``key`` and the values are bound, so repeated calls skip Ibis.
     """
     params = params or {}
-    backend = connect(store)
     if engine_name() != "duckdb":
-        return backend.execute(build(Params(params, placeholders=False)))
+        return connect(store).execute(build(Params(params, placeholders=False)))
     bound_sql, values = _bind(compiled(store, key, build, params), params)
-    return backend.con.execute(bound_sql, values).to_arrow_table().to_pandas()
+    # The compiled SQL runs on the calling thread's own cursor of the store: no Ibis on the way.
+    return store.cursor().execute(bound_sql, values).to_arrow_table().to_pandas()
 
 
 def compiled(store: Store, key: Hashable, build: Callable[[Params], ibis.Table],
@@ -150,23 +154,28 @@ def compiled(store: Store, key: Hashable, build: Callable[[Params], ibis.Table],
     """
     sql = _compiled_sql.get(key)
     if sql is None:
-        sql = str(_duckdb_backend(store).compile(build(Params(params or {}, placeholders=True))))
-        if len(_compiled_sql) >= _COMPILED_SQL_MAX:
-            _compiled_sql.clear()
-        _compiled_sql[key] = sql
+        with _compile_lock:   # one Ibis backend per store, used by one thread at a time
+            sql = _compiled_sql.get(key)
+            if sql is None:
+                sql = str(_duckdb_backend(store).compile(build(Params(params or {}, placeholders=True))))
+                if len(_compiled_sql) >= _COMPILED_SQL_MAX:
+                    _compiled_sql.clear()
+                _compiled_sql[key] = sql
     return sql
 
 
 # -- DuckDB -------------------------------------------------------------------
 def _duckdb_backend(store: Store) -> BaseBackend:
-    backends = getattr(_local, "duckdb", None)
-    if backends is None:
-        backends = _local.duckdb = weakref.WeakKeyDictionary()
-    backend = backends.get(store)
-    if backend is None:
-        backend = ibis.duckdb.from_connection(store.connection.cursor())
-        backends[store] = backend
-    return backend
+    """The store's Ibis backend, made once (~0.5 s, and as much again per table looked up).
+
+    Only compiling uses it, under ``_compile_lock``: queries run on the calling thread's
+    own cursor, so a page's new script thread never pays for a backend of its own.
+    """
+    with _backend_lock:
+        backend = _duckdb_backends.get(store)
+        if backend is None:
+            backend = _duckdb_backends[store] = ibis.duckdb.from_connection(store.connection.cursor())
+        return backend
 
 
 # -- Spark --------------------------------------------------------------------
