@@ -419,7 +419,7 @@ def migration_sankey(migration: pd.DataFrame, lang: str = "zh") -> go.Figure:
         d=[len(left) + right.index(c) for c in flows["dst"]],
     ).sort_values(["s", "d"])
     n_accounts = t("chart.n_accounts", lang, n="%{value}")
-    fig = _figure(dict(type="sankey",
+    sankey = dict(type="sankey",
         arrangement="snap",
         node=dict(label=labels, color=colours, customdata=sides, pad=18, thickness=18,
                   hovertemplate=f"%{{customdata}} · %{{label}}<br>{n_accounts}<extra></extra>"),
@@ -429,8 +429,8 @@ def migration_sankey(migration: pd.DataFrame, lang: str = "zh") -> go.Figure:
             customdata=[label_or(f"move.{m}", lang, m) for m in flows["movement"]],
             hovertemplate=f"%{{source.label}} → %{{target.label}}<br>%{{customdata}}: {n_accounts}<extra></extra>",
         ),
-    ))
-    return _styled(fig, title)
+    )
+    return _built([sankey], {}, title)
 
 
 # --- Dossier ---------------------------------------------------------------
