@@ -38,6 +38,11 @@ DATE_ORDERS = ("ymd", "dmy", "mdy")
 TEXT_FIELDS = ("supplier", "brand", "category", "store", "region", "sku", "product")
 NUMBER_FIELDS = ("qty", "amount", "cost", "profit", "unit_price")
 MONEY_FIELDS = ("amount", "cost", "profit", "unit_price")
+# What the store's columns hold (sales and inventory): money DECIMAL(18,4) and qty
+# DECIMAL(18,3), so a value's size must stay below 10^14 and 10^15; the import's
+# totals are DECIMAL(18,2), below 10^16.
+VALUE_BOUNDS = {"qty": 10**15, "amount": 10**14, "cost": 10**14, "profit": 10**14, "unit_price": 10**14}
+TOTAL_BOUND = 10**16
 # Labels of totals and subtotal rows (a cell that is only this, or starts with a Chinese one).
 # The characters a cell matching TOTALS_PATTERN can start with (before lower()).
 _TOTALS_FIRST_CHARS = "\t\n\f\r 小合总共累gGsStT"
@@ -320,7 +325,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         sheet_reports.append({"name": sheet, "header_row": header_row_no, "title": title, "columns": cols,
                               "rows": table.num_rows})
         # in batches, so that DuckDB scans the grid on every core (see _SCAN_BATCH)
-        body = pa.Table.from_batches(table.slice(header_idx + 1).to_batches(max_chunksize=_SCAN_BATCH))
+        body = pa.Table.from_batches(table.slice(header_idx + 1).to_batches(max_chunksize=_SCAN_BATCH),
+                                     schema=table.schema)  # no rows under the header: no batches
         view = f"grid_{i}"
         con.register(view, body)
         bodies.append(body)
@@ -432,6 +438,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     if options.kind == "sales":
         ok.append("amount_val is not null")
     ok += [f"{f}_ok" for f in NUMBER_FIELDS if f in col_of]
+    if options.kind == "sales":
+        ok += [f"not {f}_derived_big" for f, given in (("cost", "profit"), ("profit", "cost")) if given in col_of]
     cleaning = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw")
     con.execute("begin transaction")
     with store.load_memory_budget():
@@ -495,7 +503,11 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     ]
     if options.kind == "sales":
         reasons += [("amount", "raw_amount", "amount is missing", "amount_val is null and amount_ok")]
-    reasons += [(f, f"raw_{f}", "not a number", f"not {f}_ok") for f in NUMBER_FIELDS if f in col_of]
+    reasons += [(f, f"raw_{f}", "not a number", f"not {f}_ok and not {f}_big") for f in NUMBER_FIELDS if f in col_of]
+    reasons += [(f, f"raw_{f}", "number out of range", f"{f}_big") for f in NUMBER_FIELDS if f in col_of]
+    if options.kind == "sales":
+        reasons += [(given, f"raw_{given}", f"{f} (amount − {given}) out of range", f"{f}_derived_big")
+                    for f, given in (("cost", "profit"), ("profit", "cost")) if given in col_of]
     reasons.insert(0, (acc_field, acc_field, f"{acc_field} is missing", f"{acc_field} is null"))
     reasons.insert(1, (acc_field, acc_field, f"{acc_field} is not a usable name",
                        f"{acc_field} is not null and {acc_field} not in (select src_name from name_map)"))
@@ -560,6 +572,10 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     # from the load (1M lines: the import's peak 560–590 → 555–570 MB).
     with store.load_memory_budget():
         stats = con.execute(stats_sql, [import_id]).fetchone()
+    if options.kind == "sales" and any(v is not None and abs(v) >= TOTAL_BOUND for v in (stats[2], stats[4])):
+        raise ImportRejected("total_out_of_range",
+                             f"the lines of this file add up to more than {TOTAL_BOUND:,} yuan, which no import can "
+                             "record; check the amount column and its unit (元/万元), or split the file")
     if options.kind == "sales":
         given = {"amount": "amount" in col_of, "cost": "cost" in col_of, "profit": "profit" in col_of, "qty": "qty" in col_of}
         totals = {"amount": stats[2], "cost": stats[3], "profit": stats[4], "qty": stats[5]}
@@ -760,16 +776,28 @@ def _name_map_table(name_map: dict[str, tuple[str, str]]) -> pa.Table:
     })
 
 
+def _decimal(expr: str, scale: int) -> str:
+    """``expr`` (a DOUBLE) as DECIMAL(18, scale), exactly as its shortest text reads.
+
+    DuckDB casts a double by multiplying it by 10^scale in floating point, which is
+    exact only below 2^53 / 10^scale (amounts below ~9·10^11 yuan); bigger values go
+    through their text (99999999999999 stays 99999999999999, not …999.0016).
+    """
+    exact_below = 2**53 // 10**scale
+    return (f"(case when abs({expr}) < {exact_below} then ({expr})::decimal(18,{scale}) "
+            f"else ({expr})::varchar::decimal(18,{scale}) end)")
+
+
 def _typed_columns(kind: str) -> list[str]:
     """The select list, over ``cleaned`` rows joined to ``name_map``, in the order of SALES/INVENTORY_COLUMNS."""
     if kind == "sales":
         return ["src_sheet", "src_row::integer", "date", "m.account", "m.account_raw", "supplier", "brand", "category",
-                "store", "region", "sku", "product", "qty_val::decimal(18,3)", "amount_val::decimal(18,4)",
-                "coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)::decimal(18,4)",
-                "coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,4)",
-                "unit_price_val::decimal(18,4)"]
+                "store", "region", "sku", "product", _decimal("qty_val", 3), _decimal("amount_val", 4),
+                _decimal("coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)", 4),
+                _decimal("coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)", 4),
+                _decimal("unit_price_val", 4)]
     return ["src_sheet", "src_row::integer", "date", "m.account", "m.account_raw", "sku", "product", "store",
-            "qty_val::decimal(18,3)", "amount_val::decimal(18,4)"]
+            _decimal("qty_val", 3), _decimal("amount_val", 4)]
 
 
 def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str, units: dict[str, int],
@@ -813,11 +841,23 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
               "list_extract($sheets, sheet_no + 1) as src_sheet",
               "case when date is null then raw_date end as raw_date",
               "case when date is not null then true else kam_is_blank(raw_date) end as date_ok"]
+    # A number the store's column cannot hold (amount ≥ 10^14 yuan, qty ≥ 10^15, or a cost or
+    # profit worked out from two that fit) rejects its line; its text is kept for the report.
+    value = {f: f"{f}_num * {int(units.get(f, 1))}" if int(units.get(f, 1)) != 1 else f"{f}_num" for f in NUMBER_FIELDS}
+    big = {f: f"coalesce(abs({value[f]}) >= {VALUE_BOUNDS[f]}, false)" for f in NUMBER_FIELDS}
+    derived_big = {
+        "cost": f"coalesce(cost_num is null and abs({value['amount']} - {value['profit']}) >= {VALUE_BOUNDS['cost']}, false)",
+        "profit": f"coalesce(profit_num is null and abs({value['amount']} - {value['cost']}) >= {VALUE_BOUNDS['profit']}, false)"}
     for f in NUMBER_FIELDS:
-        mult = int(units.get(f, 1))
-        finals.append(f"{f}_num * {mult} as {f}_val" if mult != 1 else f"{f}_num as {f}_val")
-        finals.append(f"case when {f}_num is null then raw_{f} end as raw_{f}")
-        finals.append(f"case when {f}_num is not null or raw_{f} is null then true else kam_is_blank(raw_{f}) end as {f}_ok")
+        finals.append(f"case when not {big[f]} then {value[f]} end as {f}_val")
+        keep_raw = f"{f}_num is null or {big[f]}"
+        if f in ("cost", "profit"):  # the cell the other one is worked out from
+            keep_raw += f" or {derived_big['profit' if f == 'cost' else 'cost']}"
+        finals.append(f"case when {keep_raw} then raw_{f} end as raw_{f}")
+        finals.append(f"{big[f]} as {f}_big")
+        finals.append(f"case when {f}_num is not null then not {big[f]} when raw_{f} is null then true "
+                      f"else kam_is_blank(raw_{f}) end as {f}_ok")
+    finals += [f"{derived_big[f]} as {f}_derived_big" for f in ("cost", "profit")]
     return f"with b as (select {', '.join(base)} from {source}) select {', '.join(finals)} from b"
 
 
