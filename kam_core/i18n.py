@@ -287,6 +287,7 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("reject.missing_amount", "缺少金额", "Amount missing"),
     ("reject.missing_account", "缺少客户名称", "Account name missing"),
     ("reject.out_of_range", "数值超出范围", "Number out of range"),
+    ("reject.text_too_long", "文字超过 32,767 个字符", "Text longer than 32,767 characters"),
     ("reject.derived_out_of_range", "推算出的成本或毛利超出范围", "Worked-out cost or profit out of range"),
     ("import.rejected_rows", "被拒绝的行", "Rejected rows"),
     ("import.col_sheet", "工作表", "Sheet"),

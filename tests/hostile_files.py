@@ -210,6 +210,38 @@ def bit_rot_xlsx(part: str = "xl/workbook.xml") -> bytes:
     return bytes(whole)
 
 
+def _patch_central_directory(data: bytes, offset: int, value: int, only: str | None = None) -> bytes:
+    """Write the 2-byte ``value`` at ``offset`` of every central directory entry (of ``only``'s, if given)."""
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = [i.filename for i in zf.infolist()]
+    pos = out.find(b"PK\x01\x02")
+    for name in names:
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", out, pos + 28)
+        if only is None or name == only:
+            struct.pack_into("<H", out, pos + offset, value)
+        pos += 46 + name_len + extra_len + comment_len
+    return bytes(out)
+
+
+def future_zip_version_xlsx(version: int = 200) -> bytes:
+    """A whole xlsx whose central directory says its parts need zip version 20.0 to unpack
+    (Python's zipfile stops at 6.3: ``NotImplementedError: zip file version 20.0``)."""
+    return _patch_central_directory(simple_xlsx([["供应商", "金额"], ["甲", 1]]), 6, version)
+
+
+def deflate64_part_xlsx() -> bytes:
+    """A whole xlsx whose sheet part claims compression method 9 (Deflate64), which neither
+    Excel writes nor zipfile reads."""
+    data = simple_xlsx([["供应商", "金额"], ["甲", 1]])
+    data = _patch_central_directory(data, 10, 9, only="xl/worksheets/sheet1.xml")
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        offset = zf.getinfo("xl/worksheets/sheet1.xml").header_offset
+    struct.pack_into("<H", out, offset + 8, 9)
+    return bytes(out)
+
+
 def power_pivot_only_xlsx() -> bytes:
     """A workbook whose only sheet is a notice; the data lives in ``xl/model/item.data``."""
     notice = [["This workbook contains a Power Pivot data model."], ["Open it in Excel to see the data."]]

@@ -52,6 +52,8 @@ CASES = [
     ("noise.xlsx", hf.noise_bin, "not_a_spreadsheet"),
     ("empty.csv", hf.empty_csv, "empty"),
     ("short_record.csv", hf.short_record_csv, "field_count"),
+    ("zip20.xlsx", hf.future_zip_version_xlsx, "unreadable"),
+    ("deflate64.xlsx", hf.deflate64_part_xlsx, "unreadable"),
 ]
 
 

@@ -458,3 +458,13 @@ def test_a_file_with_nothing_under_its_header_is_refused_by_name(store, data, co
         prepare_import(store, data, "header_only.csv")
     assert exc.value.code == code
     assert list_imports(store) == []
+
+
+def test_a_line_whose_text_is_longer_than_an_excel_cell_is_rejected_with_its_reason(store):
+    # Excel holds at most 32,767 characters in a cell; a longer name is not a name
+    text = f"日期,供应商,销售额\n2025-01-03,{'甲' * 32_767},1\n2025-01-04,{'乙' * 140_000},2\n"
+    _, plan = import_file(store, csv_bytes(text), "long.csv")
+    assert [(r["row"], r["column"], r["reason"]) for r in plan.report.rejected] == [
+        (3, "供应商", "text longer than 32,767 characters")]
+    assert plan.report.rejected[0]["value"] == "乙" * 40 + "…"
+    assert [len(r[1]) for r in sales_rows(store)] == [32_767]

@@ -77,35 +77,61 @@ def _text_head(data: bytes, n: int = 4096) -> str:
     return head.decode("latin-1").lower()
 
 
-def _zip_kind(data: bytes, name: str) -> str:
-    """Classify a zip package; raise for the zips that are not spreadsheets."""
+def _unreadable_packing(what: str, exc: BaseException) -> ImportRejected:
+    """A zip feature Excel does not use (a newer zip version, Deflate64, patched data)."""
+    return ImportRejected("unreadable", f"{what} is packed in a way Excel does not use ({exc}). "
+                                        "Open it in Excel/WPS, save it as .xlsx and upload again.")
+
+
+def _open_zip(data: bytes, name: str) -> zipfile.ZipFile:
+    """The package's directory, or a refusal that says why it cannot be read."""
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = set(zf.namelist())
+        return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise ImportRejected(
             "truncated",
             f"“{name}” is an incomplete or corrupt zip/xlsx file (the upload was probably interrupted, "
             f"or the file was damaged). Upload the original file again. ({exc})") from exc
-    with zf:
-        if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
-            if "xl/model/item.data" in names and _sheets_hold_no_table(zf):
-                raise ImportRejected(
-                    "power_pivot_only",
-                    f"“{name}” keeps its data in a Power Pivot data model, not on a worksheet. "
-                    "In Excel, put the table on a sheet (or export it to CSV) and upload that.")
-            return "xlsb" if "xl/workbook.bin" in names and "xl/workbook.xml" not in names else "xlsx"
-        if "mimetype" in names:
-            mimetype = zf.read("mimetype")[:100].decode("ascii", "replace").strip()
-            if mimetype == "application/vnd.oasis.opendocument.spreadsheet" and "content.xml" in names:
-                return "ods"
+    except NotImplementedError as exc:  # "zip file version 20.0"
+        raise _unreadable_packing(f"“{name}”", exc) from exc
+
+
+def _zip_kind(data: bytes, name: str) -> str:
+    """Classify a zip package; raise for the zips that are not spreadsheets."""
+    with _open_zip(data, name) as zf:
+        try:
+            return _zip_kind_of(zf, name)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            raise ImportRejected("truncated", f"“{name}” is a corrupt zip/xlsx file ({exc}). "
+                                              "Upload the original file again.") from exc
+        except NotImplementedError as exc:
+            raise _unreadable_packing(f"“{name}”", exc) from exc
+        except RuntimeError as exc:  # zipfile: "File … is encrypted, password required"
+            raise ImportRejected("encrypted", f"“{name}” has encrypted parts; remove the password and save "
+                                              "it again.") from exc
+
+
+def _zip_kind_of(zf: zipfile.ZipFile, name: str) -> str:
+    """What the package's part names say it is."""
+    names = set(zf.namelist())
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        if "xl/model/item.data" in names and _sheets_hold_no_table(zf):
             raise ImportRejected(
-                "not_a_spreadsheet",
-                f"“{name}” is an OpenDocument file of type {mimetype!r}, not a spreadsheet.")
-        for prefix, what in (("word/", "a Word document"), ("ppt/", "a PowerPoint presentation")):
-            if any(n.startswith(prefix) for n in names):
-                raise ImportRejected("not_a_spreadsheet",
-                                     f"“{name}” is {what}, not a spreadsheet. Upload the Excel or CSV export instead.")
+                "power_pivot_only",
+                f"“{name}” keeps its data in a Power Pivot data model, not on a worksheet. "
+                "In Excel, put the table on a sheet (or export it to CSV) and upload that.")
+        return "xlsb" if "xl/workbook.bin" in names and "xl/workbook.xml" not in names else "xlsx"
+    if "mimetype" in names:
+        mimetype = zf.read("mimetype")[:100].decode("ascii", "replace").strip()
+        if mimetype == "application/vnd.oasis.opendocument.spreadsheet" and "content.xml" in names:
+            return "ods"
+        raise ImportRejected(
+            "not_a_spreadsheet",
+            f"“{name}” is an OpenDocument file of type {mimetype!r}, not a spreadsheet.")
+    for prefix, what in (("word/", "a Word document"), ("ppt/", "a PowerPoint presentation")):
+        if any(n.startswith(prefix) for n in names):
+            raise ImportRejected("not_a_spreadsheet",
+                                 f"“{name}” is {what}, not a spreadsheet. Upload the Excel or CSV export instead.")
     raise ImportRejected("not_a_spreadsheet",
                          f"“{name}” is a zip archive, not an Excel workbook. Unpack it and upload the spreadsheet inside.")
 
@@ -282,11 +308,8 @@ def check_container(data: bytes, fmt: str, limits: Limits | None = None, inflate
     if digest in _verified:
         _verified.move_to_end(digest)
         return
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ImportRejected("truncated", f"The workbook is incomplete or corrupt: {exc}. Upload the original file again.") from exc
+    zf = _open_zip(data, "The workbook")
+    infos = zf.infolist()
     with zf:
         if len(infos) > limits.max_zip_entries:
             raise _bomb(f"The workbook has {len(infos):,} parts; real workbooks have a few dozen "
@@ -341,5 +364,4 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # CRC mismatch, a lying size, bad deflate data
         raise ImportRejected("truncated", f"The workbook part {info.filename!r} is corrupt: {exc}.") from exc
     except NotImplementedError as exc:  # a compression method Excel does not write
-        raise ImportRejected("unreadable", f"The workbook part {info.filename!r} is packed in a way Excel does not "
-                                           f"use ({exc}). Open it in Excel/WPS, save it as .xlsx and upload again.") from exc
+        raise _unreadable_packing(f"The workbook part {info.filename!r}", exc) from exc

@@ -440,6 +440,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     ok += [f"{f}_ok" for f in NUMBER_FIELDS if f in col_of]
     if options.kind == "sales":
         ok += [f"not {f}_derived_big" for f, given in (("cost", "profit"), ("profit", "cost")) if given in col_of]
+    ok += [f"not {f}_long" for f in TEXT_FIELDS if f in col_of]
     cleaning = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw")
     con.execute("begin transaction")
     with store.load_memory_budget():
@@ -508,6 +509,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     if options.kind == "sales":
         reasons += [(given, f"raw_{given}", f"{f} (amount − {given}) out of range", f"{f}_derived_big")
                     for f, given in (("cost", "profit"), ("profit", "cost")) if given in col_of]
+    reasons += [(f, f"left({f}, 40) || '…'", f"text longer than {readers.EXCEL_MAX_CELL_CHARS:,} characters", f"{f}_long")
+                for f in TEXT_FIELDS if f in col_of]
     reasons.insert(0, (acc_field, acc_field, f"{acc_field} is missing", f"{acc_field} is null"))
     reasons.insert(1, (acc_field, acc_field, f"{acc_field} is not a usable name",
                        f"{acc_field} is not null and {acc_field} not in (select src_name from name_map)"))
@@ -858,6 +861,10 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
         finals.append(f"case when {f}_num is not null then not {big[f]} when raw_{f} is null then true "
                       f"else kam_is_blank(raw_{f}) end as {f}_ok")
     finals += [f"{derived_big[f]} as {f}_derived_big" for f in ("cost", "profit")]
+    # strlen (bytes) is stored with the string; length (characters) is counted only for long ones
+    limit = readers.EXCEL_MAX_CELL_CHARS
+    finals += [f"coalesce(strlen({f}) > {limit} and length({f}) > {limit}, false) as {f}_long"
+               for f in TEXT_FIELDS if f in col_of]
     return f"with b as (select {', '.join(base)} from {source}) select {', '.join(finals)} from b"
 
 

@@ -298,9 +298,15 @@ def _decode(data: bytes, utf8_checked_by_parser: bool = False) -> tuple[bytes, s
                                            "Windows-1252). Save it again as CSV UTF-8 and upload that.")
 
 
+_SNIFF_BYTES = 1 << 20
+# The csv module refuses a field over 131,072 characters by default, and its limit is the
+# process's: raise it (never lower it) to what the sniffer's sample can hold.
+csv.field_size_limit(max(csv.field_size_limit(), _SNIFF_BYTES))
+
+
 def _sniff_delimiter(utf8: bytes) -> tuple[str, int]:
     """The delimiter among , ; TAB | that splits a sample most consistently, and the header's field count."""
-    sample = utf8[:1 << 20]
+    sample = utf8[:_SNIFF_BYTES]
     if len(utf8) > len(sample):
         sample = sample[:sample.rfind(b"\n") + 1] or sample
     text = sample.decode("utf-8", "replace")
