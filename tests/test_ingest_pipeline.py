@@ -468,3 +468,31 @@ def test_a_line_whose_text_is_longer_than_an_excel_cell_is_rejected_with_its_rea
         (3, "供应商", "text longer than 32,767 characters")]
     assert plan.report.rejected[0]["value"] == "乙" * 40 + "…"
     assert [len(r[1]) for r in sales_rows(store)] == [32_767]
+
+
+TRICKY = """
+日期,供应商,销售额,备注
+2025-01-03,甲,10,
+2025-01-03,乙,5,
+2025-01-03,丙,1,
+ , ,  ,
+日期 ,供应商,销售额, 备注
+2025-01-04,乙,20,见合计
+,,36, 合计
+2025-01-05,甲,abc,
+"""
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["a test a column", "one test over a list of the cells"])
+def test_wide_sheets_test_their_rows_over_a_list_of_cells_with_the_same_result(store, monkeypatch, compact):
+    # wide, short sheets are classified by one lambda over the row's cells (fast to plan);
+    # both ways must read the same file the same way
+    from kam_core.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "_COMPACT_MIN_COLUMNS", 0 if compact else 10_000)
+    _, plan = import_file(store, csv_bytes(TRICKY), "tricky.csv")
+    d = plan.report.data
+    assert (d["rows_accepted"], d["rows_rejected"]) == (4, 1)
+    assert d["skipped_by_reason"] == {"blank": 1, "repeated_header": 1, "totals": 1}
+    assert d["reconciliation"]["status"] == "ok" and d["reconciliation"]["file_total"] == 36
+    assert [(r["row"], r["reason"]) for r in plan.report.rejected] == [(9, "not a number")]
