@@ -477,7 +477,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     con.execute("create temp view raw_left as " + " union all ".join(left_parts))
     left_sql = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw_left",
                              compact=_compact_row_tests(len(columns), n_lines - loaded))
-    con.execute(f"create temp table cleaned as {left_sql}", params)
+    # Blank lines are counted, not kept: a sheet with one cell at A1048576 has a million.
+    con.execute(f"create temp table cleaned as select * from ({left_sql}) where row_class <> 'blank'", params)
     # Everything needed from the grid is in the store and in `cleaned` now: let it go.
     con.execute("drop view raw_left")
     con.execute("drop view raw")
@@ -530,6 +531,9 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         f'select * from rejects order by sheet, "row", "column" limit {MAX_REPORTED_REJECTS}').fetchall()]
 
     counts = dict(con.execute("select row_class, count(*) from cleaned group by all").fetchall())
+    blank_lines = n_lines - int(loaded) - sum(counts.values())
+    if blank_lines:
+        counts["blank"] = blank_lines
     counts["data"] = int(loaded)
     rows_read = sum(counts.values())
     accepted = int(loaded)
