@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import functools
+import logging
 import os
 import shutil
 import stat
@@ -107,6 +108,7 @@ def _start_without_main(proc) -> None:
 
 
 _SPOOL_PREFIX = "kam-sheets-"
+WORKER_STDERR = "stderr.txt"  # in the spool: what the worker printed
 
 
 def _spool_root() -> str:
@@ -200,9 +202,21 @@ def parse(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_
         if parent is not None:
             parent.close()
         if spool is not None:
+            _log_worker_stderr(spool)
             shutil.rmtree(spool, ignore_errors=True)  # the maps stay valid: the memory goes with the grid
         if not scan.done():
             scan.cancel()
+
+
+def _log_worker_stderr(spool: str) -> None:
+    """What the worker printed (a reader's panic, say) goes to the server's log, not to the user."""
+    try:
+        with open(os.path.join(spool, WORKER_STDERR), "rb") as f:
+            text = f.read()[-4000:].decode("utf-8", "replace").strip()
+    except OSError:
+        return
+    if text:
+        logging.getLogger(__name__).info("the workbook reader printed: %s", text)
 
 
 def _unavailable(exc: OSError) -> ImportRejected:
