@@ -323,6 +323,30 @@ def wrong_dimension_xlsx(n_rows: int = 100) -> bytes:
     return build_xlsx({"Sheet1": sheet_xml(rows, dimension="A1:A1")})
 
 
+def far_cell_xlsx(ref: str, header: tuple[str, ...] = ("日期", "供应商", "销售额")) -> bytes:
+    """A header, one sales line, and one more cell at ``ref`` (``ZZZZZ1``, ``SF100000``): a
+    few KB whose cell references claim a huge sheet (PERFORMANCE.md: "declared sizes lie")."""
+    cells = "".join(f'<c r="{_col_letter(i)}1" t="inlineStr"><is><t>{h}</t></is></c>' for i, h in enumerate(header))
+    line = ('<c r="A2" t="inlineStr"><is><t>2025-01-02</t></is></c><c r="B2" t="inlineStr"><is><t>甲</t></is></c>'
+            '<c r="C2"><v>1</v></c>')
+    row = int("".join(ch for ch in ref if ch.isdigit()))
+    far = f'<c r="{ref}" t="inlineStr"><is><t>x</t></is></c>'
+    rows = f'<row r="1">{cells}</row><row r="2">{line}{far if row == 2 else ""}</row>'
+    if row != 2:
+        rows += f'<row r="{row}">{far}</row>'
+    xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN_NS}">'
+           f'<sheetData>{rows}</sheetData></worksheet>')
+    return build_xlsx({"Sheet1": xml})
+
+
+def wide_csv(n_columns: int, n_rows: int = 20) -> bytes:
+    """A sales export with ``n_columns`` columns (the first three mapped) and ``n_rows`` lines."""
+    header = ["日期", "供应商", "销售额"] + [f"备注{i}" for i in range(4, n_columns + 1)]
+    lines = [",".join(header)] + [",".join(["2025-01-02", f"供应商{r % 3}", str(r + 1)] + [str(i) for i in range(n_columns - 3)])
+                                  for r in range(n_rows)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 def strict_xlsx() -> bytes:
     """A Strict Open XML workbook (purl.oclc.org namespaces, ``conformance="strict"``)."""
     return build_xlsx({"Sheet1": sheet_xml([["供应商", "金额"], ["甲", 7]], strict=True)}, strict=True)

@@ -7,6 +7,7 @@ See ``../shared/bad_inputs.md`` §2 and §4.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -38,8 +39,15 @@ class Limits:
     - ``max_entry_ratio``: uncompressed/compressed for any part bigger than
       ``ratio_floor`` (real files: ≤ 24; a zip bomb: ~1000).
     - ``max_cells``: rows × columns of one grid.
+    - ``max_columns``: columns of one sheet. Real exports have tens; every column costs
+      the cleaning SQL, and a sheet wider than this is refused before it is cleaned
+      (an xlsx with a cell beyond it before it is even parsed).
     - ``parse_seconds``: wall time for one parse in the isolated worker.
-    - ``worker_memory``: address-space budget added for that worker.
+    - ``worker_memory``: address-space budget added for that worker (a hard cap; its
+      reservations make the address space ~1 GB larger than what it really uses).
+    - ``worker_rss_base`` + ``worker_rss_per_byte`` × upload size: the resident memory
+      the worker may reach before it is stopped (a 1 MB file: 250 MB), so that a small
+      file whose cells claim a huge sheet costs what it holds, not what it claims.
     - ``isolate``: parse workbooks in that worker (a child process under the
       memory and time limits), so a file that slips past the checks above costs
       the worker, never the dashboard's process. About 0.2 s a call.
@@ -53,9 +61,16 @@ class Limits:
     max_entry_ratio: int = 100
     ratio_floor: int = 1 * MB
     max_cells: int = 50_000_000
+    max_columns: int = 500
     parse_seconds: float = 120.0
     worker_memory: int = 4096 * MB
+    worker_rss_base: int = 200 * MB
+    worker_rss_per_byte: int = 50
     isolate: bool = True
+
+    def worker_rss_budget(self, upload_size: int) -> int:
+        """The resident memory the parsing worker may reach for an upload of ``upload_size`` bytes."""
+        return min(self.worker_memory, self.worker_rss_base + self.worker_rss_per_byte * upload_size)
 
     def uncompressed_budget(self, upload_size: int) -> int:
         """The Σ-uncompressed cap for an upload of ``upload_size`` bytes."""
@@ -272,6 +287,15 @@ def sniff_format(data: bytes, file_name: str, limits: Limits | None = None) -> s
     return "csv"
 
 
+def too_many_columns(n_columns: int, max_columns: int) -> ImportRejected:
+    """The refusal of a sheet wider than the column limit."""
+    return ImportRejected(
+        "too_many_columns",
+        f"The sheet is {n_columns:,} columns wide (to column {column_letters(n_columns)}); an import takes at most "
+        f"{max_columns:,} columns (to column {column_letters(max_columns)}). Delete the columns you do not need, "
+        "or stray cells far to the right, and upload again.")
+
+
 # ---------------------------------------------------------------------------------------
 # check_container
 
@@ -327,8 +351,9 @@ def check_container(data: bytes, fmt: str, limits: Limits | None = None, inflate
                             f"(limit {limits.max_entry_ratio}): it looks like a zip bomb.")
         if not inflate:
             return
+        too_wide = _refs_beyond(limits.max_columns)
         for info in infos:
-            _scan_part(zf, info)
+            _scan_part(zf, info, too_wide if _is_worksheet(info.filename) else None, limits.max_columns)
     _verified[digest] = None
     while len(_verified) > 32:
         _verified.popitem(last=False)
@@ -338,8 +363,44 @@ def _digest(data: bytes, limits: Limits) -> bytes:
     return hashlib.blake2b(data, digest_size=20).digest() + repr(limits).encode()
 
 
-def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Inflate one part in bounded steps, looking for nested archives and DTDs."""
+def column_letters(n: int) -> str:
+    """1 → A, 26 → Z, 27 → AA, 500 → SF."""
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def column_number(letters: str) -> int:
+    """A → 1, SF → 500, XFD → 16384."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+@functools.lru_cache(maxsize=8)
+def _refs_beyond(max_columns: int) -> re.Pattern[bytes]:
+    """A cell reference (`` r="SG1"``) whose column lies beyond ``max_columns``: its letters
+    are longer than the limit's, or as long and greater. Only such cells match, so the
+    scan costs a test per cell, never a parse."""
+    limit = column_letters(max_columns)
+    greater = [f"[A-Z]{{{len(limit) + 1},}}"]
+    for i, ch in enumerate(limit):
+        if ch != "Z":
+            greater.append(f"{limit[:i]}[{chr(ord(ch) + 1)}-Z][A-Z]{{{len(limit) - i - 1}}}")
+    return re.compile(rf' r="((?:{"|".join(greater)}))[0-9]'.encode(), re.IGNORECASE)
+
+
+def _is_worksheet(part: str) -> bool:
+    return part.startswith("xl/worksheets/") and part.endswith(".xml")
+
+
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, too_wide: re.Pattern[bytes] | None = None,
+               max_columns: int = 0) -> None:
+    """Inflate one part in bounded steps, looking for nested archives and DTDs, and in a
+    worksheet (``too_wide``) for a cell beyond the column limit."""
     if info.is_dir():
         return
     tail = b""
@@ -360,6 +421,9 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                         f"The workbook part {info.filename!r} declares a DTD or XML entities (<!DOCTYPE>), which no "
                         "genuine Excel file does; it may be an attack (billion laughs / XXE). The file was refused. "
                         "If it is yours, open it in Excel/WPS and save it again as .xlsx.")
+                wide = too_wide.search(window) if too_wide is not None else None
+                if wide is not None:
+                    raise too_many_columns(column_number(wide.group(1).decode()), max_columns)
                 tail = window[-32:]
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # CRC mismatch, a lying size, bad deflate data
         raise ImportRejected("truncated", f"The workbook part {info.filename!r} is corrupt: {exc}.") from exc

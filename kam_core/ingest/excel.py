@@ -25,7 +25,7 @@ from defusedxml import ElementTree as DefusedET
 import pyarrow.ipc  # noqa: F401 - the worker writes its sheets as Arrow files
 import python_calamine as calamine
 
-from .detect import Limits, check_container
+from .detect import Limits, check_container, too_many_columns
 from .errors import ImportRejected
 from .worker import WORKER_STDERR
 
@@ -114,6 +114,8 @@ def read_sheet(data: bytes, fmt: str, sheet: str | None, limits: Limits, inflate
         raise ImportRejected("sheet_not_found", f"The workbook has no worksheet named {sheet!r}.")
     ws = _cached_sheet(data, sheet)
     n_rows, n_cols = _sheet_extent(ws)
+    if n_cols > limits.max_columns:
+        raise too_many_columns(n_cols, limits.max_columns)
     if n_rows * n_cols > limits.max_cells:
         raise ImportRejected("too_large", f"Sheet {sheet!r} has {n_rows * n_cols:,} cells; "
                                           f"the limit is {limits.max_cells:,}. Split the export and upload the parts.")

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from . import excel, worker
-from .detect import Limits, check_container
+from .detect import Limits, check_container, too_many_columns
 from .errors import ImportRejected
 from .excel import EXCEL_FORMATS, SheetInfo, choose_sheets, forget_cached
 
@@ -339,6 +339,8 @@ class _NotUtf8(Exception):
 
 def _read_csv_as(data: bytes, limits: Limits, utf8: bytes, encoding: str) -> Grid:
     delimiter, n_fields = _sniff_delimiter(utf8)
+    if n_fields > limits.max_columns:
+        raise too_many_columns(n_fields, limits.max_columns)
     n_lines = utf8.count(b"\n") + 1
     if n_lines * n_fields > limits.max_cells:
         raise ImportRejected("too_large", f"The file has about {n_lines:,} lines × {n_fields} columns; "
