@@ -16,7 +16,7 @@ import csv
 import hashlib
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable
 
@@ -983,17 +983,37 @@ def commit_import(store: Store, plan: ImportPlan, user: User | str | None = None
     report_progress(0.1, "loading")
     if plan.staging is None:
         raise ImportRejected("plan_closed", "this import was already loaded or discarded; check the file again")
-    for attempt in range(3):
+    for attempt in range(_COMMIT_ATTEMPTS):
         try:
             import_id = _commit(store, plan, user)
             break
-        except duckdb.TransactionException:
+        except (duckdb.TransactionException, duckdb.ConstraintException):
+            # Another session committed since this plan's transaction began: a row this one
+            # changes (a write-write conflict), or the same new mapping profile, alias or
+            # import key (a duplicate key). This transaction cannot see those rows, so the
+            # file is checked again, on top of them, with the choices its user confirmed.
             plan.close()
-            if attempt == 2 or plan.source is None:
+            if attempt == _COMMIT_ATTEMPTS - 1 or plan.source is None:
                 raise
-            plan = prepare_import(store, **plan.source)
+            plan = prepare_import(store, **_confirmed_source(plan))
     report_progress(1.0, "loaded")
     return import_id
+
+
+# Each conflict means another session's commit went through, so a commit retried this often
+# has waited for that many others.
+_COMMIT_ATTEMPTS = 8
+
+
+def _confirmed_source(plan: ImportPlan) -> dict[str, Any]:
+    """What to check the file again with: the same bytes, and the mapping, date order, unit
+    and account source the user saw in the report, even if another session has since saved
+    a different mapping for these headers."""
+    source = dict(plan.source)
+    pinned = {f: plan.mapping.get(f, "") for f in mapping.FIELDS}  # "" leaves a field unmapped
+    source["options"] = replace(plan.options, mapping=pinned,
+                               date_order=plan.report.data.get("date_order") or plan.options.date_order)
+    return source
 
 
 def _commit(store: Store, plan: ImportPlan, user: str | None) -> int:
