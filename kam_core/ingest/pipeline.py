@@ -472,7 +472,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         done = loaded_rows["source_row"][loaded_rows["sheet_no"] == i]
         keep = np.ones(len(rows_i), dtype=bool)
         keep[np.searchsorted(rows_i, done)] = False
-        con.register(f"left_{i}", body.filter(pa.array(keep)))
+        con.register(f"left_{i}", body.filter(readers.bool_array(keep)))
         left_parts.append(raw_parts[i].replace(f" from grid_{i}", f" from left_{i}"))
     con.execute("create temp view raw_left as " + " union all ".join(left_parts))
     left_sql = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw_left",
@@ -780,9 +780,9 @@ def _name_map(store: Store, names: list[str], account_from: str) -> dict[str, tu
 
 def _name_map_table(name_map: dict[str, tuple[str, str]]) -> pa.Table:
     return pa.table({
-        "src_name": pa.array(list(name_map), pa.string()),
-        "account_raw": pa.array([v[0] for v in name_map.values()], pa.string()),
-        "account": pa.array([v[1] for v in name_map.values()], pa.string()),
+        "src_name": readers.string_array(list(name_map)),
+        "account_raw": readers.string_array([v[0] for v in name_map.values()]),
+        "account": readers.string_array([v[1] for v in name_map.values()]),
     })
 
 

@@ -120,6 +120,35 @@ def read_grid(data: bytes, fmt: str, sheet: str | None = None, limits: Limits | 
 
 
 # ---------------------------------------------------------------------------------------
+# Arrow arrays without pa.array(): it imports pandas to ask whether its argument is a
+# pandas object (~1 s at the command line's start, for an import that never uses pandas)
+
+
+def row_numbers(n: int) -> pa.Array:
+    """1 … n as int64."""
+    return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(1, n + 1, dtype=np.int64))])
+
+
+def bool_array(values: np.ndarray) -> pa.Array:
+    """A numpy bool array as Arrow booleans."""
+    bits = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+
+
+def string_array(values: list[str | None]) -> pa.Array:
+    """Python strings (and None) as an Arrow string array."""
+    encoded = [b"" if v is None else v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    valid = np.array([v is not None for v in values], dtype=bool)
+    nulls = len(values) - int(valid.sum())
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(pa.large_string(), len(values),
+                                 [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+                                 null_count=nulls).cast(pa.string())
+
+
+# ---------------------------------------------------------------------------------------
 # Excel text to the grid's contract
 
 
@@ -183,8 +212,8 @@ def _text_table(batch: pa.RecordBatch, positions: list[int], errors: list[tuple[
         values = arrays[pos].to_pylist()
         for row, text in cells.items():
             values[row] = text
-        arrays[pos] = pa.array(values, pa.string())
-    arrays.append(pa.array(np.arange(1, n_rows + 1, dtype=np.int64)))
+        arrays[pos] = string_array(values)
+    arrays.append(row_numbers(n_rows))
     return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(width)] + ["_row"])
 
 
@@ -348,7 +377,7 @@ def _read_csv_as(data: bytes, limits: Limits, utf8: bytes, encoding: str) -> Gri
     names = [f"c{i}" for i in range(n_fields)]
     table = _parse_csv(utf8, delimiter, names, use_threads=True)
     _check_runaway_quote(table, n_lines)
-    table = table.append_column("_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+    table = table.append_column("_row", row_numbers(table.num_rows))
     return Grid("csv", table, encoding, delimiter, False)
 
 
