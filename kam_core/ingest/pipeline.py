@@ -440,10 +440,11 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     ok += [f"{f}_ok" for f in NUMBER_FIELDS if f in col_of]
     if options.kind == "sales":
         ok += [f"not {f}_derived_big" for f, given in (("cost", "profit"), ("profit", "cost")) if given in col_of]
-    ok += [f"not {f}_long" for f in TEXT_FIELDS if f in col_of]
     n_lines = sum(b.num_rows for b in bodies)
+    long_text = _long_text_fields(bodies, grid_names, col_of)
+    ok += [f"not {f}_long" for f in long_text]
     cleaning = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw",
-                             compact=_compact_row_tests(len(columns), n_lines))
+                             compact=_compact_row_tests(len(columns), n_lines), long_text=long_text)
     con.execute("begin transaction")
     with store.load_memory_budget():
         loaded = con.execute(
@@ -476,7 +477,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         left_parts.append(raw_parts[i].replace(f" from grid_{i}", f" from left_{i}"))
     con.execute("create temp view raw_left as " + " union all ".join(left_parts))
     left_sql = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw_left",
-                             compact=_compact_row_tests(len(columns), n_lines - loaded))
+                             compact=_compact_row_tests(len(columns), n_lines - loaded), long_text=long_text)
     # Blank lines are counted, not kept: a sheet with one cell at A1048576 has a million.
     con.execute(f"create temp table cleaned as select * from ({left_sql}) where row_class <> 'blank'", params)
     # Everything needed from the grid is in the store and in `cleaned` now: let it go.
@@ -514,7 +515,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         reasons += [(given, f"raw_{given}", f"{f} (amount − {given}) out of range", f"{f}_derived_big")
                     for f, given in (("cost", "profit"), ("profit", "cost")) if given in col_of]
     reasons += [(f, f"left({f}, 40) || '…'", f"text longer than {readers.EXCEL_MAX_CELL_CHARS:,} characters", f"{f}_long")
-                for f in TEXT_FIELDS if f in col_of]
+                for f in long_text]
     reasons.insert(0, (acc_field, acc_field, f"{acc_field} is missing", f"{acc_field} is null"))
     reasons.insert(1, (acc_field, acc_field, f"{acc_field} is not a usable name",
                        f"{acc_field} is not null and {acc_field} not in (select src_name from name_map)"))
@@ -787,15 +788,10 @@ def _name_map_table(name_map: dict[str, tuple[str, str]]) -> pa.Table:
 
 
 def _decimal(expr: str, scale: int) -> str:
-    """``expr`` (a DOUBLE) as DECIMAL(18, scale), exactly as its shortest text reads.
-
-    DuckDB casts a double by multiplying it by 10^scale in floating point, which is
-    exact only below 2^53 / 10^scale (amounts below ~9·10^11 yuan); bigger values go
-    through their text (99999999999999 stays 99999999999999, not …999.0016).
-    """
-    exact_below = 2**53 // 10**scale
-    return (f"(case when abs({expr}) < {exact_below} then ({expr})::decimal(18,{scale}) "
-            f"else ({expr})::varchar::decimal(18,{scale}) end)")
+    """``expr`` (a DOUBLE) as DECIMAL(18, scale). DuckDB casts by multiplying by 10^scale in
+    floating point: exact below 2^53 / 10^scale (~9·10^11 yuan a line), and within a few
+    ten-thousandths above (99999999999999 is stored as …999.0016)."""
+    return f"({expr})::decimal(18,{scale})"
 
 
 def _typed_columns(kind: str) -> list[str]:
@@ -817,17 +813,40 @@ _COMPACT_MIN_COLUMNS = 64
 _COMPACT_MAX_LINES = 5_000
 
 
+def _long_text_fields(bodies: list[pa.Table], grid_names: list[dict[str, str]],
+                      col_of: dict[str, str]) -> tuple[str, ...]:
+    """The mapped text fields with a cell of more bytes than an Excel cell has characters:
+    measured on the grid (a CSV column's dictionary, not its million cells), so that a
+    file without one pays nothing in the cleaning SQL."""
+    limit = readers.EXCEL_MAX_CELL_CHARS
+
+    def longest(col: pa.ChunkedArray) -> int:
+        out = 0
+        for chunk in col.chunks:
+            values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            if len(values):
+                out = max(out, pa.compute.max(pa.compute.binary_length(values)).as_py() or 0)
+        return out
+
+    return tuple(f for f in TEXT_FIELDS if f in col_of
+                 and any(col_of[f] in names and longest(body.column(names[col_of[f]])) > limit
+                         for body, names in zip(bodies, grid_names)))
+
+
 def _compact_row_tests(n_columns: int, n_lines: int) -> bool:
     return n_columns > _COMPACT_MIN_COLUMNS and n_lines <= _COMPACT_MAX_LINES
 
 
 def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str, units: dict[str, int],
-                  date1904: bool, source: str = "raw", compact: bool = False) -> str:
+                  date1904: bool, source: str = "raw", compact: bool = False,
+                  long_text: tuple[str, ...] = ()) -> str:
     """A select over ``source`` (a view of the grid): each row's class, typed values, per-value ok flags, raw text of mapped cells.
 
     Column names here are the grid's own (c0…cN), never headers from the file;
     header texts appear only as escaped string literals for the repeated-header test.
     Expensive checks sit behind CASE so they run only on the rows that need them.
+    ``long_text``: the text fields whose column holds a cell longer than an Excel cell
+    (``_long_text_fields``); only they are tested, line by line, with a ``{field}_long`` flag.
     """
     all_cols = [f"c{j}" for j in range(len(columns))]
     # A totals label starts its cell (after spaces): only cells whose first character
@@ -852,8 +871,12 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
     dcol = _q(col_of["date"])
     money = "amount" if "amount" in col_of else "qty"
     base = ["sheet_no", "src_row", f"{date_fn}({dcol}, $order) as date", f"{dcol} as raw_date"]
+    limit = readers.EXCEL_MAX_CELL_CHARS
     for f in TEXT_FIELDS:
         base.append(_trimmed(_q(col_of[f])) + f" as {f}" if f in col_of else f"null::varchar as {f}")
+        if f in long_text:  # characters are counted only where there are that many bytes
+            base.append(f"coalesce(strlen({_q(col_of[f])}) > {limit} and length(trim({_q(col_of[f])})) > {limit}, false) "
+                        f"as {f}_long")
     for f in NUMBER_FIELDS:
         if f in col_of:
             base += [f"kam_number({_q(col_of[f])}) as {f}_num", f"{_q(col_of[f])} as raw_{f}"]
@@ -893,10 +916,7 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
         finals.append(f"case when {f}_num is not null then not {big[f]} when raw_{f} is null then true "
                       f"else kam_is_blank(raw_{f}) end as {f}_ok")
     finals += [f"{derived_big[f]} as {f}_derived_big" for f in ("cost", "profit")]
-    # strlen (bytes) is stored with the string; length (characters) is counted only for long ones
-    limit = readers.EXCEL_MAX_CELL_CHARS
-    finals += [f"coalesce(strlen({f}) > {limit} and length({f}) > {limit}, false) as {f}_long"
-               for f in TEXT_FIELDS if f in col_of]
+    finals += [f"{f}_long" for f in long_text]
     return f"with b as (select {', '.join(base)} from {source}) select {', '.join(finals)} from b"
 
 
