@@ -16,6 +16,7 @@ import io
 import random
 import re
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +114,8 @@ def _parts(data: bytes) -> dict[str, bytes]:
 
 def _zip(parts: dict[str, bytes] | list[tuple[str, bytes]]) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        warnings.simplefilter("ignore", UserWarning)  # "Duplicate name": a part twice, on purpose
         for name, body in (parts.items() if isinstance(parts, dict) else parts):
             z.writestr(name, body)
     return buf.getvalue()
