@@ -40,7 +40,9 @@ NUMBER_FIELDS = ("qty", "amount", "cost", "profit", "unit_price")
 MONEY_FIELDS = ("amount", "cost", "profit", "unit_price")
 # What the store's columns hold (sales and inventory): money DECIMAL(18,4) and qty
 # DECIMAL(18,3), so a value's size must stay below 10^14 and 10^15; the import's
-# totals are DECIMAL(18,2), below 10^16.
+# totals are DECIMAL(18,2), below 10^16. (DuckDB casts a double to a decimal by
+# multiplying in floating point: exact below ~9·10^11 yuan a line, within a few
+# ten-thousandths above: 99999999999999 is stored as …999.0016.)
 VALUE_BOUNDS = {"qty": 10**15, "amount": 10**14, "cost": 10**14, "profit": 10**14, "unit_price": 10**14}
 TOTAL_BOUND = 10**16
 # Labels of totals and subtotal rows (a cell that is only this, or starts with a Chinese one).
@@ -787,23 +789,16 @@ def _name_map_table(name_map: dict[str, tuple[str, str]]) -> pa.Table:
     })
 
 
-def _decimal(expr: str, scale: int) -> str:
-    """``expr`` (a DOUBLE) as DECIMAL(18, scale). DuckDB casts by multiplying by 10^scale in
-    floating point: exact below 2^53 / 10^scale (~9·10^11 yuan a line), and within a few
-    ten-thousandths above (99999999999999 is stored as …999.0016)."""
-    return f"({expr})::decimal(18,{scale})"
-
-
 def _typed_columns(kind: str) -> list[str]:
     """The select list, over ``cleaned`` rows joined to ``name_map``, in the order of SALES/INVENTORY_COLUMNS."""
     if kind == "sales":
         return ["src_sheet", "src_row::integer", "date", "m.account", "m.account_raw", "supplier", "brand", "category",
-                "store", "region", "sku", "product", _decimal("qty_val", 3), _decimal("amount_val", 4),
-                _decimal("coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)", 4),
-                _decimal("coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)", 4),
-                _decimal("unit_price_val", 4)]
+                "store", "region", "sku", "product", "qty_val::decimal(18,3)", "amount_val::decimal(18,4)",
+                "coalesce(cost_val, case when profit_val is not null then amount_val - profit_val end)::decimal(18,4)",
+                "coalesce(profit_val, case when cost_val is not null then amount_val - cost_val end)::decimal(18,4)",
+                "unit_price_val::decimal(18,4)"]
     return ["src_sheet", "src_row::integer", "date", "m.account", "m.account_raw", "sku", "product", "store",
-            _decimal("qty_val", 3), _decimal("amount_val", 4)]
+            "qty_val::decimal(18,3)", "amount_val::decimal(18,4)"]
 
 
 # A sheet wider than this, with no more lines than that, tests its rows for totals labels
