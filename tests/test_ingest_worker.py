@@ -220,3 +220,14 @@ def test_the_worker_answers_a_panic_with_a_refusal_instead_of_dying(monkeypatch)
 
     excel.worker_main(Conn(), b"", "xls", None, Limits(), False)
     assert sent[0][:2] == ("rejected", "damaged")
+
+
+def test_a_worker_whose_memory_outgrows_what_its_file_may_use_is_stopped_with_that_reason():
+    # a budget below what any worker holds at its start: the watch stops it at once
+    data = hf.sales_xlsx(200)
+    with pytest.raises(ImportRejected) as exc:
+        readers.read_workbook(data, "xlsx", limits=Limits(worker_rss_base=1 * MB, worker_rss_per_byte=0))
+    assert exc.value.code == "too_large"
+    assert "needed more than 1 MB, the most a" in exc.value.message
+    # with the normal budget (200 MB + 50 × its size) the same file reads
+    assert readers.read_workbook(data, "xlsx", limits=Limits())[1][0].table.num_rows == 201

@@ -69,8 +69,9 @@ class Limits:
     isolate: bool = True
 
     def worker_rss_budget(self, upload_size: int) -> int:
-        """The resident memory the parsing worker may reach for an upload of ``upload_size`` bytes."""
-        return min(self.worker_memory, self.worker_rss_base + self.worker_rss_per_byte * upload_size)
+        """The resident memory the parsing worker may reach for an upload of ``upload_size`` bytes
+        (``worker_memory`` caps its address space besides)."""
+        return self.worker_rss_base + self.worker_rss_per_byte * upload_size
 
     def uncompressed_budget(self, upload_size: int) -> int:
         """The Σ-uncompressed cap for an upload of ``upload_size`` bytes."""
