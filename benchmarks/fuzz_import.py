@@ -90,6 +90,7 @@ def main() -> None:
     hangs: list[str] = []
     died: list[str] = []
     peaks: list[int] = []
+    reported = 0
     sel = selectors.DefaultSelector()
     with tempfile.TemporaryDirectory() as tmp:
         def spawn(numbers: list[int]) -> None:
@@ -128,7 +129,8 @@ def main() -> None:
                     w.proc.wait()
                     spawn(w.numbers[w.numbers.index(w.current) + 1:])
             done = len(results) + len(hangs) + len(died)
-            if done and done % 500 == 0:
+            if done // 500 > reported:
+                reported = done // 500
                 print(f"… {done:,} cases, {time.perf_counter() - start:,.0f} s", file=sys.stderr, flush=True)
 
     kinds = collections.Counter(r["kind"] for r in results.values())
