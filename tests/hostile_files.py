@@ -242,6 +242,27 @@ def deflate64_part_xlsx() -> bytes:
     return bytes(out)
 
 
+def lying_directory_offset_xlsx() -> bytes:
+    """A whole xlsx whose end record puts the central directory 100,000 bytes further than
+    it is: zipfile then places every part before the file's start (``negative seek value``)."""
+    out = bytearray(simple_xlsx([["供应商", "金额"], ["甲", 1]]))
+    end = out.rfind(b"PK\x05\x06")
+    struct.pack_into("<I", out, end + 16, struct.unpack_from("<I", out, end + 16)[0] + 100_000)
+    return bytes(out)
+
+
+def nameless_part_xlsx() -> bytes:
+    """An xlsx with one more part whose name is empty."""
+    with zipfile.ZipFile(io.BytesIO(simple_xlsx([["供应商", "金额"], ["甲", 1]]))) as src:
+        parts = [(i.filename, src.read(i)) for i in src.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, body in parts:
+            z.writestr(name, body)
+        z.writestr(zipfile.ZipInfo(""), b"x")
+    return buf.getvalue()
+
+
 def power_pivot_only_xlsx() -> bytes:
     """A workbook whose only sheet is a notice; the data lives in ``xl/model/item.data``."""
     notice = [["This workbook contains a Power Pivot data model."], ["Open it in Excel to see the data."]]

@@ -54,6 +54,8 @@ CASES = [
     ("short_record.csv", hf.short_record_csv, "field_count"),
     ("zip20.xlsx", hf.future_zip_version_xlsx, "unreadable"),
     ("deflate64.xlsx", hf.deflate64_part_xlsx, "unreadable"),
+    ("lying_offset.xlsx", hf.lying_directory_offset_xlsx, "truncated"),   # found by the fuzz run
+    ("nameless_part.xlsx", hf.nameless_part_xlsx, "truncated"),
 ]
 
 
@@ -184,3 +186,15 @@ def test_a_small_workbook_whose_cells_claim_a_huge_sheet_is_stopped_by_what_it_h
         prepare_import(store, hf.far_cell_xlsx(ref), "spread.xlsx")
     assert exc.value.code == "too_large"
     assert snapshot(store) == before
+
+
+def test_a_header_cell_of_a_million_characters_is_cut_to_a_name(store):
+    # a big CSV read as UTF-16 without its mark turns into a few huge "header" cells (found by
+    # the fuzz run: a minute matching them against every synonym, and a 1.2 MB message)
+    text = "日期,供应商,销售额," + "备" * 1_000_000 + "\n" + "2025-01-02,甲,1,x\n" * 3
+    start = time.perf_counter()
+    _, plan = import_file(store, text.encode("utf-8"), "huge_header.csv")
+    assert time.perf_counter() - start < 30          # a hang guard
+    columns = plan.report.data["sheets"][0]["columns"]
+    assert columns[:3] == ["日期", "供应商", "销售额"] and columns[3] == "备" * 255
+    assert plan.report.data["rows_accepted"] == 3

@@ -402,6 +402,9 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, too_wide: re.Pattern[
                max_columns: int = 0) -> None:
     """Inflate one part in bounded steps, looking for nested archives and DTDs, and in a
     worksheet (``too_wide``) for a cell beyond the column limit."""
+    if not info.filename:
+        raise ImportRejected("truncated", "The workbook has a part without a name: it is damaged. "
+                                          "Upload the original file again.")
     if info.is_dir():
         return
     tail = b""
@@ -426,7 +429,8 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, too_wide: re.Pattern[
                 if wide is not None:
                     raise too_many_columns(column_number(wide.group(1).decode()), max_columns)
                 tail = window[-32:]
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # CRC mismatch, a lying size, bad deflate data
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
+        # a CRC mismatch, a lying size, bad deflate data, a part placed before the file's start
         raise ImportRejected("truncated", f"The workbook part {info.filename!r} is corrupt: {exc}.") from exc
     except NotImplementedError as exc:  # a compression method Excel does not write
         raise _unreadable_packing(f"The workbook part {info.filename!r}", exc) from exc

@@ -365,7 +365,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         h_norm = headers.normalise_header(h)
         match = h if h in columns else (h_norm if h_norm in columns else None)
         if match is None:
-            raise ImportRejected("unknown_header", f"--map {f}={h}: the file has no column {h!r}; columns: {', '.join(columns)}")
+            raise ImportRejected("unknown_header", f"--map {f}={h}: the file has no column {h!r}; columns: {_column_list(columns)}")
         for other, col in list(field_map.items()):
             if col == match and other != f:
                 del field_map[other]
@@ -382,7 +382,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
             if alt:
                 hint = f" (the file has a {alt[0]} column: choose --account-from {'brand' if alt[0] == 'brand' else 'product-prefix'})"
         raise DecisionNeeded("unmapped_required",
-                             f"no column found for {', '.join(missing)}{hint}; columns: {', '.join(columns)}. "
+                             f"no column found for {', '.join(missing)}{hint}; columns: {_column_list(columns)}. "
                              "Map it with --map FIELD=HEADER.", missing,
                              details=_details(preview, sheet_reports, field_map))
     col_of = {f: f"c{columns.index(h)}" for f, h in field_map.items()}
@@ -666,6 +666,12 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
                       report=ValidationReport(report, rejected), new_aliases=new_aliases,
                       signature=signature, mapping=dict(field_map), staging=con, rows_sql=rows_sql,
                       import_id=import_id)
+
+
+def _column_list(columns: list[str], shown: int = 40) -> str:
+    """The columns for a message: the first ``shown``, then how many more."""
+    text = ", ".join(columns[:shown])
+    return text + (f" … ({len(columns):,} columns)" if len(columns) > shown else "")
 
 
 def _preview_rows(body: pa.Table, names: dict[str, str], columns: list[str]) -> list[dict]:
