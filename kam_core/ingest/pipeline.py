@@ -444,9 +444,11 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         ok += [f"not {f}_derived_big" for f, given in (("cost", "profit"), ("profit", "cost")) if given in col_of]
     n_lines = sum(b.num_rows for b in bodies)
     long_text = _long_text_fields(bodies, grid_names, col_of)
+    label_columns = _label_columns(bodies, grid_names, len(columns))
     ok += [f"not {f}_long" for f in long_text]
     cleaning = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw",
-                             compact=_compact_row_tests(len(columns), n_lines), long_text=long_text)
+                             compact=_compact_row_tests(len(columns), n_lines), long_text=long_text,
+                             label_columns=label_columns)
     con.execute("begin transaction")
     with store.load_memory_budget():
         loaded = con.execute(
@@ -479,7 +481,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         left_parts.append(raw_parts[i].replace(f" from grid_{i}", f" from left_{i}"))
     con.execute("create temp view raw_left as " + " union all ".join(left_parts))
     left_sql = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw_left",
-                             compact=_compact_row_tests(len(columns), n_lines - loaded), long_text=long_text)
+                             compact=_compact_row_tests(len(columns), n_lines - loaded), long_text=long_text,
+                             label_columns=label_columns)
     # Blank lines are counted, not kept: a sheet with one cell at A1048576 has a million.
     con.execute(f"create temp table cleaned as select * from ({left_sql}) where row_class <> 'blank'", params)
     # Everything needed from the grid is in the store and in `cleaned` now: let it go.
@@ -834,13 +837,32 @@ def _long_text_fields(bodies: list[pa.Table], grid_names: list[dict[str, str]],
                          for body, names in zip(bodies, grid_names)))
 
 
+def _label_columns(bodies: list[pa.Table], grid_names: list[dict[str, str]], width: int) -> tuple[str, ...]:
+    """The grid columns (``c0``…) with a cell whose first character can start a totals label:
+    only they are tested for one, line by line (a CSV column's dictionary is enough to
+    tell; an export's codes, numbers, dates and names never start with one)."""
+    first = readers.string_array(list(_TOTALS_FIRST_CHARS))
+
+    def may_hold_label(col: pa.ChunkedArray) -> bool:
+        for chunk in col.chunks:
+            values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            if len(values) and pa.compute.any(pa.compute.is_in(
+                    pa.compute.utf8_slice_codeunits(values, 0, 1), value_set=first)).as_py():
+                return True
+        return False
+
+    return tuple(f"c{j}" for j in range(width)
+                 if any(f"c{j}" in names and may_hold_label(body.column(names[f"c{j}"]))
+                        for body, names in zip(bodies, grid_names)))
+
+
 def _compact_row_tests(n_columns: int, n_lines: int) -> bool:
     return n_columns > _COMPACT_MIN_COLUMNS and n_lines <= _COMPACT_MAX_LINES
 
 
 def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str, units: dict[str, int],
                   date1904: bool, source: str = "raw", compact: bool = False,
-                  long_text: tuple[str, ...] = ()) -> str:
+                  long_text: tuple[str, ...] = (), label_columns: tuple[str, ...] | None = None) -> str:
     """A select over ``source`` (a view of the grid): each row's class, typed values, per-value ok flags, raw text of mapped cells.
 
     Column names here are the grid's own (c0…cN), never headers from the file;
@@ -848,8 +870,11 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
     Expensive checks sit behind CASE so they run only on the rows that need them.
     ``long_text``: the text fields whose column holds a cell longer than an Excel cell
     (``_long_text_fields``); only they are tested, line by line, with a ``{field}_long`` flag.
+    ``label_columns``: the grid columns that may hold a totals label (``_label_columns``;
+    None: all of them).
     """
     all_cols = [f"c{j}" for j in range(len(columns))]
+    label_cols = all_cols if label_columns is None else [c for c in all_cols if c in label_columns]
     # A totals label starts its cell (after spaces): only cells whose first character
     # can start one go through the regular expression.
     first_chars = "[" + ", ".join(str(ord(ch)) for ch in _TOTALS_FIRST_CHARS) + "]"
@@ -858,14 +883,15 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
     if compact:
         cells = f"list_value({', '.join(_q(c) for c in all_cols)})"
         blank = f"list_bool_and(list_transform({cells}, x -> {_blank_cell('x')}))"
-        totals = (f"list_bool_or(list_transform({cells}, "
-                  f"x -> list_contains({first_chars}, ascii(x)) and regexp_matches(lower(x), {pattern})))")
+        totals = (f"list_bool_or(list_transform(list_value({', '.join(_q(c) for c in label_cols)}), "
+                  f"x -> list_contains({first_chars}, ascii(x)) and regexp_matches(lower(x), {pattern})))"
+                  if label_cols else "false")
         header = (f"list_transform(list_value({', '.join(_q(c) for c, _ in header_cells)}), x -> coalesce(trim(x), '')) "
                   f"= {_sql_list([h for _, h in header_cells])}" if header_cells else "false")
     else:
         blank = " and ".join(_blank_cell(_q(c)) for c in all_cols)
         totals = " or ".join(f"(list_contains({first_chars}, ascii({_q(c)})) "
-                             f"and regexp_matches(lower({_q(c)}), {pattern}))" for c in all_cols)
+                             f"and regexp_matches(lower({_q(c)}), {pattern}))" for c in label_cols) or "false"
         header = " and ".join(f"coalesce(trim({_q(c)}), '') = {_sql_str(h)}" for c, h in header_cells) or "false"
     first_c, first_h = header_cells[0] if header_cells else (all_cols[0], "")
     date_fn = "kam_date1904" if date1904 else "kam_date"
