@@ -14,6 +14,13 @@ process (so peak memory is that path's own):
   - bare fastexcel → Arrow → DuckDB (xlsx)
   - pandas + openpyxl (xlsx)
 and prints the ratios. The machine jitters up to 2× between runs: compare inside one run.
+
+Then the command line as a user runs it, each a whole process timed from outside (start,
+imports, a fresh database, the import, exit), alternating, median of ``--repeats``:
+  - ``python -m kam_core --db NEW import FILE`` of the UTF-8 CSV
+  - a process that only opens a new DuckDB file and runs bare ``read_csv`` into a table
+    (its path is a literal: a bound parameter would make DuckDB import pandas, ~0.5 s)
+and the modules of pandas, Ibis and plotly that the import command loaded (none, we hope).
 """
 from __future__ import annotations
 
@@ -159,11 +166,62 @@ def run_child(kind: str, file: Path, workdir: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+_BARE_PROCESS = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+path = sys.argv[2].replace("'", "''")
+con.execute(f"create table t as select * from read_csv('{path}', header=true)")
+print(con.execute("select count(*) from t").fetchone()[0])
+"""
+_LOADED_PROBE = """
+import runpy, sys
+sys.argv = ["kam_core"] + sys.argv[1:]
+try:
+    runpy.run_module("kam_core", run_name="__main__")
+finally:
+    print("LOADED", " ".join(m for m in ("pandas", "ibis", "plotly", "streamlit") if m in sys.modules), file=sys.stderr)
+"""
+
+
+def whole_process(kind: str, file: Path, workdir: Path) -> tuple[float, float]:
+    """Wall time, and CPU time, of one fresh process doing the whole job, as a user would start it."""
+    import time
+
+    db = workdir / f"whole_{kind}.duckdb"
+    for p in (db, Path(str(db) + ".wal")):
+        if p.exists():
+            p.unlink()
+    if kind == "kam_cli":
+        cmd = [sys.executable, "-m", "kam_core", "--db", str(db), "import", str(file)]
+    else:
+        cmd = [sys.executable, "-c", _BARE_PROCESS, str(db), str(file)]
+    start = time.perf_counter()
+    with open(workdir / "out.txt", "w") as out, open(workdir / "err.txt", "w") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, env={**os.environ, "KAM_AUTO_DEMO": "0"})
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{(workdir / 'err.txt').read_text()[-3000:]}")
+    return seconds, usage.ru_utime + usage.ru_stime
+
+
+def modules_loaded_by_import(file: Path, workdir: Path) -> str:
+    """Which of pandas, Ibis, plotly, streamlit the import command has loaded by its end."""
+    db = workdir / "probe.duckdb"
+    out = subprocess.run([sys.executable, "-c", _LOADED_PROBE, "--db", str(db), "import", str(file)],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "KAM_AUTO_DEMO": "0"})
+    line = next((l for l in out.stderr.splitlines() if l.startswith("LOADED")), "LOADED ?")
+    return line[len("LOADED"):].strip() or "none"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--xlsx-rows", type=int, default=200_000)
     ap.add_argument("--skip-openpyxl", action="store_true", help="pandas+openpyxl takes minutes on 200k rows")
+    ap.add_argument("--repeats", type=int, default=5, help="whole-process runs of each command (median)")
+    ap.add_argument("--whole-process-only", action="store_true", help="only the command line against bare read_csv")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -171,6 +229,9 @@ def main() -> None:
         gbk = work / "sales_gbk.csv"
         xlsx = work / "sales.xlsx"
         generate_csv(utf8, args.rows)
+        if args.whole_process_only:
+            report_whole_process(utf8, work, args.repeats)
+            return
         gbk.write_bytes(utf8.read_text(encoding="utf-8").encode("gbk"))
         generate_xlsx(xlsx, utf8, args.xlsx_rows)
         print(f"files: UTF-8 CSV {utf8.stat().st_size / 1e6:.0f} MB, GBK CSV {gbk.stat().st_size / 1e6:.0f} MB, "
@@ -197,6 +258,26 @@ def main() -> None:
             print(f"xlsx       pandas+openpyxl {slow['seconds']:6.2f} s {slow['peak_mb']:6.0f} MB | "
                   f"kam_core is {slow['seconds'] / ours['seconds']:.1f}× faster (target ≥ 20×)")
         print(f"peak memory of the {args.rows:,}-row CSV import: {rows[0][1]['peak_mb']:.0f} MB (target ≤ 600 MB)")
+        report_whole_process(utf8, work, args.repeats)
+
+
+def report_whole_process(utf8: Path, work: Path, repeats: int) -> None:
+    import statistics
+
+    ours, bare = [], []
+    for _ in range(repeats):  # alternating, so that the machine's mood falls on both
+        ours.append(whole_process("kam_cli", utf8, work))
+        bare.append(whole_process("bare_duckdb", utf8, work))
+    wall = [o[0] for o in ours], [b[0] for b in bare]
+    cpu = [o[1] for o in ours], [b[1] for b in bare]
+    ratios = sorted(o / b for o, b in zip(*wall))
+    print(f"whole process: python -m kam_core import {statistics.median(wall[0]):6.2f} s | bare DuckDB read_csv process "
+          f"{statistics.median(wall[1]):6.2f} s | ratio {statistics.median(wall[0]) / statistics.median(wall[1]):4.2f} "
+          f"(pairs {ratios[0]:.2f}–{ratios[-1]:.2f}; target ≤ 1.5)")
+    print(f"               CPU time (user + system) {statistics.median(cpu[0]):6.2f} s | "
+          f"{statistics.median(cpu[1]):6.2f} s | ratio {statistics.median(cpu[0]) / statistics.median(cpu[1]):4.2f} "
+          "(less shaken by other work on the machine)")
+    print(f"modules the import command loaded of pandas, ibis, plotly, streamlit: {modules_loaded_by_import(utf8, work)}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 import sys
 
-from .cli import main
+from .cli import lean_start, main
 
+lean_start(sys.argv[1:])
 sys.exit(main())

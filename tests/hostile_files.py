@@ -210,6 +210,59 @@ def bit_rot_xlsx(part: str = "xl/workbook.xml") -> bytes:
     return bytes(whole)
 
 
+def _patch_central_directory(data: bytes, offset: int, value: int, only: str | None = None) -> bytes:
+    """Write the 2-byte ``value`` at ``offset`` of every central directory entry (of ``only``'s, if given)."""
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = [i.filename for i in zf.infolist()]
+    pos = out.find(b"PK\x01\x02")
+    for name in names:
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", out, pos + 28)
+        if only is None or name == only:
+            struct.pack_into("<H", out, pos + offset, value)
+        pos += 46 + name_len + extra_len + comment_len
+    return bytes(out)
+
+
+def future_zip_version_xlsx(version: int = 200) -> bytes:
+    """A whole xlsx whose central directory says its parts need zip version 20.0 to unpack
+    (Python's zipfile stops at 6.3: ``NotImplementedError: zip file version 20.0``)."""
+    return _patch_central_directory(simple_xlsx([["供应商", "金额"], ["甲", 1]]), 6, version)
+
+
+def deflate64_part_xlsx() -> bytes:
+    """A whole xlsx whose sheet part claims compression method 9 (Deflate64), which neither
+    Excel writes nor zipfile reads."""
+    data = simple_xlsx([["供应商", "金额"], ["甲", 1]])
+    data = _patch_central_directory(data, 10, 9, only="xl/worksheets/sheet1.xml")
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        offset = zf.getinfo("xl/worksheets/sheet1.xml").header_offset
+    struct.pack_into("<H", out, offset + 8, 9)
+    return bytes(out)
+
+
+def lying_directory_offset_xlsx() -> bytes:
+    """A whole xlsx whose end record puts the central directory 100,000 bytes further than
+    it is: zipfile then places every part before the file's start (``negative seek value``)."""
+    out = bytearray(simple_xlsx([["供应商", "金额"], ["甲", 1]]))
+    end = out.rfind(b"PK\x05\x06")
+    struct.pack_into("<I", out, end + 16, struct.unpack_from("<I", out, end + 16)[0] + 100_000)
+    return bytes(out)
+
+
+def nameless_part_xlsx() -> bytes:
+    """An xlsx with one more part whose name is empty."""
+    with zipfile.ZipFile(io.BytesIO(simple_xlsx([["供应商", "金额"], ["甲", 1]]))) as src:
+        parts = [(i.filename, src.read(i)) for i in src.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, body in parts:
+            z.writestr(name, body)
+        z.writestr(zipfile.ZipInfo(""), b"x")
+    return buf.getvalue()
+
+
 def power_pivot_only_xlsx() -> bytes:
     """A workbook whose only sheet is a notice; the data lives in ``xl/model/item.data``."""
     notice = [["This workbook contains a Power Pivot data model."], ["Open it in Excel to see the data."]]
@@ -289,6 +342,30 @@ def wrong_dimension_xlsx(n_rows: int = 100) -> bytes:
     """A header and ``n_rows - 1`` data rows while ``<dimension>`` claims A1:A1."""
     rows: list[list[object]] = [["供应商", "金额"]] + [[f"供应商{i}", i] for i in range(1, n_rows)]
     return build_xlsx({"Sheet1": sheet_xml(rows, dimension="A1:A1")})
+
+
+def far_cell_xlsx(ref: str, header: tuple[str, ...] = ("日期", "供应商", "销售额")) -> bytes:
+    """A header, one sales line, and one more cell at ``ref`` (``ZZZZZ1``, ``SF100000``): a
+    few KB whose cell references claim a huge sheet (PERFORMANCE.md: "declared sizes lie")."""
+    cells = "".join(f'<c r="{_col_letter(i)}1" t="inlineStr"><is><t>{h}</t></is></c>' for i, h in enumerate(header))
+    line = ('<c r="A2" t="inlineStr"><is><t>2025-01-02</t></is></c><c r="B2" t="inlineStr"><is><t>甲</t></is></c>'
+            '<c r="C2"><v>1</v></c>')
+    row = int("".join(ch for ch in ref if ch.isdigit()))
+    far = f'<c r="{ref}" t="inlineStr"><is><t>x</t></is></c>'
+    rows = f'<row r="1">{cells}</row><row r="2">{line}{far if row == 2 else ""}</row>'
+    if row != 2:
+        rows += f'<row r="{row}">{far}</row>'
+    xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN_NS}">'
+           f'<sheetData>{rows}</sheetData></worksheet>')
+    return build_xlsx({"Sheet1": xml})
+
+
+def wide_csv(n_columns: int, n_rows: int = 20) -> bytes:
+    """A sales export with ``n_columns`` columns (the first three mapped) and ``n_rows`` lines."""
+    header = ["日期", "供应商", "销售额"] + [f"备注{i}" for i in range(4, n_columns + 1)]
+    lines = [",".join(header)] + [",".join(["2025-01-02", f"供应商{r % 3}", str(r + 1)] + [str(i) for i in range(n_columns - 3)])
+                                  for r in range(n_rows)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def strict_xlsx() -> bytes:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import io
 import json
@@ -154,3 +155,33 @@ def test_a_share_pack_for_an_unknown_account_exits_2_and_writes_nothing(tmp_path
     code, _, err = run(capsys, "--db", db, "share-pack", "甲公司", "--year", "2025", "--out", str(out_file))
     assert code == 2 and "甲公司" in err
     assert not out_file.exists()
+
+
+_MODULES_AT_EXIT = """
+import runpy, sys
+sys.argv = ["kam_core"] + sys.argv[1:]
+try:
+    runpy.run_module("kam_core", run_name="__main__")
+except SystemExit as exc:
+    print("EXIT", exc.code, file=sys.stderr)
+print("LOADED", sorted(m for m in ("pandas", "ibis", "plotly", "streamlit") if m in sys.modules), file=sys.stderr)
+"""
+
+
+def test_the_import_command_loads_no_pandas_ibis_or_plotly(tmp_path, db):
+    # the command line's import runs as its own process; what it loads is what it costs to start
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import hostile_files as hf
+
+    files = [tmp_path / "a.csv", tmp_path / "b.xlsx", tmp_path / "c.csv"]
+    files[0].write_text(CSV_2025, encoding="utf-8")
+    files[1].write_bytes(hf.sales_xlsx(20))
+    files[2].write_bytes("日期,供应商,销售额\n03/04/2025,甲,1\n05/06/2025,乙,2\n".encode("gbk"))   # asks for the date order
+    for f, code in zip(files, (0, 0, 2)):
+        out = subprocess.run([sys.executable, "-c", _MODULES_AT_EXIT, "--db", db, "import", str(f)],
+                             capture_output=True, text=True, cwd=ROOT, env={**os.environ, "KAM_AUTO_DEMO": "0"})
+        assert f"EXIT {code}" in out.stderr, out.stderr
+        assert "LOADED []" in out.stderr, out.stderr

@@ -40,6 +40,8 @@ def rejection(data: bytes, name: str = "upload.xlsx", limits: Limits | None = No
     (hf.noise_bin, "noise.xls", "not_a_spreadsheet"),
     (hf.nul_text, "nul.csv", "not_a_spreadsheet"),
     (hf.empty_csv, "empty.csv", "empty"),
+    (hf.future_zip_version_xlsx, "zip20.xlsx", "unreadable"),
+    (hf.deflate64_part_xlsx, "deflate64.xlsx", "unreadable"),
 ])
 def test_each_hostile_file_is_refused_with_its_code(make, name, code):
     assert rejection(make(), name).code == code

@@ -52,6 +52,10 @@ CASES = [
     ("noise.xlsx", hf.noise_bin, "not_a_spreadsheet"),
     ("empty.csv", hf.empty_csv, "empty"),
     ("short_record.csv", hf.short_record_csv, "field_count"),
+    ("zip20.xlsx", hf.future_zip_version_xlsx, "unreadable"),
+    ("deflate64.xlsx", hf.deflate64_part_xlsx, "unreadable"),
+    ("lying_offset.xlsx", hf.lying_directory_offset_xlsx, "truncated"),   # found by the fuzz run
+    ("nameless_part.xlsx", hf.nameless_part_xlsx, "truncated"),
 ]
 
 
@@ -144,3 +148,53 @@ def test_killing_the_process_in_the_middle_of_a_load_leaves_the_database_as_it_w
     import_file(s, big.read_bytes(), "big.csv")   # and the same file can then be loaded
     assert s.cursor().execute("select count(*) from sales").fetchone()[0] == before[0][0] + 20000
     s.close()
+
+
+# --- what a file costs follows what it holds ------------------------------------------------
+
+@pytest.mark.parametrize("name, make", [
+    ("wide.csv", lambda: hf.wide_csv(501)),
+    ("ZZZZZ1.xlsx", lambda: hf.far_cell_xlsx("ZZZZZ1")),        # 5 KB claiming 12 million columns
+    ("col_AAAA.xlsx", lambda: hf.far_cell_xlsx("AAAA2")),
+    ("col_SG.xlsx", lambda: hf.far_cell_xlsx("SG2")),             # column 501
+], ids=["csv of 501 columns", "xlsx cell at ZZZZZ1", "xlsx cell at AAAA2", "xlsx cell at SG2"])
+def test_a_sheet_wider_than_the_column_limit_is_refused_naming_the_limit(store, name, make):
+    before = snapshot(store)
+    start = time.perf_counter()
+    with pytest.raises(ImportRejected) as exc:
+        prepare_import(store, make(), name)
+    assert time.perf_counter() - start < 30          # a hang guard: the refusal itself takes well under a second
+    assert exc.value.code == "too_many_columns"
+    assert "at most 500 columns (to column SF)" in exc.value.message
+    assert snapshot(store) == before
+
+
+def test_a_sheet_of_exactly_the_column_limit_imports(store):
+    _, plan = import_file(store, hf.wide_csv(500), "500.csv")
+    d = plan.report.data
+    assert (d["rows_accepted"], len(d["sheets"][0]["columns"])) == (20, 500)
+    assert d["amount_loaded"] == sum(range(1, 21))
+    _, plan = import_file(store, hf.far_cell_xlsx("SF2"), "SF.xlsx")   # a cell in column 500 is inside the limit
+    assert (plan.report.data["rows_accepted"], len(plan.report.data["sheets"][0]["columns"])) == (1, 500)
+
+
+@pytest.mark.parametrize("ref", ["SF100000", "SF1048576"])
+def test_a_small_workbook_whose_cells_claim_a_huge_sheet_is_stopped_by_what_it_holds(store, ref):
+    # 3 KB; the reader would fill 50 million (or 524 million) empty cells between A1 and SF…
+    before = snapshot(store)
+    with pytest.raises(ImportRejected) as exc:
+        prepare_import(store, hf.far_cell_xlsx(ref), "spread.xlsx")
+    assert exc.value.code == "too_large"
+    assert snapshot(store) == before
+
+
+def test_a_header_cell_of_a_million_characters_is_cut_to_a_name(store):
+    # a big CSV read as UTF-16 without its mark turns into a few huge "header" cells (found by
+    # the fuzz run: a minute matching them against every synonym, and a 1.2 MB message)
+    text = "日期,供应商,销售额," + "备" * 1_000_000 + "\n" + "2025-01-02,甲,1,x\n" * 3
+    start = time.perf_counter()
+    _, plan = import_file(store, text.encode("utf-8"), "huge_header.csv")
+    assert time.perf_counter() - start < 30          # a hang guard
+    columns = plan.report.data["sheets"][0]["columns"]
+    assert columns[:3] == ["日期", "供应商", "销售额"] and columns[3] == "备" * 255
+    assert plan.report.data["rows_accepted"] == 3

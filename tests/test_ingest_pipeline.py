@@ -377,3 +377,123 @@ def test_an_import_stopped_by_its_progress_callback_leaves_no_open_cursor_and_no
         with pytest.raises(Exception, match="(?i)closed"):
             cursor.execute("select 1")
     assert store.cursor().execute("select count(*) from sales").fetchone()[0] == 0
+
+
+# --- values too big for the store's columns are rejected lines, not a failed file ----------
+
+def test_amounts_too_big_for_the_store_are_rejected_lines_with_their_reason(store):
+    # amount is DECIMAL(18,4): below 10^14 yuan fits, 10^14 does not; 1e308 is a number too
+    text = """
+日期,供应商,销售额
+2025-01-03,甲,99999999999999
+2025-01-04,甲,100000000000000
+2025-01-05,乙,1e308
+2025-01-06,乙,-100000000000000
+2025-01-07,乙,5
+"""
+    _, plan = import_file(store, csv_bytes(text), "big.csv")
+    rejected = {(r["row"], r["column"], r["value"], r["reason"]) for r in plan.report.rejected}
+    assert rejected == {
+        (3, "销售额", "100000000000000", "number out of range"),
+        (4, "销售额", "1e308", "number out of range"),
+        (5, "销售额", "-100000000000000", "number out of range"),
+    }
+    d = plan.report.data
+    assert (d["rows_accepted"], d["rows_rejected"]) == (2, 3)
+    assert d["rejected_by_reason"] == {"number out of range": 3}
+    assert d["amount_loaded"] == 99999999999999 + 5
+    # (a double becomes DECIMAL(18,4) exactly below ~9·10^11; near 10^14 within a few ten-thousandths)
+    assert [round(r[4]) for r in sales_rows(store)] == [99999999999999, 5]
+
+
+def test_a_quantity_of_10_to_the_15_is_rejected_and_one_just_below_loads(store):
+    # qty is DECIMAL(18,3): its bound is 10^15
+    text = "日期,供应商,数量,销售额\n2025-01-03,甲,999999999999999,1\n2025-01-04,甲,1e15,2\n"
+    _, plan = import_file(store, csv_bytes(text), "qty.csv")
+    assert [(r["row"], r["column"], r["reason"]) for r in plan.report.rejected] == [(3, "数量", "number out of range")]
+    assert [round(r[3]) for r in sales_rows(store)] == [999999999999999]
+
+
+def test_an_amount_that_overflows_once_converted_from_wan_is_rejected(store):
+    # 10^10 万元 is 10^14 yuan: too big; 9,999,999,999 万元 fits
+    text = "日期,供应商,销售额(万元)\n2025-01-03,甲,9999999999\n2025-01-04,甲,10000000000\n"
+    _, plan = import_file(store, csv_bytes(text), "wan.csv")
+    assert [(r["row"], r["value"], r["reason"]) for r in plan.report.rejected] == [(3, "10000000000", "number out of range")]
+    assert [r[4] for r in sales_rows(store)] == [Decimal("99999999990000")]
+
+
+def test_a_derived_cost_or_profit_that_overflows_rejects_its_line(store):
+    # each cell fits, but cost = amount − profit = 9e13 + 9e13 does not
+    text = """
+日期,供应商,销售额,毛利
+2025-01-03,甲,90000000000000,-90000000000000
+2025-01-04,甲,100,20
+"""
+    _, plan = import_file(store, csv_bytes(text), "derived.csv")
+    assert [(r["row"], r["column"], r["reason"]) for r in plan.report.rejected] == [
+        (2, "毛利", "cost (amount − profit) out of range")]
+    assert sales_rows(store) == [("2025-01-04", "甲", None, None, Decimal("100"), Decimal("80"), Decimal("20"))]
+    text = text.replace("毛利", "成本")
+    _, plan = import_file(store, csv_bytes(text), "derived2.csv", ImportOptions(force=True))
+    assert [(r["row"], r["column"], r["reason"]) for r in plan.report.rejected] == [
+        (2, "成本", "profit (amount − cost) out of range")]
+
+
+def test_lines_whose_sum_overflows_the_imports_total_refuse_the_file_by_name(store):
+    # every line fits DECIMAL(18,4), but their total does not fit the import's DECIMAL(18,2)
+    lines = "".join(f"2025-01-03,甲,99999999999999\n" for _ in range(101))
+    with pytest.raises(ImportRejected) as exc:
+        import_file(store, csv_bytes("日期,供应商,销售额\n" + lines), "sum.csv")
+    assert exc.value.code == "total_out_of_range"
+    assert list_imports(store) == []
+
+
+@pytest.mark.parametrize("data, code", [
+    ("日期,供应商,销售额\n".encode("utf-8"), "empty"),
+    ("日期,供应商,销售额\n\n\n".encode("utf-8"), "no_rows"),
+    # a UTF-16 mark over UTF-8 text decodes to one line of odd ideographs: a header with nothing under it
+    (b"\xff\xfe" + "日期,供应商,数量,销售额,成本,毛利\n2025-01-02,甲,1,100,80,20\n ".encode("utf-8"), "unmapped_required"),
+], ids=["header only", "header and blank lines", "utf-16 mark over utf-8"])
+def test_a_file_with_nothing_under_its_header_is_refused_by_name(store, data, code):
+    with pytest.raises(ImportRejected) as exc:
+        prepare_import(store, data, "header_only.csv")
+    assert exc.value.code == code
+    assert list_imports(store) == []
+
+
+def test_a_line_whose_text_is_longer_than_an_excel_cell_is_rejected_with_its_reason(store):
+    # Excel holds at most 32,767 characters in a cell; a longer name is not a name
+    text = f"日期,供应商,销售额\n2025-01-03,{'甲' * 32_767},1\n2025-01-04,{'乙' * 140_000},2\n"
+    _, plan = import_file(store, csv_bytes(text), "long.csv")
+    assert [(r["row"], r["column"], r["reason"]) for r in plan.report.rejected] == [
+        (3, "供应商", "text longer than 32,767 characters")]
+    assert plan.report.rejected[0]["value"] == "乙" * 40 + "…"
+    assert [len(r[1]) for r in sales_rows(store)] == [32_767]
+
+
+TRICKY = """
+日期,供应商,销售额,备注
+2025-01-03,甲,10,
+2025-01-03,乙,5,
+2025-01-03,丙,1,
+ , ,  ,
+日期 ,供应商,销售额, 备注
+2025-01-04,乙,20,见合计
+,,36, 合计
+2025-01-05,甲,abc,
+"""
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["a test a column", "one test over a list of the cells"])
+def test_wide_sheets_test_their_rows_over_a_list_of_cells_with_the_same_result(store, monkeypatch, compact):
+    # wide, short sheets are classified by one lambda over the row's cells (fast to plan);
+    # both ways must read the same file the same way
+    from kam_core.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "_COMPACT_MIN_COLUMNS", 0 if compact else 10_000)
+    _, plan = import_file(store, csv_bytes(TRICKY), "tricky.csv")
+    d = plan.report.data
+    assert (d["rows_accepted"], d["rows_rejected"]) == (4, 1)
+    assert d["skipped_by_reason"] == {"blank": 1, "repeated_header": 1, "totals": 1}
+    assert d["reconciliation"]["status"] == "ok" and d["reconciliation"]["file_total"] == 36
+    assert [(r["row"], r["reason"]) for r in plan.report.rejected] == [(9, "not a number")]

@@ -332,3 +332,12 @@ def test_a_csv_that_stops_being_utf8_after_its_first_megabytes_is_read_as_gb1803
     assert grid.encoding == "gb18030"
     assert grid.rows()[-1] == ["甲公司", "7"]
     assert read_grid(head + filler, "csv").rows()[0] == ["供应商", "金额"]
+
+
+def test_a_cell_longer_than_pythons_csv_field_limit_is_read_whole():
+    # the delimiter sniffer's csv module stops at 131,072 characters a field by default
+    long_cell = "长" * 140_000
+    data = f'日期,供应商,销售额\n2025-01-02,"{long_cell}",1\n2025-01-03,乙,2\n'.encode("utf-8")
+    grid = read_grid(data, "csv")
+    assert grid.delimiter == ","
+    assert [len(r[1]) for r in grid.rows()] == [3, 140_000, 1]

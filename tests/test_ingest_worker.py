@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,8 @@ from kam_core.ingest.detect import MB, Limits
 from kam_core.ingest.errors import ImportRejected
 from kam_core.ingest.pipeline import import_file
 from kam_core.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_worker_reads_exactly_what_the_process_itself_reads():
@@ -155,3 +159,75 @@ def test_the_command_line_does_not_read_the_head_of_a_pipe(monkeypatch, tmp_path
     reading.start()                        # opening the pipe would block here (or eat its first bytes)
     reading.join(5)
     assert not reading.is_alive() and calls == []
+
+
+# --- a reader that panics (python-calamine's PanicException is a BaseException) -----------
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
+needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="real fixtures live in ../shared/fixtures/real, absent here")
+
+
+def _cut_xls() -> bytes:
+    """The real dish-profit .xls cut at 21,110 bytes: its sector table points past the end,
+    and calamine panics ("range end index 120 out of range for slice of length 118")."""
+    return (REAL / "dsfta_catering_dish_profit.xls").read_bytes()[:21_110]
+
+
+@needs_real
+@pytest.mark.parametrize("isolate", [True, False], ids=["in the worker", "in this process"])
+def test_a_damaged_xls_that_makes_the_reader_panic_is_refused_as_damaged_not_as_memory(tmp_path, isolate):
+    from kam_core.ingest.pipeline import prepare_import
+
+    store = open_store(tmp_path / "p.duckdb")
+    with pytest.raises(ImportRejected) as exc:
+        prepare_import(store, _cut_xls(), "dish.xls", limits=Limits(isolate=isolate))
+    assert exc.value.code == "damaged"
+    assert "memory" not in exc.value.message
+    store.close()
+
+
+@needs_real
+def test_a_reader_panic_prints_no_rust_backtrace_for_the_user(tmp_path):
+    cut = tmp_path / "dish.xls"
+    cut.write_bytes(_cut_xls())
+    env = {**os.environ, "RUST_BACKTRACE": "1", "KAM_AUTO_DEMO": "0"}
+    out = subprocess.run([sys.executable, "-m", "kam_core", "--db", str(tmp_path / "c.duckdb"), "import", str(cut)],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.startswith("rejected (damaged): ")
+    assert "panicked" not in out.stderr and "backtrace" not in out.stderr
+
+
+class PanicException(BaseException):
+    """Stands for pyo3's PanicException, which derives from BaseException."""
+
+
+def test_the_worker_answers_a_panic_with_a_refusal_instead_of_dying(monkeypatch):
+    from kam_core.ingest import excel
+
+    def panic(*args, **kwargs):
+        raise PanicException("index out of bounds: the len is 3 but the index is 7")
+
+    monkeypatch.setattr(excel, "read_workbook", panic)
+    sent = []
+
+    class Conn:
+        def send(self, message):
+            sent.append(message)
+
+        def close(self):
+            pass
+
+    excel.worker_main(Conn(), b"", "xls", None, Limits(), False)
+    assert sent[0][:2] == ("rejected", "damaged")
+
+
+def test_a_worker_whose_memory_outgrows_what_its_file_may_use_is_stopped_with_that_reason():
+    # a budget below what any worker holds at its start: the watch stops it at once
+    data = hf.sales_xlsx(200)
+    with pytest.raises(ImportRejected) as exc:
+        readers.read_workbook(data, "xlsx", limits=Limits(worker_rss_base=1 * MB, worker_rss_per_byte=0))
+    assert exc.value.code == "too_large"
+    assert "needed more than 1 MB, the most a" in exc.value.message
+    # with the normal budget (200 MB + 50 × its size) the same file reads
+    assert readers.read_workbook(data, "xlsx", limits=Limits())[1][0].table.num_rows == 201

@@ -180,8 +180,11 @@ def _macro_sql() -> list[str]:
             end""",
         # isfinite: "1e400" is text, not infinity; both twins refuse it.
         "create or replace macro kam__num_finite(v) as case when isfinite(v) then v end",
+        # An empty cell (NULL) is settled first: the lambda below costs ~1 µs a cell even for
+        # NULL (1M blank lines: 0.3 s a column).
         f"""create or replace macro kam_number(txt) as
-            case when regexp_full_match(txt, {_sql_str(_NUM_FAST_RE)}) then kam__num_finite(try_cast(txt as double))
+            case when txt is null then null::double
+                 when regexp_full_match(txt, {_sql_str(_NUM_FAST_RE)}) then kam__num_finite(try_cast(txt as double))
                  when regexp_full_match(txt, {_sql_str(_NUM_FAST2_RE)}) then try_cast(replace(txt, ',', '') as double)
                  else list_transform([kam__prep(txt)], lambda p:
                         case when kam__blank_prepped(p) then null
@@ -215,7 +218,8 @@ def _macro_sql() -> list[str]:
                    then kam__date_serial(floor(cast(d as double)), is1904)
                  else try_cast(kam__date_iso(kam__date_seps(d), o) as date) end""",
         f"""create or replace macro kam__date(txt, o, is1904) as
-            case when regexp_full_match(txt, {_sql_str(_DATE_FAST_RE)}) then try_cast(left(txt, 10) as date)
+            case when txt is null then null::date
+                 when regexp_full_match(txt, {_sql_str(_DATE_FAST_RE)}) then try_cast(left(txt, 10) as date)
                  when regexp_full_match(txt, {_sql_str(_SERIAL_RE)})
                    then kam__date_serial(floor(cast(txt as double)), is1904)
                  when regexp_full_match(txt, {_sql_str(_DATE_FAST2_RE)})

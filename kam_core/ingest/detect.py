@@ -7,6 +7,7 @@ See ``../shared/bad_inputs.md`` §2 and §4.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -38,8 +39,15 @@ class Limits:
     - ``max_entry_ratio``: uncompressed/compressed for any part bigger than
       ``ratio_floor`` (real files: ≤ 24; a zip bomb: ~1000).
     - ``max_cells``: rows × columns of one grid.
+    - ``max_columns``: columns of one sheet. Real exports have tens; every column costs
+      the cleaning SQL, and a sheet wider than this is refused before it is cleaned
+      (an xlsx with a cell beyond it before it is even parsed).
     - ``parse_seconds``: wall time for one parse in the isolated worker.
-    - ``worker_memory``: address-space budget added for that worker.
+    - ``worker_memory``: address-space budget added for that worker (a hard cap; its
+      reservations make the address space ~1 GB larger than what it really uses).
+    - ``worker_rss_base`` + ``worker_rss_per_byte`` × upload size: the resident memory
+      the worker may reach before it is stopped (a 1 MB file: 250 MB), so that a small
+      file whose cells claim a huge sheet costs what it holds, not what it claims.
     - ``isolate``: parse workbooks in that worker (a child process under the
       memory and time limits), so a file that slips past the checks above costs
       the worker, never the dashboard's process. About 0.2 s a call.
@@ -53,9 +61,17 @@ class Limits:
     max_entry_ratio: int = 100
     ratio_floor: int = 1 * MB
     max_cells: int = 50_000_000
+    max_columns: int = 500
     parse_seconds: float = 120.0
     worker_memory: int = 4096 * MB
+    worker_rss_base: int = 200 * MB
+    worker_rss_per_byte: int = 50
     isolate: bool = True
+
+    def worker_rss_budget(self, upload_size: int) -> int:
+        """The resident memory the parsing worker may reach for an upload of ``upload_size`` bytes
+        (``worker_memory`` caps its address space besides)."""
+        return self.worker_rss_base + self.worker_rss_per_byte * upload_size
 
     def uncompressed_budget(self, upload_size: int) -> int:
         """The Σ-uncompressed cap for an upload of ``upload_size`` bytes."""
@@ -77,35 +93,61 @@ def _text_head(data: bytes, n: int = 4096) -> str:
     return head.decode("latin-1").lower()
 
 
-def _zip_kind(data: bytes, name: str) -> str:
-    """Classify a zip package; raise for the zips that are not spreadsheets."""
+def _unreadable_packing(what: str, exc: BaseException) -> ImportRejected:
+    """A zip feature Excel does not use (a newer zip version, Deflate64, patched data)."""
+    return ImportRejected("unreadable", f"{what} is packed in a way Excel does not use ({exc}). "
+                                        "Open it in Excel/WPS, save it as .xlsx and upload again.")
+
+
+def _open_zip(data: bytes, name: str) -> zipfile.ZipFile:
+    """The package's directory, or a refusal that says why it cannot be read."""
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = set(zf.namelist())
+        return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise ImportRejected(
             "truncated",
             f"“{name}” is an incomplete or corrupt zip/xlsx file (the upload was probably interrupted, "
             f"or the file was damaged). Upload the original file again. ({exc})") from exc
-    with zf:
-        if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
-            if "xl/model/item.data" in names and _sheets_hold_no_table(zf):
-                raise ImportRejected(
-                    "power_pivot_only",
-                    f"“{name}” keeps its data in a Power Pivot data model, not on a worksheet. "
-                    "In Excel, put the table on a sheet (or export it to CSV) and upload that.")
-            return "xlsb" if "xl/workbook.bin" in names and "xl/workbook.xml" not in names else "xlsx"
-        if "mimetype" in names:
-            mimetype = zf.read("mimetype")[:100].decode("ascii", "replace").strip()
-            if mimetype == "application/vnd.oasis.opendocument.spreadsheet" and "content.xml" in names:
-                return "ods"
+    except NotImplementedError as exc:  # "zip file version 20.0"
+        raise _unreadable_packing(f"“{name}”", exc) from exc
+
+
+def _zip_kind(data: bytes, name: str) -> str:
+    """Classify a zip package; raise for the zips that are not spreadsheets."""
+    with _open_zip(data, name) as zf:
+        try:
+            return _zip_kind_of(zf, name)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            raise ImportRejected("truncated", f"“{name}” is a corrupt zip/xlsx file ({exc}). "
+                                              "Upload the original file again.") from exc
+        except NotImplementedError as exc:
+            raise _unreadable_packing(f"“{name}”", exc) from exc
+        except RuntimeError as exc:  # zipfile: "File … is encrypted, password required"
+            raise ImportRejected("encrypted", f"“{name}” has encrypted parts; remove the password and save "
+                                              "it again.") from exc
+
+
+def _zip_kind_of(zf: zipfile.ZipFile, name: str) -> str:
+    """What the package's part names say it is."""
+    names = set(zf.namelist())
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        if "xl/model/item.data" in names and _sheets_hold_no_table(zf):
             raise ImportRejected(
-                "not_a_spreadsheet",
-                f"“{name}” is an OpenDocument file of type {mimetype!r}, not a spreadsheet.")
-        for prefix, what in (("word/", "a Word document"), ("ppt/", "a PowerPoint presentation")):
-            if any(n.startswith(prefix) for n in names):
-                raise ImportRejected("not_a_spreadsheet",
-                                     f"“{name}” is {what}, not a spreadsheet. Upload the Excel or CSV export instead.")
+                "power_pivot_only",
+                f"“{name}” keeps its data in a Power Pivot data model, not on a worksheet. "
+                "In Excel, put the table on a sheet (or export it to CSV) and upload that.")
+        return "xlsb" if "xl/workbook.bin" in names and "xl/workbook.xml" not in names else "xlsx"
+    if "mimetype" in names:
+        mimetype = zf.read("mimetype")[:100].decode("ascii", "replace").strip()
+        if mimetype == "application/vnd.oasis.opendocument.spreadsheet" and "content.xml" in names:
+            return "ods"
+        raise ImportRejected(
+            "not_a_spreadsheet",
+            f"“{name}” is an OpenDocument file of type {mimetype!r}, not a spreadsheet.")
+    for prefix, what in (("word/", "a Word document"), ("ppt/", "a PowerPoint presentation")):
+        if any(n.startswith(prefix) for n in names):
+            raise ImportRejected("not_a_spreadsheet",
+                                 f"“{name}” is {what}, not a spreadsheet. Upload the Excel or CSV export instead.")
     raise ImportRejected("not_a_spreadsheet",
                          f"“{name}” is a zip archive, not an Excel workbook. Unpack it and upload the spreadsheet inside.")
 
@@ -246,6 +288,15 @@ def sniff_format(data: bytes, file_name: str, limits: Limits | None = None) -> s
     return "csv"
 
 
+def too_many_columns(n_columns: int, max_columns: int) -> ImportRejected:
+    """The refusal of a sheet wider than the column limit."""
+    return ImportRejected(
+        "too_many_columns",
+        f"The sheet is {n_columns:,} columns wide (to column {column_letters(n_columns)}); an import takes at most "
+        f"{max_columns:,} columns (to column {column_letters(max_columns)}). Delete the columns you do not need, "
+        "or stray cells far to the right, and upload again.")
+
+
 # ---------------------------------------------------------------------------------------
 # check_container
 
@@ -282,11 +333,8 @@ def check_container(data: bytes, fmt: str, limits: Limits | None = None, inflate
     if digest in _verified:
         _verified.move_to_end(digest)
         return
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ImportRejected("truncated", f"The workbook is incomplete or corrupt: {exc}. Upload the original file again.") from exc
+    zf = _open_zip(data, "The workbook")
+    infos = zf.infolist()
     with zf:
         if len(infos) > limits.max_zip_entries:
             raise _bomb(f"The workbook has {len(infos):,} parts; real workbooks have a few dozen "
@@ -304,8 +352,9 @@ def check_container(data: bytes, fmt: str, limits: Limits | None = None, inflate
                             f"(limit {limits.max_entry_ratio}): it looks like a zip bomb.")
         if not inflate:
             return
+        too_wide = _refs_beyond(limits.max_columns)
         for info in infos:
-            _scan_part(zf, info)
+            _scan_part(zf, info, too_wide if _is_worksheet(info.filename) else None, limits.max_columns)
     _verified[digest] = None
     while len(_verified) > 32:
         _verified.popitem(last=False)
@@ -315,8 +364,47 @@ def _digest(data: bytes, limits: Limits) -> bytes:
     return hashlib.blake2b(data, digest_size=20).digest() + repr(limits).encode()
 
 
-def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Inflate one part in bounded steps, looking for nested archives and DTDs."""
+def column_letters(n: int) -> str:
+    """1 → A, 26 → Z, 27 → AA, 500 → SF."""
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def column_number(letters: str) -> int:
+    """A → 1, SF → 500, XFD → 16384."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+@functools.lru_cache(maxsize=8)
+def _refs_beyond(max_columns: int) -> re.Pattern[bytes]:
+    """A cell reference (`` r="SG1"``) whose column lies beyond ``max_columns``: its letters
+    are longer than the limit's, or as long and greater. Only such cells match, so the
+    scan costs a test per cell, never a parse."""
+    limit = column_letters(max_columns)
+    greater = [f"[A-Z]{{{len(limit) + 1},}}"]
+    for i, ch in enumerate(limit):
+        if ch != "Z":
+            greater.append(f"{limit[:i]}[{chr(ord(ch) + 1)}-Z][A-Z]{{{len(limit) - i - 1}}}")
+    return re.compile(rf' r="((?:{"|".join(greater)}))[0-9]'.encode(), re.IGNORECASE)
+
+
+def _is_worksheet(part: str) -> bool:
+    return part.startswith("xl/worksheets/") and part.endswith(".xml")
+
+
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, too_wide: re.Pattern[bytes] | None = None,
+               max_columns: int = 0) -> None:
+    """Inflate one part in bounded steps, looking for nested archives and DTDs, and in a
+    worksheet (``too_wide``) for a cell beyond the column limit."""
+    if not info.filename:
+        raise ImportRejected("truncated", "The workbook has a part without a name: it is damaged. "
+                                          "Upload the original file again.")
     if info.is_dir():
         return
     tail = b""
@@ -337,9 +425,12 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                         f"The workbook part {info.filename!r} declares a DTD or XML entities (<!DOCTYPE>), which no "
                         "genuine Excel file does; it may be an attack (billion laughs / XXE). The file was refused. "
                         "If it is yours, open it in Excel/WPS and save it again as .xlsx.")
+                wide = too_wide.search(window) if too_wide is not None else None
+                if wide is not None:
+                    raise too_many_columns(column_number(wide.group(1).decode()), max_columns)
                 tail = window[-32:]
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # CRC mismatch, a lying size, bad deflate data
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
+        # a CRC mismatch, a lying size, bad deflate data, a part placed before the file's start
         raise ImportRejected("truncated", f"The workbook part {info.filename!r} is corrupt: {exc}.") from exc
     except NotImplementedError as exc:  # a compression method Excel does not write
-        raise ImportRejected("unreadable", f"The workbook part {info.filename!r} is packed in a way Excel does not "
-                                           f"use ({exc}). Open it in Excel/WPS, save it as .xlsx and upload again.") from exc
+        raise _unreadable_packing(f"The workbook part {info.filename!r}", exc) from exc

@@ -8,6 +8,7 @@ raw sheets into grids in the dashboard's process. See ``docs/DESIGN.md`` (Ingest
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import re
@@ -24,8 +25,9 @@ from defusedxml import ElementTree as DefusedET
 import pyarrow.ipc  # noqa: F401 - the worker writes its sheets as Arrow files
 import python_calamine as calamine
 
-from .detect import Limits, check_container
+from .detect import Limits, check_container, too_many_columns
 from .errors import ImportRejected
+from .worker import WORKER_STDERR
 
 EXCEL_FORMATS = ("xlsx", "xls", "xlsb", "ods")
 
@@ -112,13 +114,13 @@ def read_sheet(data: bytes, fmt: str, sheet: str | None, limits: Limits, inflate
         raise ImportRejected("sheet_not_found", f"The workbook has no worksheet named {sheet!r}.")
     ws = _cached_sheet(data, sheet)
     n_rows, n_cols = _sheet_extent(ws)
+    if n_cols > limits.max_columns:
+        raise too_many_columns(n_cols, limits.max_columns)
     if n_rows * n_cols > limits.max_cells:
         raise ImportRejected("too_large", f"Sheet {sheet!r} has {n_rows * n_cols:,} cells; "
                                           f"the limit is {limits.max_cells:,}. Split the export and upload the parts.")
-    try:
+    with _reading():
         batch, errors = ws.to_arrow_with_errors()
-    except Exception as exc:
-        raise _rejection(exc) from exc
     positions = [c.absolute_index for c in ws.selected_columns]
     cells = [(e.position[0], positions[e.position[1]], e.detail) for e in (errors.errors if errors else ())]
     return RawSheet(sheet, batch, positions, cells, _cached(data, "date1904", lambda: _date1904(data, fmt)))
@@ -173,10 +175,8 @@ def _sheet_list(data: bytes, fmt: str) -> list[_SheetMeta]:
 
 
 def _calamine_sheet_list(data: bytes) -> list[_SheetMeta]:
-    try:
+    with _reading():
         wb = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises several unrelated types
-        raise _rejection(exc) from exc
     return [_SheetMeta(m.name, m.typ == calamine.SheetTypeEnum.WorkSheet, m.visible == calamine.SheetVisibleEnum.Visible)
             for m in wb.sheets_metadata]
 
@@ -216,20 +216,17 @@ def _cached_sheet(data: bytes, name: str) -> fastexcel.ExcelSheet:
     """The sheet parsed, every cell as text (``header_row=None``: no row is taken as a
     header; ``skip_rows=0``: leading blank rows are kept, so rows start at row 1)."""
     def load():
-        try:
-            return _cached_reader(data).load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
-        except Exception as exc:  # fastexcel raises its own types and calamine's
-            raise _rejection(exc) from exc
+        reader = _cached_reader(data)
+        with _reading():
+            return reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
 
     return _cached(data, ("sheet", name), load)
 
 
 def _cached_reader(data: bytes) -> fastexcel.ExcelReader:
     def open_reader():
-        try:
+        with _reading():
             return fastexcel.read_excel(data)
-        except Exception as exc:  # fastexcel raises its own types and calamine's
-            raise _rejection(exc) from exc
 
     return _cached(data, "reader", open_reader)
 
@@ -243,8 +240,40 @@ def forget_cached() -> None:
 
 def _sheet_extent(sheet: fastexcel.ExcelSheet) -> tuple[int, int]:
     """Rows × columns from A1 to the last cell with a value."""
-    columns = sheet.available_columns()
-    return (sheet.height, columns[-1].absolute_index + 1) if columns else (0, 0)
+    with _reading():
+        columns = sheet.available_columns()
+        return (sheet.height, columns[-1].absolute_index + 1) if columns else (0, 0)
+
+
+@contextlib.contextmanager
+def _reading():
+    """Around a call into the native readers: what they raise becomes a refusal.
+
+    fastexcel and calamine raise several unrelated error types; a Rust panic comes as
+    pyo3's ``PanicException``, a ``BaseException``, and means the file is damaged.
+    Other ``BaseException``s (an interrupt) go on as they are.
+    """
+    try:
+        yield
+    except ImportRejected:
+        raise
+    except Exception as exc:
+        raise _rejection(exc) from exc
+    except BaseException as exc:
+        if not is_panic(exc):
+            raise
+        raise damaged(exc) from exc
+
+
+def is_panic(exc: BaseException) -> bool:
+    """A Rust panic inside a native reader (each pyo3 module has its own PanicException class)."""
+    return type(exc).__name__ == "PanicException"
+
+
+def damaged(exc: BaseException) -> ImportRejected:
+    return ImportRejected("damaged", f"The workbook is damaged: its parts do not fit together ({exc}). Open it in "
+                                     "Excel/WPS; if it opens, save it again as .xlsx and upload that, otherwise "
+                                     "ask for the export again.")
 
 
 def _rejection(exc: Exception) -> ImportRejected:
@@ -309,6 +338,7 @@ def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: L
     """
     import resource
 
+    _stderr_to_spool(spool)
     try:
         with open("/proc/self/status") as f:
             vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize")), 0)
@@ -327,11 +357,31 @@ def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: L
     except MemoryError:
         conn.send(("rejected", "too_large", "Reading this workbook needs more memory than an import may use. "
                                             "Split it or save only the sheet you need, then upload again."))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent as a rejection
-        conn.send(("rejected", "unreadable", f"The workbook cannot be read ({type(exc).__name__}: {exc}). "
-                                             "Open it in Excel/WPS, save it as .xlsx and upload again."))
+    except BaseException as exc:  # noqa: BLE001 - this process only reads: whatever stops it is the file's answer
+        if is_panic(exc):
+            rejection = damaged(exc)
+        else:
+            rejection = ImportRejected("unreadable", f"The workbook cannot be read ({type(exc).__name__}: {exc}). "
+                                                     "Open it in Excel/WPS, save it as .xlsx and upload again.")
+        conn.send(("rejected", rejection.code, rejection.message))
     finally:
         conn.close()
+
+
+def _stderr_to_spool(spool: str | None) -> None:
+    """What the native readers print (a Rust panic's message, with a backtrace when
+    RUST_BACKTRACE is set; "memory allocation of … failed") goes to a file in the spool,
+    which the parent logs, instead of the user's terminal."""
+    import os
+
+    os.environ["RUST_BACKTRACE"] = "0"
+    try:
+        fd = os.open(os.path.join(spool, WORKER_STDERR) if spool else os.devnull,
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:
+        return
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 def _spooled(raw: RawSheet, path: str) -> RawSheet:

@@ -30,6 +30,10 @@ __all__ = ["HeaderGuess", "build_header", "find_header", "normalise_header", "un
 
 SCAN_ROWS = 30
 _SHORT = 30
+# Header names and title text are cut to this many characters (a name in an Excel table
+# holds at most 255): a cell of a million characters in the first rows (a file read in
+# the wrong encoding) would otherwise be normalised and matched against every synonym.
+MAX_HEADER_CHARS = 255
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 _BRACKETS = str.maketrans({"【": "[", "】": "]", "〔": "(", "〕": ")", "［": "[", "］": "]"})
 _WS = re.compile(r"\s+")
@@ -75,7 +79,7 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def _text(c: str | None) -> str:
-    return normalise_header(c) if c is not None else ""
+    return normalise_header(c[:2 * MAX_HEADER_CHARS])[:MAX_HEADER_CHARS] if c is not None else ""
 
 
 def _kind(c: str) -> str:
@@ -188,7 +192,7 @@ def build_header(rows: list[list[str | None]], row_index: int, n_rows: int = 1) 
     band = prepared[row_index - n_rows + 1: row_index + 1]
     # the title keeps the file's own text (it often holds the period and the store)
     title_lines = [
-        " ".join(_WS.sub(" ", str(c)).strip() for c in raw if c is not None and str(c).strip())
+        " ".join(_WS.sub(" ", str(c)[:MAX_HEADER_CHARS]).strip() for c in raw if c is not None and str(c).strip())
         for raw, r in zip(rows, prepared[: row_index - n_rows + 1]) if r.ne
     ]
     return HeaderGuess(

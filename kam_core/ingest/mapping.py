@@ -17,6 +17,7 @@ Rules, in order:
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -76,6 +77,7 @@ _KEY_DROP = re.compile(r"[\s_\-]+")
 _SYNONYM_KEYS = {f: frozenset(_KEY_DROP.sub("", syn.casefold()) for syn in SYNONYMS[f]) for f in SYNONYMS}
 
 
+@functools.lru_cache(maxsize=8192)  # asked of every header once per field: 13× on a wide sheet
 def header_key(column: str) -> str:
     """The matching key of a header: normalised, casefolded, unit in brackets and separators dropped."""
     s = normalise_header(column or "").casefold()
@@ -100,6 +102,7 @@ def _allowed(field: str, key: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=8192)
 def _words(column: str) -> str:
     return " " + re.sub(r"[^0-9a-z]+", " ", normalise_header(column or "").casefold()) + " "
 

@@ -16,7 +16,7 @@ import csv
 import hashlib
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import duckdb
@@ -38,6 +38,13 @@ DATE_ORDERS = ("ymd", "dmy", "mdy")
 TEXT_FIELDS = lines.TEXT_FIELDS
 NUMBER_FIELDS = ("qty", "amount", "cost", "profit", "unit_price")
 MONEY_FIELDS = ("amount", "cost", "profit", "unit_price")
+# What the store's columns hold (sales and inventory): money DECIMAL(18,4) and qty
+# DECIMAL(18,3), so a value's size must stay below 10^14 and 10^15; the import's
+# totals are DECIMAL(18,2), below 10^16. (DuckDB casts a double to a decimal by
+# multiplying in floating point: exact below ~9·10^11 yuan a line, within a few
+# ten-thousandths above: 99999999999999 is stored as …999.0016.)
+VALUE_BOUNDS = {"qty": 10**15, "amount": 10**14, "cost": 10**14, "profit": 10**14, "unit_price": 10**14}
+TOTAL_BOUND = 10**16
 # Labels of totals and subtotal rows (a cell that is only this, or starts with a Chinese one).
 # The characters a cell matching TOTALS_PATTERN can start with (before lower()).
 _TOTALS_FIRST_CHARS = "\t\n\f\r 小合总共累gGsStT"
@@ -320,7 +327,8 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         sheet_reports.append({"name": sheet, "header_row": header_row_no, "title": title, "columns": cols,
                               "rows": table.num_rows})
         # in batches, so that DuckDB scans the grid on every core (see _SCAN_BATCH)
-        body = pa.Table.from_batches(table.slice(header_idx + 1).to_batches(max_chunksize=_SCAN_BATCH))
+        body = pa.Table.from_batches(table.slice(header_idx + 1).to_batches(max_chunksize=_SCAN_BATCH),
+                                     schema=table.schema)  # no rows under the header: no batches
         view = f"grid_{i}"
         con.register(view, body)
         bodies.append(body)
@@ -357,7 +365,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         h_norm = headers.normalise_header(h)
         match = h if h in columns else (h_norm if h_norm in columns else None)
         if match is None:
-            raise ImportRejected("unknown_header", f"--map {f}={h}: the file has no column {h!r}; columns: {', '.join(columns)}")
+            raise ImportRejected("unknown_header", f"--map {f}={h}: the file has no column {h!r}; columns: {_column_list(columns)}")
         for other, col in list(field_map.items()):
             if col == match and other != f:
                 del field_map[other]
@@ -374,7 +382,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
             if alt:
                 hint = f" (the file has a {alt[0]} column: choose --account-from {'brand' if alt[0] == 'brand' else 'product-prefix'})"
         raise DecisionNeeded("unmapped_required",
-                             f"no column found for {', '.join(missing)}{hint}; columns: {', '.join(columns)}. "
+                             f"no column found for {', '.join(missing)}{hint}; columns: {_column_list(columns)}. "
                              "Map it with --map FIELD=HEADER.", missing,
                              details=_details(preview, sheet_reports, field_map))
     col_of = {f: f"c{columns.index(h)}" for f, h in field_map.items()}
@@ -424,13 +432,21 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     # closing the plan rolls them back. Only the lines that are not loaded
     # (blank, headers, totals, rejected: a few) are cleaned a second time, for the report.
     report_progress(0.55, "cleaning values")
-    params = {"order": date_order, "pat": TOTALS_PATTERN, "sheets": list(sheet_names)}
+    params = {"order": date_order, "sheets": list(sheet_names)}
     import_id = int(con.execute("select nextval('import_id_seq')").fetchone()[0])
     ok = [f"c.{acc_field} is not null", "date is not null"]
     if options.kind == "sales":
         ok.append("amount_val is not null")
     ok += [f"{f}_ok" for f in NUMBER_FIELDS if f in col_of]
-    cleaning = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw")
+    if options.kind == "sales":
+        ok += [f"not {f}_derived_big" for f, given in (("cost", "profit"), ("profit", "cost")) if given in col_of]
+    n_lines = sum(b.num_rows for b in bodies)
+    long_text = _long_text_fields(bodies, grid_names, col_of)
+    label_columns = _label_columns(bodies, grid_names, len(columns))
+    ok += [f"not {f}_long" for f in long_text]
+    cleaning = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw",
+                             compact=_compact_row_tests(len(columns), n_lines), long_text=long_text,
+                             label_columns=label_columns)
     con.execute("begin transaction")
     with store.load_memory_budget():
         loaded = lines.load(
@@ -443,7 +459,7 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     report_progress(0.7, "checking the rest")
     loaded_rows = None
     left_parts = []
-    everything_loaded = loaded == sum(b.num_rows for b in bodies)
+    everything_loaded = loaded == n_lines
     for i, body in enumerate(bodies):
         if everything_loaded:       # nothing left over: skip the search
             con.register(f"left_{i}", body.slice(0, 0))
@@ -455,11 +471,14 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         done = loaded_rows["source_row"][loaded_rows["sheet_no"] == i]
         keep = np.ones(len(rows_i), dtype=bool)
         keep[np.searchsorted(rows_i, done)] = False
-        con.register(f"left_{i}", body.filter(pa.array(keep)))
+        con.register(f"left_{i}", body.filter(readers.bool_array(keep)))
         left_parts.append(raw_parts[i].replace(f" from grid_{i}", f" from left_{i}"))
     con.execute("create temp view raw_left as " + " union all ".join(left_parts))
-    con.execute(f"create temp table cleaned as {_cleaning_sql(columns, col_of, account_field, units, date1904, source='raw_left')}",
-                params)
+    left_sql = _cleaning_sql(columns, col_of, account_field, units, date1904, source="raw_left",
+                             compact=_compact_row_tests(len(columns), n_lines - loaded), long_text=long_text,
+                             label_columns=label_columns)
+    # Blank lines are counted, not kept: a sheet with one cell at A1048576 has a million.
+    con.execute(f"create temp table cleaned as select * from ({left_sql}) where row_class <> 'blank'", params)
     # Everything needed from the grid is in the store and in `cleaned` now: let it go.
     con.execute("drop view raw_left")
     con.execute("drop view raw")
@@ -489,7 +508,13 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     ]
     if options.kind == "sales":
         reasons += [("amount", "raw_amount", "amount is missing", "amount_val is null and amount_ok")]
-    reasons += [(f, f"raw_{f}", "not a number", f"not {f}_ok") for f in NUMBER_FIELDS if f in col_of]
+    reasons += [(f, f"raw_{f}", "not a number", f"not {f}_ok and not {f}_big") for f in NUMBER_FIELDS if f in col_of]
+    reasons += [(f, f"raw_{f}", "number out of range", f"{f}_big") for f in NUMBER_FIELDS if f in col_of]
+    if options.kind == "sales":
+        reasons += [(given, f"raw_{given}", f"{f} (amount − {given}) out of range", f"{f}_derived_big")
+                    for f, given in (("cost", "profit"), ("profit", "cost")) if given in col_of]
+    reasons += [(f, f"left({f}, 40) || '…'", f"text longer than {readers.EXCEL_MAX_CELL_CHARS:,} characters", f"{f}_long")
+                for f in long_text]
     reasons.insert(0, (acc_field, acc_field, f"{acc_field} is missing", f"{acc_field} is null"))
     reasons.insert(1, (acc_field, acc_field, f"{acc_field} is not a usable name",
                        f"{acc_field} is not null and {acc_field} not in (select src_name from name_map)"))
@@ -506,6 +531,9 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
         f'select * from rejects order by sheet, "row", "column" limit {MAX_REPORTED_REJECTS}').fetchall()]
 
     counts = dict(con.execute("select row_class, count(*) from cleaned group by all").fetchall())
+    blank_lines = n_lines - int(loaded) - sum(counts.values())
+    if blank_lines:
+        counts["blank"] = blank_lines
     counts["data"] = int(loaded)
     rows_read = sum(counts.values())
     accepted = int(loaded)
@@ -540,6 +568,10 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
     # from the load (1M lines: the import's peak 560–590 → 555–570 MB).
     with store.load_memory_budget():
         stats = lines.import_figures(con, options.kind, import_id, _formula_start_sql(formula_cols))
+    if options.kind == "sales" and any(v is not None and abs(v) >= TOTAL_BOUND for v in (stats[2], stats[4])):
+        raise ImportRejected("total_out_of_range",
+                             f"the lines of this file add up to more than {TOTAL_BOUND:,} yuan, which no import can "
+                             "record; check the amount column and its unit (元/万元), or split the file")
     if options.kind == "sales":
         given = {"amount": "amount" in col_of, "cost": "cost" in col_of, "profit": "profit" in col_of, "qty": "qty" in col_of}
         totals = {"amount": stats[2], "cost": stats[3], "profit": stats[4], "qty": stats[5]}
@@ -616,6 +648,12 @@ def _prepare(store, con, data, file_name, sha, fmt, grids, options, report_progr
                       report=ValidationReport(report, rejected), new_aliases=new_aliases,
                       signature=signature, mapping=dict(field_map), staging=con, sheets=tuple(sheet_names),
                       import_id=import_id)
+
+
+def _column_list(columns: list[str], shown: int = 40) -> str:
+    """The columns for a message: the first ``shown``, then how many more."""
+    text = ", ".join(columns[:shown])
+    return text + (f" … ({len(columns):,} columns)" if len(columns) > shown else "")
 
 
 def _preview_rows(body: pa.Table, names: dict[str, str], columns: list[str]) -> list[dict]:
@@ -731,9 +769,9 @@ def _name_map(store: Store, names: list[str], account_from: str) -> dict[str, tu
 
 def _name_map_table(name_map: dict[str, tuple[str, str]]) -> pa.Table:
     return pa.table({
-        "src_name": pa.array(list(name_map), pa.string()),
-        "account_raw": pa.array([v[0] for v in name_map.values()], pa.string()),
-        "account": pa.array([v[1] for v in name_map.values()], pa.string()),
+        "src_name": readers.string_array(list(name_map)),
+        "account_raw": readers.string_array([v[0] for v in name_map.values()]),
+        "account": readers.string_array([v[1] for v in name_map.values()]),
     })
 
 
@@ -749,31 +787,100 @@ def _typed_columns(kind: str) -> list[str]:
             "qty_val::decimal(18,3)", "amount_val::decimal(18,4)"]
 
 
+# A sheet wider than this, with no more lines than that, tests its rows for totals labels
+# over a list of its cells: one lambda for DuckDB to plan instead of one expression a
+# column (500 columns: planning 0.4 s → 0.01 s), but ~3× slower a cell to run.
+_COMPACT_MIN_COLUMNS = 64
+_COMPACT_MAX_LINES = 5_000
+
+
+def _long_text_fields(bodies: list[pa.Table], grid_names: list[dict[str, str]],
+                      col_of: dict[str, str]) -> tuple[str, ...]:
+    """The mapped text fields with a cell of more bytes than an Excel cell has characters:
+    measured on the grid (a CSV column's dictionary, not its million cells), so that a
+    file without one pays nothing in the cleaning SQL."""
+    limit = readers.EXCEL_MAX_CELL_CHARS
+
+    def longest(col: pa.ChunkedArray) -> int:
+        out = 0
+        for chunk in col.chunks:
+            values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            if len(values):
+                out = max(out, pa.compute.max(pa.compute.binary_length(values)).as_py() or 0)
+        return out
+
+    return tuple(f for f in TEXT_FIELDS if f in col_of
+                 and any(col_of[f] in names and longest(body.column(names[col_of[f]])) > limit
+                         for body, names in zip(bodies, grid_names)))
+
+
+def _label_columns(bodies: list[pa.Table], grid_names: list[dict[str, str]], width: int) -> tuple[str, ...]:
+    """The grid columns (``c0``…) with a cell whose first character can start a totals label:
+    only they are tested for one, line by line (a CSV column's dictionary is enough to
+    tell; an export's codes, numbers, dates and names never start with one)."""
+    first = readers.string_array(list(_TOTALS_FIRST_CHARS))
+
+    def may_hold_label(col: pa.ChunkedArray) -> bool:
+        for chunk in col.chunks:
+            values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            if len(values) and pa.compute.any(pa.compute.is_in(
+                    pa.compute.utf8_slice_codeunits(values, 0, 1), value_set=first)).as_py():
+                return True
+        return False
+
+    return tuple(f"c{j}" for j in range(width)
+                 if any(f"c{j}" in names and may_hold_label(body.column(names[f"c{j}"]))
+                        for body, names in zip(bodies, grid_names)))
+
+
+def _compact_row_tests(n_columns: int, n_lines: int) -> bool:
+    return n_columns > _COMPACT_MIN_COLUMNS and n_lines <= _COMPACT_MAX_LINES
+
+
 def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str, units: dict[str, int],
-                  date1904: bool, source: str = "raw") -> str:
+                  date1904: bool, source: str = "raw", compact: bool = False,
+                  long_text: tuple[str, ...] = (), label_columns: tuple[str, ...] | None = None) -> str:
     """A select over ``source`` (a view of the grid): each row's class, typed values, per-value ok flags, raw text of mapped cells.
 
     Column names here are the grid's own (c0…cN), never headers from the file;
     header texts appear only as escaped string literals for the repeated-header test.
     Expensive checks sit behind CASE so they run only on the rows that need them.
+    ``long_text``: the text fields whose column holds a cell longer than an Excel cell
+    (``_long_text_fields``); only they are tested, line by line, with a ``{field}_long`` flag.
+    ``label_columns``: the grid columns that may hold a totals label (``_label_columns``;
+    None: all of them).
     """
     all_cols = [f"c{j}" for j in range(len(columns))]
-    blank = " and ".join(_blank_cell(_q(c)) for c in all_cols)
+    label_cols = all_cols if label_columns is None else [c for c in all_cols if c in label_columns]
     # A totals label starts its cell (after spaces): only cells whose first character
     # can start one go through the regular expression.
     first_chars = "[" + ", ".join(str(ord(ch)) for ch in _TOTALS_FIRST_CHARS) + "]"
-    totals = " or ".join(f"(list_contains({first_chars}, ascii({_q(c)})) "
-                         f"and regexp_matches(lower({_q(c)}), $pat))" for c in all_cols)
+    pattern = _sql_str(TOTALS_PATTERN)  # a literal: a bound parameter costs the planner 2-3× more
     header_cells = [(c, h) for c, h in zip(all_cols, columns) if h and not h.startswith("column_")]
-    header = " and ".join(f"coalesce(trim({_q(c)}), '') = {_sql_str(h)}" for c, h in header_cells) or "false"
+    if compact:
+        cells = f"list_value({', '.join(_q(c) for c in all_cols)})"
+        blank = f"list_bool_and(list_transform({cells}, x -> {_blank_cell('x')}))"
+        totals = (f"list_bool_or(list_transform(list_value({', '.join(_q(c) for c in label_cols)}), "
+                  f"x -> list_contains({first_chars}, ascii(x)) and regexp_matches(lower(x), {pattern})))"
+                  if label_cols else "false")
+        header = (f"list_transform(list_value({', '.join(_q(c) for c, _ in header_cells)}), x -> coalesce(trim(x), '')) "
+                  f"= {_sql_list([h for _, h in header_cells])}" if header_cells else "false")
+    else:
+        blank = " and ".join(_blank_cell(_q(c)) for c in all_cols)
+        totals = " or ".join(f"(list_contains({first_chars}, ascii({_q(c)})) "
+                             f"and regexp_matches(lower({_q(c)}), {pattern}))" for c in label_cols) or "false"
+        header = " and ".join(f"coalesce(trim({_q(c)}), '') = {_sql_str(h)}" for c, h in header_cells) or "false"
     first_c, first_h = header_cells[0] if header_cells else (all_cols[0], "")
     date_fn = "kam_date1904" if date1904 else "kam_date"
     dcol = _q(col_of["date"])
-    acol = _q(col_of[account_field])
-    mcol = _q(col_of.get("amount") or col_of.get("qty"))
+    money = "amount" if "amount" in col_of else "qty"
     base = ["sheet_no", "src_row", f"{date_fn}({dcol}, $order) as date", f"{dcol} as raw_date"]
+    limit = readers.EXCEL_MAX_CELL_CHARS
     for f in TEXT_FIELDS:
         base.append(_trimmed(_q(col_of[f])) + f" as {f}" if f in col_of else f"null::varchar as {f}")
+        if f in long_text:  # characters are counted only where there are that many bytes
+            base.append(f"coalesce(strlen({_q(col_of[f])}) > {limit} and length(trim({_q(col_of[f])})) > {limit}, false) "
+                        f"as {f}_long")
     for f in NUMBER_FIELDS:
         if f in col_of:
             base += [f"kam_number({_q(col_of[f])}) as {f}_num", f"{_q(col_of[f])} as raw_{f}"]
@@ -782,19 +889,38 @@ def _cleaning_sql(columns: list[str], col_of: dict[str, str], account_field: str
     base.append(f"""case when {blank} then 'blank'
                when contains({_q(first_c)}, {_sql_str(first_h)}) and {header} then 'repeated_header'
                when {totals} then 'totals'
-               when {_blank_cell(dcol)} and {_blank_cell(acol)} and kam_number({mcol}) is not null then 'totals_unlabelled'
-               else 'data' end as row_class""")
+               else 'data' end as row_class_0""")
     # The raw text of a typed cell is kept only where its value is missing: that is
     # the only case a rejection reports it, and it keeps `cleaned` small.
-    finals = ["b.* exclude (raw_date, " + ", ".join(f"{f}_num, raw_{f}" for f in NUMBER_FIELDS) + ")",
+    # A line with neither date nor name but a number may be an unlabelled total. That test
+    # sits out here, on b's columns: repeating a date or name cell's blank test inside the
+    # CASE above, whose first branch tests every cell, makes DuckDB's planner take seconds
+    # on a wide sheet (500 columns: 4.4 → 0.4 s).
+    finals = ["b.* exclude (row_class_0, raw_date, " + ", ".join(f"{f}_num, raw_{f}" for f in NUMBER_FIELDS) + ")",
+              f"case when row_class_0 <> 'data' then row_class_0 when {_blank_cell('raw_date')} "
+              f"and {account_field} is null and {money}_num is not null then 'totals_unlabelled' "
+              "else 'data' end as row_class",
               "list_extract($sheets, sheet_no + 1) as src_sheet",
               "case when date is null then raw_date end as raw_date",
               "case when date is not null then true else kam_is_blank(raw_date) end as date_ok"]
+    # A number the store's column cannot hold (amount ≥ 10^14 yuan, qty ≥ 10^15, or a cost or
+    # profit worked out from two that fit) rejects its line; its text is kept for the report.
+    value = {f: f"{f}_num * {int(units.get(f, 1))}" if int(units.get(f, 1)) != 1 else f"{f}_num" for f in NUMBER_FIELDS}
+    big = {f: f"coalesce(abs({value[f]}) >= {VALUE_BOUNDS[f]}, false)" for f in NUMBER_FIELDS}
+    derived_big = {
+        "cost": f"coalesce(cost_num is null and abs({value['amount']} - {value['profit']}) >= {VALUE_BOUNDS['cost']}, false)",
+        "profit": f"coalesce(profit_num is null and abs({value['amount']} - {value['cost']}) >= {VALUE_BOUNDS['profit']}, false)"}
     for f in NUMBER_FIELDS:
-        mult = int(units.get(f, 1))
-        finals.append(f"{f}_num * {mult} as {f}_val" if mult != 1 else f"{f}_num as {f}_val")
-        finals.append(f"case when {f}_num is null then raw_{f} end as raw_{f}")
-        finals.append(f"case when {f}_num is not null or raw_{f} is null then true else kam_is_blank(raw_{f}) end as {f}_ok")
+        finals.append(f"case when not {big[f]} then {value[f]} end as {f}_val")
+        keep_raw = f"{f}_num is null or {big[f]}"
+        if f in ("cost", "profit"):  # the cell the other one is worked out from
+            keep_raw += f" or {derived_big['profit' if f == 'cost' else 'cost']}"
+        finals.append(f"case when {keep_raw} then raw_{f} end as raw_{f}")
+        finals.append(f"{big[f]} as {f}_big")
+        finals.append(f"case when {f}_num is not null then not {big[f]} when raw_{f} is null then true "
+                      f"else kam_is_blank(raw_{f}) end as {f}_ok")
+    finals += [f"{derived_big[f]} as {f}_derived_big" for f in ("cost", "profit")]
+    finals += [f"{f}_long" for f in long_text]
     return f"with b as (select {', '.join(base)} from {source}) select {', '.join(finals)} from b"
 
 
@@ -865,17 +991,37 @@ def commit_import(store: Store, plan: ImportPlan, user: User | str | None = None
     report_progress(0.1, "loading")
     if plan.staging is None:
         raise ImportRejected("plan_closed", "this import was already loaded or discarded; check the file again")
-    for attempt in range(3):
+    for attempt in range(_COMMIT_ATTEMPTS):
         try:
             import_id = _commit(store, plan, user)
             break
-        except duckdb.TransactionException:
+        except (duckdb.TransactionException, duckdb.ConstraintException):
+            # Another session committed since this plan's transaction began: a row this one
+            # changes (a write-write conflict), or the same new mapping profile, alias or
+            # import key (a duplicate key). This transaction cannot see those rows, so the
+            # file is checked again, on top of them, with the choices its user confirmed.
             plan.close()
-            if attempt == 2 or plan.source is None:
+            if attempt == _COMMIT_ATTEMPTS - 1 or plan.source is None:
                 raise
-            plan = prepare_import(store, **plan.source)
+            plan = prepare_import(store, **_confirmed_source(plan))
     report_progress(1.0, "loaded")
     return import_id
+
+
+# Each conflict means another session's commit went through, so a commit retried this often
+# has waited for that many others.
+_COMMIT_ATTEMPTS = 8
+
+
+def _confirmed_source(plan: ImportPlan) -> dict[str, Any]:
+    """What to check the file again with: the same bytes, and the mapping, date order, unit
+    and account source the user saw in the report, even if another session has since saved
+    a different mapping for these headers."""
+    source = dict(plan.source)
+    pinned = {f: plan.mapping.get(f, "") for f in mapping.FIELDS}  # "" leaves a field unmapped
+    source["options"] = replace(plan.options, mapping=pinned,
+                               date_order=plan.report.data.get("date_order") or plan.options.date_order)
+    return source
 
 
 def _commit(store: Store, plan: ImportPlan, user: str | None) -> int:

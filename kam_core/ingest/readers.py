@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from . import excel, worker
-from .detect import Limits, check_container
+from .detect import Limits, check_container, too_many_columns
 from .errors import ImportRejected
 from .excel import EXCEL_FORMATS, SheetInfo, choose_sheets, forget_cached
 
@@ -76,8 +76,15 @@ def read_workbook(data: bytes, fmt: str, sheets: list[str] | None = None,
     """
     limits = limits or Limits()
     if fmt == "csv":
-        infos = list_sheets(data, fmt, limits)
-        return infos, ([] if list_only else [_read_csv(data, limits) for _ in choose_sheets(infos, sheets)])
+        if list_only:
+            return list_sheets(data, fmt, limits), []
+        check_container(data, fmt, limits)
+        # a second line is all choose_sheets asks for; the parse gives the real size (counting
+        # the lines of a 1M-line file first costs ~0.05 s)
+        first_break = data.find(b"\n")
+        choose_sheets([SheetInfo("csv", True, 2 if 0 <= first_break < len(data) - 1 else 1, 0)], sheets)
+        grid = _read_csv(data, limits)
+        return [SheetInfo("csv", True, grid.table.num_rows, grid.table.num_columns - 1)], [grid]
     if limits.isolate:
         infos, raws = worker.parse(data, fmt, sheets, limits, list_only)
     else:
@@ -117,6 +124,35 @@ def read_grid(data: bytes, fmt: str, sheet: str | None = None, limits: Limits | 
         return _grid(excel.read_sheet(data, fmt, sheet, limits))  # which checks the package itself
     check_container(data, fmt, limits)
     return _read_csv(data, limits)
+
+
+# ---------------------------------------------------------------------------------------
+# Arrow arrays without pa.array(): it imports pandas to ask whether its argument is a
+# pandas object (~1 s at the command line's start, for an import that never uses pandas)
+
+
+def row_numbers(n: int) -> pa.Array:
+    """1 … n as int64."""
+    return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(1, n + 1, dtype=np.int64))])
+
+
+def bool_array(values: np.ndarray) -> pa.Array:
+    """A numpy bool array as Arrow booleans."""
+    bits = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+
+
+def string_array(values: list[str | None]) -> pa.Array:
+    """Python strings (and None) as an Arrow string array."""
+    encoded = [b"" if v is None else v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    valid = np.array([v is not None for v in values], dtype=bool)
+    nulls = len(values) - int(valid.sum())
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(pa.large_string(), len(values),
+                                 [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+                                 null_count=nulls).cast(pa.string())
 
 
 # ---------------------------------------------------------------------------------------
@@ -183,8 +219,8 @@ def _text_table(batch: pa.RecordBatch, positions: list[int], errors: list[tuple[
         values = arrays[pos].to_pylist()
         for row, text in cells.items():
             values[row] = text
-        arrays[pos] = pa.array(values, pa.string())
-    arrays.append(pa.array(np.arange(1, n_rows + 1, dtype=np.int64)))
+        arrays[pos] = string_array(values)
+    arrays.append(row_numbers(n_rows))
     return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(width)] + ["_row"])
 
 
@@ -298,9 +334,15 @@ def _decode(data: bytes, utf8_checked_by_parser: bool = False) -> tuple[bytes, s
                                            "Windows-1252). Save it again as CSV UTF-8 and upload that.")
 
 
+_SNIFF_BYTES = 1 << 20
+# The csv module refuses a field over 131,072 characters by default, and its limit is the
+# process's: raise it (never lower it) to what the sniffer's sample can hold.
+csv.field_size_limit(max(csv.field_size_limit(), _SNIFF_BYTES))
+
+
 def _sniff_delimiter(utf8: bytes) -> tuple[str, int]:
     """The delimiter among , ; TAB | that splits a sample most consistently, and the header's field count."""
-    sample = utf8[:1 << 20]
+    sample = utf8[:_SNIFF_BYTES]
     if len(utf8) > len(sample):
         sample = sample[:sample.rfind(b"\n") + 1] or sample
     text = sample.decode("utf-8", "replace")
@@ -333,6 +375,8 @@ class _NotUtf8(Exception):
 
 def _read_csv_as(data: bytes, limits: Limits, utf8: bytes, encoding: str) -> Grid:
     delimiter, n_fields = _sniff_delimiter(utf8)
+    if n_fields > limits.max_columns:
+        raise too_many_columns(n_fields, limits.max_columns)
     n_lines = utf8.count(b"\n") + 1
     if n_lines * n_fields > limits.max_cells:
         raise ImportRejected("too_large", f"The file has about {n_lines:,} lines × {n_fields} columns; "
@@ -340,7 +384,7 @@ def _read_csv_as(data: bytes, limits: Limits, utf8: bytes, encoding: str) -> Gri
     names = [f"c{i}" for i in range(n_fields)]
     table = _parse_csv(utf8, delimiter, names, use_threads=True)
     _check_runaway_quote(table, n_lines)
-    table = table.append_column("_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+    table = table.append_column("_row", row_numbers(table.num_rows))
     return Grid("csv", table, encoding, delimiter, False)
 
 

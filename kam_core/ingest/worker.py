@@ -15,14 +15,16 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import functools
+import logging
 import os
 import shutil
 import stat
 import tempfile
 import threading
+import time
 from pathlib import Path
 
-from .detect import Limits, check_container
+from .detect import MB, Limits, check_container
 from .errors import ImportRejected
 
 _lock = threading.Lock()
@@ -107,6 +109,7 @@ def _start_without_main(proc) -> None:
 
 
 _SPOOL_PREFIX = "kam-sheets-"
+WORKER_STDERR = "stderr.txt"  # in the spool: what the worker printed
 
 
 def _spool_root() -> str:
@@ -150,16 +153,24 @@ _SCANNER = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_pref
 
 
 def parse(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool):
-    """``excel.read_workbook`` in a worker: ``(infos, raw sheets)`` or ``ImportRejected``."""
+    """``excel.read_workbook`` in a worker: ``(infos, raw sheets)`` or ``ImportRejected``.
+
+    While the worker parses, this process watches it: a worker whose resident memory
+    passes :meth:`Limits.worker_rss_budget` (which grows with the upload) is stopped, so
+    what a small file costs follows what it holds, whatever its cells claim; so is one
+    that runs past ``limits.parse_seconds``.
+    """
     try:
         ctx = context()  # a server that is not running yet loads its modules during the checks below
     except OSError as exc:
         raise _unavailable(exc) from exc
     # The checks that read no part (size, entries, declared sizes and ratios, encryption) come
-    # first; inflating every part to look for DTDs and nested archives then runs here while
-    # the worker parses, inside its memory and time limits, and a package that fails it
-    # stops the worker: the worker itself skips that scan.
+    # first. Inflating every part (DTDs, nested archives, cells beyond the column limit) runs
+    # before the worker starts for a small package, and beside it for a big one, whose
+    # worker it stops if the package fails; the worker itself skips that scan.
     check_container(data, fmt, limits, inflate=False)
+    if fmt in _ZIP_FORMATS and _declared_size(data) <= _SCAN_FIRST_BELOW:
+        check_container(data, fmt, limits)  # remembered: the scan below returns at once
     from . import excel
 
     scan = _SCANNER.submit(check_container, data, fmt, limits)
@@ -178,15 +189,11 @@ def parse(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_
             raise _unavailable(exc) from exc
         finally:
             child.close()
-            scan.result()  # a package that fails the scan is refused with the scan's reason
-        if not parent.poll(limits.parse_seconds):
-            raise ImportRejected("too_slow", f"Reading the workbook took longer than {limits.parse_seconds:.0f} s "
-                                             "and was stopped. Split it or save only the sheet you need.")
+        _watch(proc, parent, scan, limits, len(data))
         try:
             reply = parent.recv()
         except EOFError:
-            raise ImportRejected("too_large", "Reading this workbook was stopped: it needed more memory than an "
-                                              "import may use. Split it or save only the sheet you need.") from None
+            raise _died(proc, spool) from None
         if reply[0] == "rejected":
             raise ImportRejected(reply[1], reply[2])
         infos, raws = reply[1]
@@ -200,9 +207,94 @@ def parse(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_
         if parent is not None:
             parent.close()
         if spool is not None:
+            _log_worker_stderr(spool)
             shutil.rmtree(spool, ignore_errors=True)  # the maps stay valid: the memory goes with the grid
         if not scan.done():
             scan.cancel()
+
+
+_ZIP_FORMATS = ("xlsx", "xlsb", "ods")
+# A package that unpacks to less than this is scanned before its worker starts (~30 ms at
+# most), so that a small hostile file is refused by name before anything parses it.
+_SCAN_FIRST_BELOW = 16 << 20
+_WATCH_SECONDS = 0.01
+
+
+def _declared_size(data: bytes) -> int:
+    """Σ declared uncompressed sizes of a zip's parts (the checks before this one passed)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return sum(i.file_size for i in zf.infolist())
+
+
+def _watch(proc, parent, scan: concurrent.futures.Future, limits: Limits, upload_size: int) -> None:
+    """Wait for the worker's reply, stopping it when it needs more memory or time than the
+    file deserves, or when the package scan refuses the file (the scan's reason wins)."""
+    deadline = time.monotonic() + limits.parse_seconds
+    budget = limits.worker_rss_budget(upload_size)
+    while True:
+        if scan.done():
+            scan.result()  # a package that fails the scan is refused with the scan's reason
+        if parent.poll(_WATCH_SECONDS):
+            scan.result()
+            return
+        if _resident(proc.pid) > budget:
+            scan.result()
+            raise ImportRejected(
+                "too_large", f"Reading this workbook needed more than {budget / MB:,.0f} MB, the most a "
+                             f"{_size_text(upload_size)} file may use, and was stopped. Its cells may be spread far "
+                             "apart (a value far below or right of the data): copy the data to a new sheet, "
+                             "or save only the sheet you need, and upload again.")
+        if time.monotonic() > deadline:
+            scan.result()
+            raise ImportRejected("too_slow", f"Reading the workbook took longer than {limits.parse_seconds:.0f} s "
+                                             "and was stopped. Split it or save only the sheet you need.")
+
+
+def _resident(pid: int) -> int:
+    """Resident memory of a process in bytes (0 where /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _size_text(n: int) -> str:
+    return f"{n / MB:,.1f} MB" if n >= MB else f"{max(n // 1024, 1):,} KB"
+
+
+def _died(proc, spool: str) -> ImportRejected:
+    """Why a worker ended without a reply: out of memory (its address-space limit), or a reader
+    that crashed on a damaged file."""
+    proc.join(5)
+    said = _worker_stderr(spool)
+    if "memory allocation" in said or proc.exitcode == -9:
+        return ImportRejected("too_large", "Reading this workbook was stopped: it needed more memory than an "
+                                           "import may use. Split it or save only the sheet you need.")
+    return ImportRejected("damaged", "The workbook is damaged: its reader stopped on it. Open it in Excel/WPS; if "
+                                     "it opens, save it again as .xlsx and upload that, otherwise ask for the "
+                                     "export again.")
+
+
+def _worker_stderr(spool: str) -> str:
+    try:
+        with open(os.path.join(spool, WORKER_STDERR), "rb") as f:
+            return f.read()[-4000:].decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _log_worker_stderr(spool: str) -> None:
+    """What the worker printed (a reader's panic, say) goes to the server's log, not to the user."""
+    text = _worker_stderr(spool)
+    if text:
+        logging.getLogger(__name__).info("the workbook reader printed: %s", text)
 
 
 def _unavailable(exc: OSError) -> ImportRejected:

@@ -203,7 +203,11 @@ def _preview(ctx: Context, details: dict) -> None:
 
 
 REASON_KEYS = {"date is missing": "reject.missing_date", "not a valid date": "reject.bad_date",
-               "not a number": "reject.bad_number", "amount is missing": "reject.missing_amount"}
+               "not a number": "reject.bad_number", "amount is missing": "reject.missing_amount",
+               "number out of range": "reject.out_of_range",
+               "cost (amount − profit) out of range": "reject.derived_out_of_range",
+               "profit (amount − cost) out of range": "reject.derived_out_of_range",
+               "text longer than 32,767 characters": "reject.text_too_long"}
 
 
 def reason_text(ctx: Context, reason: str) -> str:
