@@ -1032,6 +1032,12 @@ def owned_accounts(store: Store, user_name: str) -> list[str]:
         [user_name, user_name]).fetchall()]
 
 
+def active_user_names(store: Store) -> list[str]:
+    """Names of the users who are not disabled (who an action item can be given to)."""
+    return [r[0] for r in store.cursor().execute(
+        "select name from users where not disabled order by name").fetchall()]
+
+
 def dossier_accounts(store: Store) -> list[str]:
     """Every account that has a dossier, by name."""
     return [r[0] for r in store.cursor().execute(
