@@ -27,7 +27,7 @@ from ..formatting import MISSING, format_amount, format_number, format_pct, form
 from ..i18n import join_items, label_or, t
 from ..permissions import PermissionDenied, can
 from . import attention as attention_view
-from . import context, tables
+from . import clickthrough, context, tables
 
 EXPIRY_DAYS = 60
 PRICE_EFFECT_DAYS = 30
@@ -930,7 +930,7 @@ def department_section(ctx: context.Context, today: dt.date | None = None) -> No
                 ctx.t("dossier.missing_decision_maker"): ["⚠️" if v else "" for v in gaps["no_decision_maker"]],
                 ctx.t("dossier.expired_agreements"): gaps["expired_agreements"].astype(int),
                 ctx.t("dossier.last_expired"): [MISSING if _blank(v) else str(pd.Timestamp(v).date()) for v in gaps["last_expired"]],
-                ctx.t("col.dossier"): ["./dossier?account=" + tables._quote(a) for a in gaps["account"]],
+                ctx.t("col.dossier"): [tables.dossier_link(a, context.url_params()) for a in gaps["account"]],
             })
             st.dataframe(view, hide_index=True, width="stretch", column_config={
                 ctx.t("col.dossier"): st.column_config.LinkColumn(ctx.t("col.dossier"), display_text=ctx.t("col.dossier"))})
@@ -967,8 +967,10 @@ def plans_page(ctx: context.Context, today: dt.date | None = None) -> None:
     frame = plans.plans_frame(ctx.store, ctx.user, kinds=kinds or None, start=start, end=end)
     if accounts:
         frame = frame[frame["account"].isin(accounts)]
+    frame = context.listed(ctx, frame)      # "my accounts" when that switch is on
     timeline = frame.rename(columns={"period_start": "start", "period_end": "end"})
-    st.plotly_chart(charts.plans_timeline(timeline, ctx.lang), width="stretch", key="pl_timeline")
+    # a bar opens its account's dossier
+    clickthrough.chart(charts.plans_timeline(timeline, ctx.lang), "pl_timeline", timeline["account"])
     quarters = plans.budget_by_quarter(frame)
     # The chart groups by the quarter a row starts in; the split rows start on their quarter's first day.
     by_quarter = pd.DataFrame({
@@ -988,9 +990,9 @@ def plans_page(ctx: context.Context, today: dt.date | None = None) -> None:
         ctx.t("plan.end"): [None if _blank(v) else pd.Timestamp(v).date() for v in frame["period_end"]],
         ctx.t("plan.budget"): [format_amount(v, ctx.unit, ctx.lang) for v in frame["budget"]],
     })
-    st.dataframe(view, hide_index=True, width="stretch", key="pl_table")
+    clickthrough.table(view, "pl_table", frame["account"])
 
-    uplift = plans.uplift_frame(ctx.store, ctx.user, today)
+    uplift = context.listed(ctx, plans.uplift_frame(ctx.store, ctx.user, today))
     if accounts:
         uplift = uplift[uplift["account"].isin(accounts)]
     uplift_table(ctx, uplift)
