@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from kam_core.i18n import t
-from kam_core.views import busy, context
+from kam_core.views import busy, context, saved
 
 st.set_page_config(page_title="大客户管理看板 · KAM Dashboard", page_icon=":material/dashboard:", layout="wide")
 
@@ -27,7 +27,10 @@ PAGES = [  # (script, label key, icon)
     ("plans", "page.plans", ":material/handshake:"),
     ("settings", "page.settings", ":material/settings:"),
 ]
+names = [name for name, _, _ in PAGES if (here / "app_pages" / f"{name}.py").exists()]
 pages = [st.Page(f"app_pages/{name}.py", title=ctx.t(label), icon=icon, url_path=name, default=(name == "overview"))
-         for name, label, icon in PAGES if (here / "app_pages" / f"{name}.py").exists()]
-st.navigation(pages).run()
+         for name, label, icon in PAGES if name in names]
+page = st.navigation(pages)
+saved.sidebar(ctx, saved.page_name(pages, names, page))   # save this view, reopen or share a saved one
+page.run()
 st.sidebar.caption(t("app.title", ctx.lang))
