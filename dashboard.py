@@ -31,6 +31,8 @@ names = [name for name, _, _ in PAGES if (here / "app_pages" / f"{name}.py").exi
 pages = [st.Page(f"app_pages/{name}.py", title=ctx.t(label), icon=icon, url_path=name, default=(name == "overview"))
          for name, label, icon in PAGES if name in names]
 page = st.navigation(pages)
-saved.sidebar(ctx, saved.page_name(pages, names, page))   # save this view, reopen or share a saved one
+here_now = saved.page_name(pages, names, page)
+saved.after_sign_in(names, here_now)   # a link opened before signing in: its page, now
+saved.sidebar(ctx, here_now)           # save this view, reopen or share a saved one
 page.run()
 st.sidebar.caption(t("app.title", ctx.lang))

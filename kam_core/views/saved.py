@@ -15,6 +15,7 @@ import streamlit as st
 from .. import saved_views
 from ..saved_views import InvalidView, SavedView
 from . import context
+from .signin import DESTINATION_KEY
 
 _PENDING = "kam_view_go"
 
@@ -76,8 +77,11 @@ def sidebar(ctx: context.Context, page: str) -> None:
     with st.sidebar.expander(ctx.t("views.title")):
         name = st.text_input(ctx.t("views.name"), key="kam_view_name", placeholder=ctx.t("views.name_hint"))
         if st.button(ctx.t("views.save"), key="kam_view_save", disabled=page not in saved_views.PAGES):
+            params = context.url_params()
+            if page != "dossier":
+                params.pop("account", None)      # remembered from a dossier visit, not part of this view
             try:
-                view = saved_views.save_view(ctx.store, ctx.user, name, page, context.url_params())
+                view = saved_views.save_view(ctx.store, ctx.user, name, page, params)
             except InvalidView as exc:
                 st.error(ctx.t(f"views.error.{exc.code}"))
             else:
@@ -94,6 +98,13 @@ def sidebar(ctx: context.Context, page: str) -> None:
                       help=ctx.t("views.delete"))
             st.code(saved_views.view_link(view, base), language=None, wrap_lines=True)
         st.caption(ctx.t("views.share_help"))
+
+
+def after_sign_in(names: list[str], current: str) -> None:
+    """Right after signing in, open the page the visitor's link asked for (with the link's year and filters)."""
+    wanted = st.session_state.pop(DESTINATION_KEY, None)
+    if wanted and wanted in names and wanted != current:
+        st.switch_page(f"app_pages/{wanted}.py", query_params=context.url_params())
 
 
 def page_name(pages: list[Any], names: list[str], current: Any) -> str:
