@@ -163,7 +163,7 @@ def negotiation_items(last: Mapping[str, dt.date | None], today: dt.date, days: 
 
 
 def _date(v: Any) -> dt.date | None:
-    return targets._day(v)
+    return targets.day_or_none(v)
 
 
 def ordered(items: Sequence[Item]) -> list[Item]:

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from . import dossier
+from . import dossier, plans
 from .permissions import User
 from .sales import accounts as account_sales
 from .sales.periods import as_of_date
@@ -36,16 +36,11 @@ TARGET_COLUMNS = ["id", "account", "title", "category", "status", "valid_from", 
                   "expected_share", "projected_end", "state"]
 
 
-def _day(v: Any) -> dt.date | None:
+def day_or_none(v: Any) -> dt.date | None:
+    """A stored date (date, Timestamp, ISO text) as a date; None for a missing one (None, NaT, NaN)."""
     if v is None or v is pd.NaT or (not isinstance(v, (dt.date, str)) and pd.isna(v)):
         return None
-    if isinstance(v, pd.Timestamp):
-        return v.date()
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v))
+    return plans.as_date(v)
 
 
 def progress(target: float, start: dt.date | None, end: dt.date | None, actual: float,
@@ -89,7 +84,7 @@ def targets_frame(store: Store, user: User, accounts: Sequence[str] | None = Non
     as_of = as_of if as_of is not None else as_of_date(store)
     rows, windows = [], []
     for a in agreements.to_dict("records"):
-        start, end = _day(a["valid_from"]), _day(a["valid_to"])
+        start, end = day_or_none(a["valid_from"]), day_or_none(a["valid_to"])
         category = a["category"] if isinstance(a["category"], str) and a["category"].strip() else None
         rows.append({**a, "valid_from": start, "valid_to": end, "category": category})
         if start is not None and end is not None and as_of is not None and start <= min(as_of, end):
