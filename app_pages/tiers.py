@@ -1,7 +1,7 @@
 """Tiers: the policy's thresholds, who is where, who is close, who moved, the six criteria, the targets."""
 import streamlit as st
 
-from kam_core import reports
+from kam_core import dossier, reports
 from kam_core.formatting import format_amount, format_number, tier_label
 from kam_core.sales import tiers
 from kam_core.views import context, tier_tabs
@@ -49,7 +49,7 @@ with t_targets:
 st.divider()
 c1, c2 = st.columns(2)
 # A workbook is built on click for exactly this view; a stale one is never offered.
-stamp = (ctx.year, ctx.filters, ctx.lang, ctx.version, ctx.user.name)
+stamp = (ctx.year, ctx.filters, ctx.lang, ctx.version, ctx.user.name, dossier.dossier_version(ctx.store))
 if c1.button(ctx.t("tier.export_xlsx"), key="tiers_build"):
     with st.spinner("…"):
         st.session_state["tiers_xlsx"] = (stamp, reports.build_tier_report(

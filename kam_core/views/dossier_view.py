@@ -84,6 +84,17 @@ def choice_label(kind: str, name: str, code: Any, lang: str) -> str:
     return label_or(f"{prefix}.{code}", lang, str(code)) if prefix else str(code)
 
 
+_MD_SPECIAL = set("\\`*_{}[]<>()#+-.!|~$:")
+
+
+def md_literal(text: Any) -> str:
+    """User text made literal inside Markdown (alerts and progress captions render Markdown).
+
+    A local stand-in: the escaping helper for user text is being unified in ``views/text.py``.
+    """
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
+
+
 def _flash(kind: str, text: str) -> None:
     st.session_state.setdefault("dz_flash", []).append((kind, text))
 
@@ -650,9 +661,9 @@ def target_progress(ctx: context.Context, account: str) -> None:
     st.markdown(f"**{ctx.t('target.dossier_title')}**")
     for r in frame.itertuples(index=False):
         share = r.progress_share if r.progress_share is not None and not pd.isna(r.progress_share) else 0.0
-        scope = r.category or ctx.t("attention.all_categories")
+        scope = md_literal(r.category) if r.category else ctx.t("attention.all_categories")
         st.progress(min(max(float(share), 0.0), 1.0), text=ctx.t(
-            "target.line", title=r.title, scope=scope, state=ctx.t(f"target.state.{r.state}"),
+            "target.line", title=md_literal(r.title), scope=scope, state=ctx.t(f"target.state.{r.state}"),
             actual=format_amount(r.actual, ctx.unit, ctx.lang), target=format_amount(r.target_amount, ctx.unit, ctx.lang),
             progress=format_pct(r.progress_share), expected=format_amount(r.expected, ctx.unit, ctx.lang),
             projected=format_amount(r.projected_end, ctx.unit, ctx.lang),
@@ -669,7 +680,7 @@ def account_plan_tab(ctx: context.Context, account: str, editable: bool, today: 
     st.markdown(f"#### {ctx.t('action.title_plural')}")
     late = dossier.overdue_actions(ctx.store, ctx.user, today, [account])
     for r in late.itertuples(index=False):
-        st.error(ctx.t("attention.action_overdue", title=r.title, days=int(r.days_overdue)), icon="⏰")
+        st.error(ctx.t("attention.action_overdue", title=md_literal(r.title), days=int(r.days_overdue)), icon="⏰")
     record_table(ctx, account, "action_items", editable)
 
 

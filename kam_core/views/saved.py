@@ -15,6 +15,7 @@ import streamlit as st
 from .. import saved_views
 from ..saved_views import InvalidView, SavedView
 from . import context
+from .dossier_view import md_literal
 from .signin import DESTINATION_KEY
 
 _PENDING = "kam_view_go"
@@ -85,14 +86,14 @@ def sidebar(ctx: context.Context, page: str) -> None:
             except InvalidView as exc:
                 st.error(ctx.t(f"views.error.{exc.code}"))
             else:
-                st.success(ctx.t("views.saved", name=view.name))
+                st.success(ctx.t("views.saved", name=md_literal(view.name)))
         views = saved_views.list_views(ctx.store, ctx.user)
         if not views:
             st.caption(ctx.t("views.none"))
         base = base_url(page)
         for view in views:
             c1, c2 = st.columns([4, 1])
-            c1.button(view.name, key=f"kam_view_open_{view.id}", on_click=_open, args=(view, ctx),
+            c1.button(md_literal(view.name), key=f"kam_view_open_{view.id}", on_click=_open, args=(view, ctx),
                       help=ctx.t("views.open_help", page=ctx.t(f"page.{view.page}")), width="stretch")
             c2.button("✕", key=f"kam_view_del_{view.id}", on_click=_delete, args=(view, ctx),
                       help=ctx.t("views.delete"))

@@ -78,3 +78,18 @@ def test_an_action_added_on_the_account_plan_is_saved_audited_and_shows_when_ove
     assert "行动「确认双11联合促销方案」已逾期 2 天。" in list(top["reason"])
     history = [df.value.to_csv() for df in at.dataframe]
     assert any("行动项 #" in h and "确认双11联合促销方案" in h for h in history)    # audited, in the History tab
+
+
+def test_markdown_in_an_agreements_title_is_shown_as_typed_not_rendered(targets_db):
+    s = open_store(targets_db)
+    try:
+        dossier.add_agreement(s, SYSTEM, "Charlie", {"title": "**加急** :red[目标]", "valid_from": "2025-01-01",
+                                                     "valid_to": "2025-12-31", "target_amount": 10_000_000})
+    finally:
+        s.close()
+    at = open_page()
+    at.switch_page("app_pages/dossier.py")
+    at.query_params["account"] = "Charlie"
+    at.run()
+    lines = [p.proto.text for p in at.get("progress") if "加急" in p.proto.text]
+    assert len(lines) == 1 and lines[0].startswith("\\*\\*加急\\*\\* \\:red\\[目标\\]（全部品类）")
