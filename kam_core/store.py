@@ -466,6 +466,7 @@ class Store:
             " version integer primary key, applied_at timestamp default current_timestamp)"
         )
         done = {r[0] for r in cur.execute("select version from schema_migrations").fetchall()}
+        applied = False
         for number, sql in enumerate(MIGRATIONS, start=1):
             if number in done:
                 continue
@@ -477,6 +478,13 @@ class Store:
                 cur.execute("rollback")
                 raise
             cur.execute("commit")
+            applied = True
+        if applied:
+            # Fold the schema changes into the file now: DuckDB 1.5.6 cannot replay an ALTER TABLE
+            # ADD COLUMN on a table with a default expression from the WAL ("GetDefaultDatabase
+            # with no default database set"), so a process killed before its next checkpoint
+            # would leave a file nobody can open.
+            cur.execute("checkpoint")
         cur.close()
         return len(MIGRATIONS)
 
