@@ -9,7 +9,8 @@ figures (through :mod:`kam_core.sales`, :mod:`kam_core.dossier` and
     the seasonal projection of the unfinished year puts the account in a lower
     tier than it had last year (the whole previous year, company-wide);
 ``projected_near_next``
-    the projection ends within :data:`NEAR_SHARE` (10 %) below the next tier's threshold;
+    the projection ends within :data:`NEAR_SHARE` (10 %) below the next tier's threshold
+    (unless that is last year's tier: then the item above already says so);
 ``sales_down``
     like-for-like sales (the year against the same days a year earlier, company-wide)
     fell by more than the ``attention_sales_drop_share`` setting;
@@ -81,12 +82,14 @@ def projection_items(projection: pd.DataFrame, last_year: Mapping[str, str | Non
         if tier is None or pd.isna(r.projected_basis):
             continue
         before = last_year.get(r.account)
-        if before in _TIER_ORDER and _TIER_ORDER[tier] < _TIER_ORDER[before]:
+        lower = before in _TIER_ORDER and _TIER_ORDER[tier] < _TIER_ORDER[before]
+        if lower:
             items.append(Item(r.account, "projected_lower_tier", {
                 "projected": float(r.projected_basis), "tier": tier, "tier_before": before,
                 "threshold": _threshold(before, settings), "method": r.method}))
         nxt = _NEXT.get(tier)
-        if nxt is not None:
+        # Falling just below last year's tier is one thing to look at, not two: its figure names that threshold.
+        if nxt is not None and not (lower and nxt == before):
             threshold = _threshold(nxt, settings)
             gap = threshold - float(r.projected_basis)
             if 0 < gap <= NEAR_SHARE * threshold:

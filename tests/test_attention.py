@@ -25,16 +25,18 @@ def rules_of(items, account):
 def test_the_projection_flags_a_lower_tier_than_last_year_and_an_end_within_ten_percent_of_the_next():
     projection = pd.DataFrame([
         # account, projected basis, projected tier, method
-        ("Pine", 18_000_000.0, "ordinary", "own"),        # partner last year; 2M short of partner = 10 % of 20M
+        ("Pine", 18_000_000.0, "ordinary", "own"),        # partner last year (2M short of it: one item, not two)
+        ("Oak", 21_000_000.0, "partner", "own"),          # strategic last year; 29M short of strategic again
         ("Quay", 46_000_000.0, "partner", "company"),     # 4M short of 50M: within 5M
         ("Reed", 44_900_000.0, "partner", "own"),         # 5.1M short: not within 10 %
         ("Sage", 60_000_000.0, "strategic", "own"),       # nothing above strategic
         ("Teal", 4_600_000.0, "none", "annualised"),      # 0.4M short of 5M
     ], columns=["account", "projected_basis", "projected_tier", "method"])
-    last_year = {"Pine": "partner", "Quay": "partner", "Reed": "partner", "Sage": "strategic", "Teal": "none"}
+    last_year = {"Pine": "partner", "Oak": "strategic", "Quay": "partner", "Reed": "partner", "Sage": "strategic",
+                 "Teal": "none"}
     items = attention.projection_items(projection, last_year, DEFAULTS)
     assert [(i.account, i.rule) for i in items] == [
-        ("Pine", "projected_lower_tier"), ("Pine", "projected_near_next"), ("Quay", "projected_near_next"),
+        ("Pine", "projected_lower_tier"), ("Oak", "projected_lower_tier"), ("Quay", "projected_near_next"),
         ("Teal", "projected_near_next")]
     pine = items[0].values
     assert (pine["tier"], pine["tier_before"], pine["threshold"]) == ("ordinary", "partner", 20_000_000)
