@@ -1120,7 +1120,8 @@ def load_demo_dossiers(store: Store, accounts: list[str], seed: int = 7, owners:
     are invented. The first account has every policy level and an agreement
     expiring within 60 days; the second has an agreement that has expired;
     completeness varies across the rest. Promotions are placed in the last
-    year of each account's sales so uplift has data. Accounts that already
+    year of each account's sales so uplift has data; the first three have an
+    account plan (a goal, an action done, one overdue). Accounts that already
     have a dossier are skipped. ``owners`` (existing manager users) are
     assigned round-robin.
     """
@@ -1236,6 +1237,16 @@ def load_demo_dossiers(store: Store, accounts: list[str], seed: int = 7, owners:
                 "period_start": today + dt.timedelta(days=15), "period_end": today + dt.timedelta(days=105),
                 "budget": rng.randrange(1, 10) * 50_000, "status": "proposed",
             }))
+            if i < 3:  # an account plan (policy §5) on the first three: a goal, one action done, one overdue
+                goal = _insert_record(cur, who, "goals", name, _normalise(SPECS["goals"], {
+                    "year": today.year, "title": ("保持战略性大客户地位", "联合双11促销", "新品首发进场")[i],
+                    "target_tier": "strategic" if i == 0 else None, "status": "open"}))
+                doer = owners[i % len(owners)] if owners else None
+                for title, due, status in (("确认年度联合营销方案", today - dt.timedelta(days=40), "done"),
+                                           ("寄送新品样品与报价", today - dt.timedelta(days=5 + i), "open")):
+                    _insert_record(cur, who, "action_items", name, {k: v for k, v in _normalise(
+                        SPECS["action_items"], {"title": title, "goal_id": goal, "owner": doer, "due_on": due,
+                                                "status": status}).items() if v is not None})
     return created
 
 

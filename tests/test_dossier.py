@@ -476,6 +476,8 @@ def test_demo_dossiers_are_fictional_complete_enough_and_loaded_once(store):
     assert all(p.startswith("138-0000-") and e.endswith("@example.com") for p, e in contacts)
     exp = d.expiring_agreements(fresh, today)
     assert "Acme" in set(exp["account"])
+    late = d.overdue_actions(fresh, SYSTEM, today)
+    assert list(zip(late["account"], late["days_overdue"])) == [("Gamma", 7), ("Beta", 6), ("Acme", 5)]
     gaps = d.department_gaps(fresh, SYSTEM, today)
     assert gaps.set_index("account").loc["Beta", "expired_agreements"] == 1
     assert bool(gaps.set_index("account").loc["Delta", "no_decision_maker"])

@@ -680,7 +680,7 @@ def account_plan_tab(ctx: context.Context, account: str, editable: bool, today: 
     st.markdown(f"#### {ctx.t('action.title_plural')}")
     late = dossier.overdue_actions(ctx.store, ctx.user, today, [account])
     for r in late.itertuples(index=False):
-        st.error(ctx.t("attention.action_overdue", title=md_literal(r.title), days=int(r.days_overdue)), icon="⏰")
+        st.warning(ctx.t("attention.action_overdue", title=md_literal(r.title), days=int(r.days_overdue)), icon="⏰")
     record_table(ctx, account, "action_items", editable)
 
 

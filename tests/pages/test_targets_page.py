@@ -73,7 +73,7 @@ def test_an_action_added_on_the_account_plan_is_saved_audited_and_shows_when_ove
     at.button(key="dz_save_action_items_Bravo_0").click().run()
     assert not at.exception
     assert "已保存 1 处修改。" in [s.value for s in at.success]
-    assert "行动「确认双11联合促销方案」已逾期 2 天。" in [e.value for e in at.error]
+    assert "行动「确认双11联合促销方案」已逾期 2 天。" in [w.value for w in at.warning]
     top = next(df.value for df in at.dataframe if "reason" in df.value.columns)
     assert "行动「确认双11联合促销方案」已逾期 2 天。" in list(top["reason"])
     history = [df.value.to_csv() for df in at.dataframe]
