@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from kam_core.i18n import t
-from kam_core.views import busy, context, errors
+from kam_core.views import busy, context, errors, saved
 
 st.set_page_config(page_title="大客户管理看板 · KAM Dashboard", page_icon=":material/dashboard:", layout="wide")
 
@@ -29,7 +29,12 @@ with errors.guard():
         ("plans", "page.plans", ":material/handshake:"),
         ("settings", "page.settings", ":material/settings:"),
     ]
+    names = [name for name, _, _ in PAGES if (here / "app_pages" / f"{name}.py").exists()]
     pages = [st.Page(f"app_pages/{name}.py", title=ctx.t(label), icon=icon, url_path=name, default=(name == "overview"))
-             for name, label, icon in PAGES if (here / "app_pages" / f"{name}.py").exists()]
-    st.navigation(pages).run()
+             for name, label, icon in PAGES if name in names]
+    page = st.navigation(pages)
+    here_now = saved.page_name(pages, names, page)
+    saved.after_sign_in(names, here_now)   # a link opened before signing in: its page, now
+    saved.sidebar(ctx, here_now)           # save this view, reopen or share a saved one
+    page.run()
     st.sidebar.caption(t("app.title", ctx.lang))

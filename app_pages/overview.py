@@ -1,9 +1,9 @@
-"""Overview: the year's KPIs against the comparison window, the monthly trend by tier, tiers, Pareto."""
+"""Overview: the year's KPIs against the comparison window, what needs attention, the trend by tier, tiers, Pareto."""
 import streamlit as st
 
 from kam_core import charts
 from kam_core.formatting import format_amount, format_number, format_pct, metric_delta, tier_label
-from kam_core.views import context
+from kam_core.views import attention, clickthrough, context
 
 ctx = context.current()
 st.title(ctx.t("page.overview"))
@@ -33,10 +33,13 @@ for col, row in zip(tc, ov["tiers"]):
 if now.get("lines_without_profit"):
     st.caption(ctx.t("kpi.margin_note", n=format_number(now["lines_without_profit"])))
 
+attention.attention_section(ctx)   # 需要关注: my accounts for a manager, every account for a director
+
 left, right = st.columns([3, 2])
 left.plotly_chart(context.chart(ctx, "monthly_trend", lambda: charts.monthly_trend_by_tier(
     context.monthly_by_tier(ctx), ctx.unit, ctx.lang)), width="stretch")
 right.plotly_chart(context.chart(ctx, "tier_distribution", lambda: charts.tier_distribution(table, ctx.unit, ctx.lang)),
                    width="stretch")
-st.plotly_chart(context.chart(ctx, "pareto", lambda: charts.pareto_chart(
-    table, ctx.lang, ctx.settings["abc_a_max"], ctx.settings["abc_b_max"])), width="stretch")
+clickthrough.chart(context.chart(ctx, "pareto", lambda: charts.pareto_chart(
+    table, ctx.lang, ctx.settings["abc_a_max"], ctx.settings["abc_b_max"])),
+    "ov_pareto", table["account"])   # a bar opens that account's dossier

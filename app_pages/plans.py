@@ -9,6 +9,7 @@ ctx = context.current()
 st.title(ctx.t("page.plans"))
 if ctx.year is None:
     context.empty_state(ctx)
+context.mine_note(ctx)
 try:
     dossier_view.plans_page(ctx)
 except PermissionDenied as exc:

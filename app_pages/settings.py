@@ -56,6 +56,13 @@ with st.form("settings_form"):
     min_share = c[0].number_input(label("criteria_min_share"), 0.0, 1.0, float(s["criteria_min_share"]), 0.005,
                                   format="%.3f", help=helptext("criteria_min_share"))
     top_n = c[1].number_input(label("criteria_top_n"), 1, 100, int(s["criteria_top_n"]), help=helptext("criteria_top_n"))
+    st.subheader(ctx.t("settings.group.attention"))
+    c = st.columns(2)
+    drop = c[0].number_input(label("attention_sales_drop_share"), 0.0, 1.0, float(s["attention_sales_drop_share"]),
+                             0.01, help=helptext("attention_sales_drop_share"))
+    completeness = c[1].number_input(label("attention_min_completeness"), 0.0, 1.0,
+                                     float(s["attention_min_completeness"]), 0.05,
+                                     help=helptext("attention_min_completeness"))
     st.subheader(ctx.t("settings.group.display"))
     c = st.columns(2)
     unit = c[0].radio(label("amount_unit"), SETTINGS["amount_unit"].choices, horizontal=True,
@@ -70,7 +77,8 @@ if submitted:
     changes = {"tier_strategic_min": int(strategic), "tier_partner_min": int(partner),
                "tier_ordinary_min": int(ordinary), "tier_basis": basis, "abc_a_max": float(a_max),
                "abc_b_max": float(b_max), "fiscal_start_month": int(fiscal), "criteria_min_share": float(min_share),
-               "criteria_top_n": int(top_n), "amount_unit": unit, "language": language}
+               "criteria_top_n": int(top_n), "attention_sales_drop_share": float(drop),
+               "attention_min_completeness": float(completeness), "amount_unit": unit, "language": language}
     changes = {k: v for k, v in changes.items() if v != s[k]}
     try:
         if changes:

@@ -17,7 +17,6 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.subplots import make_subplots
 
 from .formatting import amount_scale, format_amount, tier_label
 from .i18n import label_or, normalise_lang, t

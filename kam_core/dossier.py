@@ -48,6 +48,11 @@ PLAN_STATUSES: tuple[str, ...] = ("proposed", "agreed", "running", "done", "canc
 AGREEMENT_STATUSES: tuple[str, ...] = ("draft", "active", "expired", "terminated", "renewed")
 CLOSED_AGREEMENT_STATUSES: tuple[str, ...] = ("terminated", "renewed")
 """An agreement in one of these states no longer needs attention when it runs out."""
+GOAL_STATUSES: tuple[str, ...] = ("open", "achieved", "missed", "dropped")
+TARGET_TIERS: tuple[str, ...] = ("strategic", "partner", "ordinary")
+ACTION_STATUSES: tuple[str, ...] = ("open", "in_progress", "done", "cancelled")
+OPEN_ACTION_STATUSES: tuple[str, ...] = ("open", "in_progress")
+"""An action item in one of these states (or without a status) is still to do; past its due date it is overdue."""
 
 BASIC_FIELDS: tuple[str, ...] = ("phone", "address", "fax", "email", "website")
 POLICY_BASIC_FIELDS: tuple[str, ...] = ("phone", "address", "fax", "email")
@@ -64,7 +69,10 @@ EXCHANGE_ITEMS: tuple[str, ...] = (
     # §5 step 2: given to the account
     "our_marketing_structure_sent", "our_event_calendar_sent", "our_seasonal_promotions_sent",
 )
-RECORD_KINDS: tuple[str, ...] = ("contacts", "negotiations", "agreements", "price_changes", "plans")
+RECORD_KINDS: tuple[str, ...] = ("contacts", "negotiations", "agreements", "price_changes", "plans", "goals",
+                                 "action_items")
+PLAN_RECORD_KINDS: tuple[str, ...] = ("goals", "action_items")
+"""The account plan (policy §5, like Salesforce's account plans): goals for a year and the action items toward them."""
 PERSONAL_FIELDS: tuple[str, ...] = ("phone", "email", "personal_notes", "spending_limit")
 """Contact fields shown only to users with ``read_personal`` on the account."""
 MASK = "•••"
@@ -140,6 +148,7 @@ def _show(v: Any) -> str:
 @dataclass(frozen=True)
 class _Field:
     kind: str                       # text longtext email phone date money price share score choice checklist
+                                    # year user (a users.name) goal (a goals.id of the same account)
     required: bool = False
     choices: tuple[str, ...] = ()
 
@@ -175,7 +184,7 @@ SPECS: dict[str, _Spec] = {
     "agreements": _Spec("agreements", {
         "title": _Field("text", True), "signed_on": _Field("date"), "valid_from": _Field("date"),
         "valid_to": _Field("date"), "terms": _L, "target_amount": _Field("money"), "rebate_share": _Field("share"),
-        "status": _Field("choice", False, AGREEMENT_STATUSES),
+        "status": _Field("choice", False, AGREEMENT_STATUSES), "category": _T,
     }, order=(("valid_from", "valid_to"),), sort="valid_to desc nulls last, id desc"),
     "price_changes": _Spec("price_changes", {
         "changed_on": _Field("date", True), "product": _T, "old_price": _Field("price"),
@@ -186,6 +195,15 @@ SPECS: dict[str, _Spec] = {
         "period_start": _Field("date"), "period_end": _Field("date"), "budget": _Field("money"),
         "status": _Field("choice", False, PLAN_STATUSES), "notes": _L,
     }, order=(("period_start", "period_end"),), sort="period_start desc nulls last, id desc"),
+    "goals": _Spec("goals", {
+        "year": _Field("year", True), "title": _Field("text", True),
+        "target_tier": _Field("choice", False, TARGET_TIERS), "status": _Field("choice", False, GOAL_STATUSES),
+        "notes": _L,
+    }, sort="year desc, id"),
+    "action_items": _Spec("action_items", {
+        "title": _Field("text", True), "goal_id": _Field("goal"), "owner": _Field("user"),
+        "due_on": _Field("date"), "status": _Field("choice", False, ACTION_STATUSES), "notes": _L,
+    }, sort="due_on nulls last, id"),
 }
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$")
@@ -332,6 +350,21 @@ def _normalise_value(f: _Field, v: Any) -> Any:
         if not 1 <= d <= 5:
             raise _Invalid("a whole number from 1 to 5")
         return int(d)
+    if f.kind == "year":
+        d = _to_decimal(v)
+        if d != d.to_integral_value() or not 1990 <= d <= 2100:
+            raise _Invalid("a year between 1990 and 2100")
+        return int(d)
+    if f.kind == "goal":
+        d = _to_decimal(v)
+        if d != d.to_integral_value() or d < 1:
+            raise _Invalid("one of the account's goals")
+        return int(d)
+    if f.kind == "user":
+        s = str(v).strip()
+        if len(s) > 500:
+            raise _Invalid("a user name")
+        return s
     if f.kind == "choice":
         s = unicodedata.normalize("NFKC", str(v)).strip().lower().replace(" ", "_").replace("-", "_")
         if s not in f.choices:
@@ -460,6 +493,28 @@ def _insert_record(cur, who: str, kind: str, account: str, values: dict[str, Any
     return int(rid)
 
 
+def _check_references(cur, kind: str, account: str, values: dict[str, Any]) -> None:
+    """A goal of the same account and an existing, enabled user, where a record points at them."""
+    errors = {}
+    for name, f in SPECS[kind].fields.items():
+        v = values.get(name)
+        if v is None:
+            continue
+        if f.kind == "goal":
+            ok = cur.execute("select 1 from goals where id = ? and account = ? and deleted_at is null",
+                             [v, account]).fetchone()
+            if not ok:
+                errors[name] = f"must be one of the account's goals (no goal #{v} at {account})"
+        elif f.kind == "user":
+            r = cur.execute("select disabled from users where name = ?", [v]).fetchone()
+            if r is None:
+                errors[name] = f"no user named {v!r}"
+            elif r[0]:
+                errors[name] = f"{v} is disabled"
+    if errors:
+        raise ValidationError(errors)
+
+
 def _record_row(cur, kind: str, record_id: int) -> dict:
     if kind not in SPECS:
         raise ValueError(f"unknown record kind {kind!r}; one of {', '.join(RECORD_KINDS)}")
@@ -532,6 +587,7 @@ def add_record(store: Store, user: User, kind: str, account: str, values: dict[s
         acct = _account_row(cur, account)
         _require_edit(user, acct)
         clean = _normalise(SPECS[kind], values, forbidden=_RECORD_FORBIDDEN)
+        _check_references(cur, kind, account, clean)
         if acct is None:
             _create_account(cur, user.name, account, {})
         return _insert_record(cur, user.name, kind, account, {k: v for k, v in clean.items() if v is not None})
@@ -547,6 +603,7 @@ def update_record(store: Store, user: User, kind: str, record_id: int, changes: 
             raise ValidationError({"_": "the record is deleted; restore it first"})
         values = _normalise(SPECS[kind], changes, forbidden=_RECORD_FORBIDDEN)
         _check_whole(SPECS[kind], {**row, **values})
+        _check_references(cur, kind, row["account"], values)
         _apply_update(cur, user.name, SPECS[kind].table, "id", row, values, expected_version)
         return _record_row(cur, kind, record_id)
 
@@ -674,6 +731,27 @@ def delete_plan(store: Store, user: User, record_id: int) -> None:
 def restore_plan(store: Store, user: User, record_id: int) -> None:
     """Restore a plan."""
     restore_record(store, user, "plans", record_id)
+
+
+def add_goal(store: Store, user: User, account: str, values: dict[str, Any]) -> int:
+    """Set a goal of the account plan (``year`` and ``title`` required, e.g. "move to 战略性")."""
+    return add_record(store, user, "goals", account, values)
+
+
+def update_goal(store: Store, user: User, record_id: int, changes: dict[str, Any], expected_version: int | None = None) -> dict:
+    """Change a goal."""
+    return update_record(store, user, "goals", record_id, changes, expected_version)
+
+
+def add_action_item(store: Store, user: User, account: str, values: dict[str, Any]) -> int:
+    """Add an action item (``title`` required; ``owner`` a user, ``goal_id`` one of the account's goals)."""
+    return add_record(store, user, "action_items", account, values)
+
+
+def update_action_item(store: Store, user: User, record_id: int, changes: dict[str, Any],
+                       expected_version: int | None = None) -> dict:
+    """Change an action item (its status, due date, owner …)."""
+    return update_record(store, user, "action_items", record_id, changes, expected_version)
 
 
 # --------------------------------------------------------------------------
@@ -896,6 +974,17 @@ def completeness(store: Store, user: User, account: str, lang: str = "en") -> di
         "select distinct role from contacts where account = ? and deleted_at is null", [account]).fetchall()}
     n_neg = cur.execute("select count(*) from negotiations where account = ? and deleted_at is null", [account]).fetchone()[0]
     n_agr = cur.execute("select count(*) from agreements where account = ? and deleted_at is null", [account]).fetchone()[0]
+    items = _completeness_items(row, roles, n_neg, n_agr, lang)
+    present = sum(ok for _, _, ok in items)
+    return {
+        "score": present / len(items), "present": present, "total": len(items),
+        "missing": [lab for _, lab, ok in items if not ok],
+        "missing_keys": [k for k, _, ok in items if not ok],
+    }
+
+
+def _completeness_items(row: dict, roles: set[str], n_neg: int, n_agr: int, lang: str) -> list[tuple[str, str, bool]]:
+    """The policy's 26 dossier items (key, label, present) of one account."""
     items: list[tuple[str, str, bool]] = []
     for r in POLICY_LEVELS:
         items.append((f"contact:{r}", label(r, lang), r in roles))
@@ -903,12 +992,102 @@ def completeness(store: Store, user: User, account: str, lang: str = "en") -> di
         items.append((f, label(f, lang), row.get(f) not in (None, "")))
     items.append(("negotiation", label("negotiation", lang), n_neg > 0))
     items.append(("agreement", label("agreement", lang), n_agr > 0))
-    present = sum(ok for _, _, ok in items)
-    return {
-        "score": present / len(items), "present": present, "total": len(items),
-        "missing": [lab for _, lab, ok in items if not ok],
-        "missing_keys": [k for k, _, ok in items if not ok],
-    }
+    return items
+
+
+def completeness_scores(store: Store, user: User, accounts: Sequence[str]) -> dict[str, float]:
+    """:func:`completeness`'s ``score`` of many accounts in four queries (0 for an account without a dossier)."""
+    permissions.require(user, "read_dossier")
+    names = list(dict.fromkeys(accounts))
+    if not names:
+        return {}
+    cur = store.cursor()
+    fields = (*POLICY_BASIC_FIELDS, *ACCOUNT_FACT_FIELDS)
+    rel = cur.execute(f"select name, {', '.join(fields)} from accounts where deleted_at is null"
+                      " and list_contains(?, name)", [names])
+    rows = {r[0]: dict(zip(fields, r[1:])) for r in rel.fetchall()}
+    roles: dict[str, set[str]] = {}
+    for a, role in cur.execute("select distinct account, role from contacts where deleted_at is null"
+                               " and list_contains(?, account)", [names]).fetchall():
+        roles.setdefault(a, set()).add(role)
+    counts = {}
+    for table in ("negotiations", "agreements"):
+        counts[table] = dict(cur.execute(f"select account, count(*) from {table} where deleted_at is null"
+                                         " and list_contains(?, account) group by account", [names]).fetchall())
+    out = {}
+    for a in names:
+        if a not in rows:
+            out[a] = 0.0
+            continue
+        items = _completeness_items(rows[a], roles.get(a, set()), counts["negotiations"].get(a, 0),
+                                    counts["agreements"].get(a, 0), "en")
+        out[a] = sum(ok for _, _, ok in items) / len(items)
+    return out
+
+
+def owned_accounts(store: Store, user_name: str) -> list[str]:
+    """The dossiers ``user_name`` owns or backs up, by name ("my accounts")."""
+    return [r[0] for r in store.cursor().execute(
+        "select name from accounts where deleted_at is null and (owner = ? or backup_owner = ?) order by name",
+        [user_name, user_name]).fetchall()]
+
+
+def active_user_names(store: Store) -> list[str]:
+    """Names of the users who are not disabled (who an action item can be given to)."""
+    return [r[0] for r in store.cursor().execute(
+        "select name from users where not disabled order by name").fetchall()]
+
+
+def dossier_accounts(store: Store) -> list[str]:
+    """Every account that has a dossier, by name."""
+    return [r[0] for r in store.cursor().execute(
+        "select name from accounts where deleted_at is null order by name").fetchall()]
+
+
+def last_negotiations(store: Store, user: User, accounts: Sequence[str]) -> dict[str, dt.date | None]:
+    """The date of each account's latest live negotiation record (None when it has none)."""
+    permissions.require(user, "read_dossier")
+    names = list(dict.fromkeys(accounts))
+    found = dict(store.cursor().execute(
+        "select account, max(held_on) from negotiations where deleted_at is null and list_contains(?, account)"
+        " group by account", [names]).fetchall()) if names else {}
+    return {a: found.get(a) for a in names}
+
+
+OVERDUE_COLUMNS = ["id", "account", "title", "owner", "due_on", "status", "days_overdue"]
+
+
+def overdue_actions(store: Store, user: User, today: dt.date, accounts: Sequence[str] | None = None) -> pd.DataFrame:
+    """Action items still to do (:data:`OPEN_ACTION_STATUSES` or no status) whose due date is before ``today``.
+
+    Columns :data:`OVERDUE_COLUMNS` (``days_overdue`` = today − due date), the longest overdue first.
+    """
+    permissions.require(user, "read_dossier")
+    today = _to_date(today)
+    names = None if accounts is None else list(dict.fromkeys(accounts))
+    df = store.cursor().execute(
+        "select id, account, title, owner, due_on, status, datediff('day', due_on, ?::date) as days_overdue"
+        " from action_items where deleted_at is null and due_on < ?"
+        " and (status is null or list_contains(?, status))"
+        " and (?::varchar[] is null or list_contains(?::varchar[], account))"
+        " order by due_on, account, id",
+        [today, today, list(OPEN_ACTION_STATUSES), names, names]).df()
+    return df[OVERDUE_COLUMNS]
+
+
+TARGET_AGREEMENT_COLUMNS = ["id", "account", "title", "valid_from", "valid_to", "target_amount", "category", "status"]
+
+
+def agreements_with_targets(store: Store, user: User, accounts: Sequence[str] | None = None) -> pd.DataFrame:
+    """Live agreements that carry a target amount: :data:`TARGET_AGREEMENT_COLUMNS`, by account and end date."""
+    permissions.require(user, "read_dossier")
+    names = None if accounts is None else list(dict.fromkeys(accounts))
+    df = store.cursor().execute(
+        f"select {', '.join(TARGET_AGREEMENT_COLUMNS[:5])}, target_amount::double as target_amount, category, status"
+        " from agreements where deleted_at is null and target_amount is not null"
+        " and (?::varchar[] is null or list_contains(?::varchar[], account))"
+        " order by account, valid_to nulls last, id", [names, names]).df()
+    return df[TARGET_AGREEMENT_COLUMNS]
 
 
 def scores_frame(store: Store) -> pd.DataFrame:
@@ -941,7 +1120,8 @@ def load_demo_dossiers(store: Store, accounts: list[str], seed: int = 7, owners:
     are invented. The first account has every policy level and an agreement
     expiring within 60 days; the second has an agreement that has expired;
     completeness varies across the rest. Promotions are placed in the last
-    year of each account's sales so uplift has data. Accounts that already
+    year of each account's sales so uplift has data; the first three have an
+    account plan (a goal, an action done, one overdue). Accounts that already
     have a dossier are skipped. ``owners`` (existing manager users) are
     assigned round-robin.
     """
@@ -1057,6 +1237,16 @@ def load_demo_dossiers(store: Store, accounts: list[str], seed: int = 7, owners:
                 "period_start": today + dt.timedelta(days=15), "period_end": today + dt.timedelta(days=105),
                 "budget": rng.randrange(1, 10) * 50_000, "status": "proposed",
             }))
+            if i < 3:  # an account plan (policy §5) on the first three: a goal, one action done, one overdue
+                goal = _insert_record(cur, who, "goals", name, _normalise(SPECS["goals"], {
+                    "year": today.year, "title": ("保持战略性大客户地位", "联合双11促销", "新品首发进场")[i],
+                    "target_tier": "strategic" if i == 0 else None, "status": "open"}))
+                doer = owners[i % len(owners)] if owners else None
+                for title, due, status in (("确认年度联合营销方案", today - dt.timedelta(days=40), "done"),
+                                           ("寄送新品样品与报价", today - dt.timedelta(days=5 + i), "open")):
+                    _insert_record(cur, who, "action_items", name, {k: v for k, v in _normalise(
+                        SPECS["action_items"], {"title": title, "goal_id": goal, "owner": doer, "due_on": due,
+                                                "status": status}).items() if v is not None})
     return created
 
 

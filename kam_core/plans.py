@@ -32,7 +32,8 @@ PLAN_COLUMNS = ["id", "account", "kind", "side", "title", "period_start", "perio
                 "notes", "version", "updated_by", "updated_at"]
 
 
-def _date(v: Any) -> dt.date | None:
+def as_date(v: Any) -> dt.date | None:
+    """A date, Timestamp, datetime or ISO text as a date (None stays None)."""
     if v is None:
         return None
     if isinstance(v, pd.Timestamp):
@@ -67,10 +68,10 @@ def plans_frame(store: Store, user: User, account: str | None = None, kinds: Ite
         params.extend(kinds)
     if start is not None:
         where.append("coalesce(period_end, period_start) >= ?")
-        params.append(_date(start))
+        params.append(as_date(start))
     if end is not None:
         where.append("period_start <= ?")
-        params.append(_date(end))
+        params.append(as_date(end))
     sql = (f"select {', '.join(PLAN_COLUMNS)} from plans where {' and '.join(where)}"
            " order by period_start nulls last, account, id")
     return store.cursor().execute(sql, params).df()
@@ -105,9 +106,9 @@ def budget_by_quarter(frame: pd.DataFrame) -> pd.DataFrame:
         budget, start = getattr(row, "budget"), getattr(row, "period_start")
         if budget is None or pd.isna(budget) or start is None or pd.isna(start):
             continue
-        start = _date(start)
+        start = as_date(start)
         end_v = getattr(row, "period_end")
-        end = start if end_v is None or pd.isna(end_v) else max(_date(end_v), start)
+        end = start if end_v is None or pd.isna(end_v) else max(as_date(end_v), start)
         total = int(round(float(budget) * 100))
         parts = _quarter_days(start, end)
         n = sum(days for _, days in parts)
@@ -135,12 +136,12 @@ def promotion_uplift(store: Store, plan: int | tuple[str, dt.date, dt.date]) -> 
     """
     cur = store.cursor()
     if isinstance(plan, tuple):
-        account, start, end = plan[0], _date(plan[1]), _date(plan[2])
+        account, start, end = plan[0], as_date(plan[1]), as_date(plan[2])
     else:
         row = cur.execute("select account, period_start, period_end from plans where id = ?", [int(plan)]).fetchone()
         if row is None:
             raise dossier.NotFound(f"plan {plan} does not exist")
-        account, start, end = row[0], _date(row[1]), _date(row[2])
+        account, start, end = row[0], as_date(row[1]), as_date(row[2])
     if start is None or end is None:
         raise ValueError("the plan needs a start and an end date to measure uplift")
     if end < start:
@@ -172,7 +173,7 @@ def price_change_effect(store: Store, record_id: int, days: int = 30) -> dict:
     row = cur.execute("select account, changed_on, product from price_changes where id = ?", [int(record_id)]).fetchone()
     if row is None:
         raise dossier.NotFound(f"price change {record_id} does not exist")
-    account, changed, product = row[0], _date(row[1]), row[2]
+    account, changed, product = row[0], as_date(row[1]), row[2]
     b0, b1 = changed - dt.timedelta(days=days), changed - dt.timedelta(days=1)
     a0, a1 = changed, changed + dt.timedelta(days=days - 1)
     before = account_sales.sales_between(store, account, b0, b1)
@@ -204,10 +205,10 @@ def price_change_effects(store: Store, user: User, account: str, days: int = 30)
         "select id, changed_on, product, old_price, new_price from price_changes"
         " where account = ? and deleted_at is null and changed_on is not null order by changed_on desc, id desc",
         [str(account)]).fetchall()
-    sums = account_sales.sales_around(store, str(account), [_date(c[1]) for c in changes], days)
+    sums = account_sales.sales_around(store, str(account), [as_date(c[1]) for c in changes], days)
     rows = [(*c, b, a) for c, (b, a) in zip(changes, sums)]
     out = pd.DataFrame(
-        [(rid, _date(on), product, old, new, round(b, 2), round(a, 2), (a / b - 1) if b else None)
+        [(rid, as_date(on), product, old, new, round(b, 2), round(a, 2), (a / b - 1) if b else None)
          for rid, on, product, old, new, b, a in rows],
         columns=PRICE_EFFECT_COLUMNS, dtype=object,
     )
@@ -222,10 +223,10 @@ def uplift_frame(store: Store, user: User, today: dt.date, account: str | None =
     sales_during, sales_before, uplift_share``.
     """
     frame = plans_frame(store, user, account=account, kinds=kinds)
-    today = _date(today)
+    today = as_date(today)
     rows = []
     for p in frame.itertuples(index=False):
-        if pd.isna(p.period_start) or pd.isna(p.period_end) or _date(p.period_end) >= today:
+        if pd.isna(p.period_start) or pd.isna(p.period_end) or as_date(p.period_end) >= today:
             continue
         u = promotion_uplift(store, (p.account, p.period_start, p.period_end))
         rows.append((p.id, p.account, p.kind, p.side, p.title, u["start"], u["end"], p.budget,

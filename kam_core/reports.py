@@ -64,11 +64,11 @@ _MONEY = {"sales", "gross_profit", "cost", "amount", "to_next_tier", "basis_amou
 _RATIO = {"margin", "share", "profit_share", "cum_share", "yoy", "rebate_share", "share_of_account",
           "top1_share", "top10_share", "sales_drop_share", "profit_drop_share"}
 _INT = {"year", "rank", "profit_rank", "lines", "lines_without_profit", "n_accounts", "id", "import_id",
-        "rows_loaded", "rows_rejected", "rows_skipped", "rows_read", "accounts", "version", "skus"}
+        "rows_loaded", "rows_rejected", "rows_skipped", "rows_read", "accounts", "version", "skus", "goal_id"}
 _QTY = {"qty", "qty_on_hand", "avg_weekly_qty"}
 _NUMBER = {"weeks_of_cover", "hhi", "relationship"}
 _DATE = {"date", "month", "snapshot_date", "date_min", "date_max", "held_on", "follow_up_on", "signed_on",
-         "valid_from", "valid_to", "changed_on", "period_start", "period_end", "start", "end"}
+         "valid_from", "valid_to", "changed_on", "period_start", "period_end", "start", "end", "due_on"}
 _DATETIME = {"generated_at", "imported_at", "updated_at"}
 
 # Report-only labels: (zh, en). Columns, tiers and criteria come from i18n.
@@ -81,6 +81,7 @@ REPORT_LABELS: dict[str, tuple[str, str]] = {
     "sheet.top_profit": ("毛利前十", "Top 10 by profit"),
     "sheet.migration": ("级别变动", "Migration"),
     "sheet.near_boundary": ("临界客户", "Near boundary"),
+    "sheet.attention": ("需要关注", "Needs attention"),
     "sheet.method": ("方法说明", "Method"),
     "sheet.monthly": ("月度销售", "Monthly"),
     "sheet.by_store": ("门店", "By store"),
@@ -94,6 +95,8 @@ REPORT_LABELS: dict[str, tuple[str, str]] = {
     "sheet.agreements": ("协议", "Agreements"),
     "sheet.price_changes": ("价格变动", "Price changes"),
     "sheet.plans": ("营销计划", "Plans"),
+    "sheet.goals": ("年度目标", "Goals"),
+    "sheet.action_items": ("行动项", "Action items"),
     "sheet.table": ("数据", "Data"),
     "label.item": ("项目", "Item"),
     "label.value": ("数值", "Value"),
@@ -167,7 +170,9 @@ REPORT_LABELS: dict[str, tuple[str, str]] = {
     "col.status": ("状态", "Status"), "col.changed_on": ("变动日期", "Changed on"),
     "col.old_price": ("原价", "Old price"), "col.new_price": ("新价", "New price"), "col.reason": ("原因", "Reason"),
     "col.period_start": ("开始", "Start"), "col.period_end": ("结束", "End"), "col.budget": ("预算", "Budget"),
-    "col.notes": ("备注", "Notes"), "col.kind": ("类型", "Kind"), "col.side": ("提供方", "Side"),
+    "col.notes": ("备注", "Notes"),
+    "col.target_tier": ("目标级别", "Target tier"), "col.goal_id": ("所属目标编号", "Goal ID"),
+    "col.due_on": ("截止日期", "Due on"), "col.kind": ("类型", "Kind"), "col.side": ("提供方", "Side"),
     "col.tier_prev": ("上年级别", "Tier last year"), "col.movement": ("变动", "Movement"),
     "col.c1": ("标准①", "Criterion 1"), "col.c2": ("标准②", "Criterion 2"), "col.c3": ("标准③", "Criterion 3"),
     "col.c4": ("标准④", "Criterion 4"), "col.c5": ("标准⑤", "Criterion 5"), "col.c6": ("标准⑥", "Criterion 6"),
@@ -516,13 +521,16 @@ def build_tier_report(
     user: User = SYSTEM,
     settings: Mapping[str, Any] | None = None,
     filters: Any = None,
+    today: dt.date | None = None,
 ) -> bytes:
     """The tier report workbook for ``year`` (issue 6), for the lines ``filters`` keep (all by default).
 
     Sheets: Summary (KPIs, accounts and sales per tier with a column chart),
     one per tier (the tier table with owner and criteria), Top 10 by sales,
-    Top 10 by profit, Migration (Y−1 → Y), Near boundary and Method
-    (thresholds, basis, fiscal year, ABC cut-offs, the imports used, when).
+    Top 10 by profit, Migration (Y−1 → Y), Near boundary, Needs attention
+    (:mod:`kam_core.attention` for every account, as of ``today``, default
+    the day it is built) and Method (thresholds, basis, fiscal year, ABC
+    cut-offs, the imports used, when).
     The tier table's values are those of :func:`kam_core.tiers.tier_csv`.
     """
     from . import dossier
@@ -623,6 +631,7 @@ def build_tier_report(
     write_frame(wb, formats, label("sheet.near_boundary", lang),
                 near[["account", "rank", "tier", "basis_amount", "next_threshold", "to_next_tier", "sales", "share"]],
                 lang)
+    _attention_sheet(wb, formats, store, user, year, today or dt.date.today(), settings, people, lang)
 
     # Method
     ws = wb.add_worksheet(_sheet_name(wb, label("sheet.method", lang)))
@@ -661,6 +670,20 @@ def build_tier_report(
     ws.set_column(1, 1, 22)
     ws.set_column(2, 2, 66)  # the sha256
     return _close(wb, buffer)
+
+
+def _attention_sheet(wb: Workbook, formats: Formats, store: Store, user: User, year: int, today: dt.date,
+                     settings: Mapping[str, Any], people: pd.DataFrame, lang: str) -> None:
+    """The needs-attention list of every account: account, owner, reason and the figure behind it (in yuan)."""
+    from . import attention
+
+    items = attention.attention_items(store, user, year, today, settings=settings)
+    frame = attention.attention_frame(items, lang, "yuan").merge(people, on="account", how="left")
+    frame["owner"] = frame["owner"].astype(object).where(frame["owner"].notna(), None)
+    columns = ["account", "owner", "reason", "figure"]
+    write_table(wb, formats, label("sheet.attention", lang), columns, frame_rows(frame[columns]),
+                kinds=["text"] * 4, headers=[column_label("account", lang), label("dossier.owner", lang),
+                                             label("attention.col.reason", lang), label("attention.col.figure", lang)])
 
 
 def _filters_text(filters: Any, lang: str) -> str:
@@ -738,10 +761,12 @@ _RECORD_COLUMNS = {  # kind -> columns exported, in order (ids, versions and aud
                  "spending_limit", "phone", "email", "personal_notes"),
     "negotiations": ("held_on", "topic", "our_participants", "their_participants", "summary", "outcome",
                      "follow_up_on"),
-    "agreements": ("title", "signed_on", "valid_from", "valid_to", "terms", "target_amount", "rebate_share",
-                   "status"),
+    "agreements": ("title", "signed_on", "valid_from", "valid_to", "terms", "target_amount", "category",
+                   "rebate_share", "status"),
     "price_changes": ("changed_on", "product", "old_price", "new_price", "reason"),
     "plans": ("kind", "side", "title", "period_start", "period_end", "budget", "status", "notes"),
+    "goals": ("year", "title", "target_tier", "status", "notes"),
+    "action_items": ("title", "goal_id", "owner", "due_on", "status", "notes"),
 }
 _FACT_FIELDS = ("name", "owner", "backup_owner", "phone", "address", "fax", "email", "website",
                 "org_structure", "history", "business_goals", "direction", "product_positioning", "competitors",

@@ -340,6 +340,49 @@ MIGRATIONS: list[str] = [
         end_reason varchar                               -- sign_out | idle_timeout | expired | password | disabled | replaced
     );
     """,
+    # 6: the account plan (policy §5: goals for the year and action items, kept like the other
+    # dossier records by kam_core.dossier), a category on agreements for per-category targets,
+    # and saved views (kam_core.saved_views: a named page with its filters and year)
+    """
+    alter table agreements add column category varchar;    -- the target counts this category only (null: all)
+    create table goals (
+        id integer primary key,
+        account varchar not null,
+        year integer not null,                           -- the (fiscal) year the goal is for
+        title varchar not null,
+        target_tier varchar,                             -- strategic | partner | ordinary: the tier the goal aims at
+        status varchar,                                  -- open | achieved | missed | dropped
+        notes varchar,
+        version integer not null default 1,
+        deleted_at timestamp,
+        updated_by varchar,
+        updated_at timestamp not null default current_timestamp
+    );
+    create table action_items (
+        id integer primary key,
+        account varchar not null,
+        title varchar not null,
+        goal_id integer,                                 -- goals.id of the same account (optional)
+        owner varchar,                                   -- users.name of who does it
+        due_on date,
+        status varchar,                                  -- open | in_progress | done | cancelled
+        notes varchar,
+        version integer not null default 1,
+        deleted_at timestamp,
+        updated_by varchar,
+        updated_at timestamp not null default current_timestamp
+    );
+    create sequence if not exists saved_view_id_seq start 1;
+    create table saved_views (
+        id integer primary key,
+        owner varchar not null,                          -- users.name of who saved it
+        name varchar not null,
+        page varchar not null,                           -- the page's url path (overview, rankings, …)
+        params varchar not null default '{}',            -- JSON {year, region: [], category: [], store: [], mine}
+        created_at timestamp not null default current_timestamp,
+        unique (owner, name)
+    );
+    """,
 ]
 
 
@@ -455,6 +498,7 @@ class Store:
             " version integer primary key, applied_at timestamp default current_timestamp)"
         )
         done = {r[0] for r in cur.execute("select version from schema_migrations").fetchall()}
+        applied = False
         for number, sql in enumerate(MIGRATIONS, start=1):
             if number in done:
                 continue
@@ -466,6 +510,13 @@ class Store:
                 cur.execute("rollback")
                 raise
             cur.execute("commit")
+            applied = True
+        if applied:
+            # Fold the schema changes into the file now: DuckDB 1.5.6 cannot replay an ALTER TABLE
+            # ADD COLUMN on a table with a default expression from the WAL ("GetDefaultDatabase
+            # with no default database set"), so a process killed before its next checkpoint
+            # would leave a file nobody can open.
+            cur.execute("checkpoint")
         cur.close()
         return len(MIGRATIONS)
 

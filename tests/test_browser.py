@@ -5,8 +5,8 @@ database (the demo data loads on first start), then drives Debian's Chromium
 through Playwright: create the administrator, sign out and sign in again, read
 the Overview, upload the demo's messy export, check the validation report,
 confirm, see the new totals, open Rankings and Tiers, switch to English,
-download the tier workbook and open it, switch back, open a dossier from
-Rankings and change the company phone. Full-page screenshots go to a temporary
+download the tier workbook and open it, switch back, open a dossier by
+selecting its row on Rankings and change the company phone. Full-page screenshots go to a temporary
 folder (``KAM_SCREENSHOTS`` names another); with ``KAM_DOCS_SCREENSHOTS=1`` the
 chosen ones are also written to ``docs/``.
 
@@ -220,7 +220,7 @@ def _run_story(page: Page, server: StreamlitServer, shots, xlsx: Path, sample_to
     switch_language(page, "中文")
     expect(m.locator("h1").first).to_have_text("大客户分级")
 
-    # --- Dossier: from Rankings, select the top row, follow the link, change the company phone
+    # --- Dossier: from Rankings, select the top row (it opens the dossier), change the company phone
     if any((ROOT / folder / "dossier.py").exists() for folder in ("app_pages", "pages")):
         _edit_a_dossier_from_rankings(page, shots, top_account)
 
@@ -250,13 +250,10 @@ def _edit_a_dossier_from_rankings(page: Page, shots, account: str) -> None:
     assert box is not None
     # The grid is a canvas: click the row-selection marker of the first data row
     # (left edge, below the header row).
+    # Selecting the row opens the account's dossier at once.
     page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)
-    wait_idle(page)
-    link = m.locator('[data-testid="stPageLink"]').filter(has_text=f"打开 {account} 的档案")
-    expect(link).to_be_visible()
-    link.locator("a").click()
-    wait_idle(page)
     expect(m.locator("h1").first).to_have_text("客户档案")
+    wait_idle(page)
     expect(m.locator("h3").filter(has_text=account).first).to_be_visible()
     assert "account=" + quote(account, safe="") in page.url  # the link reproduces the view
 

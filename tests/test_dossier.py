@@ -476,6 +476,8 @@ def test_demo_dossiers_are_fictional_complete_enough_and_loaded_once(store):
     assert all(p.startswith("138-0000-") and e.endswith("@example.com") for p, e in contacts)
     exp = d.expiring_agreements(fresh, today)
     assert "Acme" in set(exp["account"])
+    late = d.overdue_actions(fresh, SYSTEM, today)
+    assert list(zip(late["account"], late["days_overdue"])) == [("Gamma", 7), ("Beta", 6), ("Acme", 5)]
     gaps = d.department_gaps(fresh, SYSTEM, today)
     assert gaps.set_index("account").loc["Beta", "expired_agreements"] == 1
     assert bool(gaps.set_index("account").loc["Delta", "no_decision_maker"])
@@ -544,3 +546,58 @@ def test_the_exchange_frame_lists_each_dossiers_ticked_items(store):
     assert df["done"].tolist() == [2, 0]
     assert df.loc[0, "their_ad_agencies"] and not df.loc[0, "their_marketing_structure"]
     assert plans.exchange_frame(store, VIEWER, accounts=["Beta"])["account"].tolist() == ["Beta"]
+
+
+# -- the account plan: goals and action items (policy §5) ------------------------------------
+def test_a_goal_needs_a_year_and_a_title_and_aims_at_one_of_the_policys_tiers(store):
+    with pytest.raises(d.ValidationError) as e:
+        d.add_goal(store, MIA, "Acme", {"target_tier": "gold"})
+    assert errors_of(e) == {"target_tier": "must be one of strategic, partner, ordinary"}
+    with pytest.raises(d.ValidationError) as e:
+        d.add_goal(store, MIA, "Acme", {"year": 1899, "title": "x"})
+    assert errors_of(e) == {"year": "must be a year between 1990 and 2100"}
+    with pytest.raises(d.ValidationError) as e:
+        d.add_goal(store, MIA, "Acme", {"notes": "x"})
+    assert errors_of(e) == {"year": "is required", "title": "is required"}
+    gid = d.add_goal(store, MIA, "Acme", {"year": "2025", "title": "升级为战略性大客户", "target_tier": "Strategic"})
+    goal = d.list_records(store, VIEWER, "Acme", "goals").iloc[0]
+    assert (goal["id"], goal["year"], goal["target_tier"]) == (gid, 2025, "strategic")
+
+
+def test_an_action_item_points_at_a_goal_of_the_same_account_and_an_existing_user(store):
+    acme_goal = d.add_goal(store, MIA, "Acme", {"year": 2025, "title": "双11联合促销"})
+    beta_goal = d.add_goal(store, MAX, "Beta", {"year": 2025, "title": "新品首发"})
+    with pytest.raises(d.ValidationError) as e:
+        d.add_action_item(store, MIA, "Acme", {"title": "确认方案", "goal_id": beta_goal, "owner": "nobody"})
+    assert errors_of(e) == {"goal_id": f"must be one of the account's goals (no goal #{beta_goal} at Acme)",
+                            "owner": "no user named 'nobody'"}
+    aid = d.add_action_item(store, MIA, "Acme", {"title": "确认方案", "goal_id": acme_goal, "owner": "max",
+                                                 "due_on": "2025-06-30", "status": "in progress"})
+    row = d.list_records(store, VIEWER, "Acme", "action_items").iloc[0]
+    assert (row["id"], row["goal_id"], row["owner"], row["status"]) == (aid, acme_goal, "max", "in_progress")
+    d.delete_record(store, MIA, "goals", acme_goal)
+    with pytest.raises(d.ValidationError) as e:
+        d.update_action_item(store, MIA, aid, {"goal_id": acme_goal})
+    assert set(errors_of(e)) == {"goal_id"}                   # a deleted goal is no longer a goal to point at
+
+
+def test_action_items_are_versioned_audited_and_kept_in_the_accounts_history(store):
+    aid = d.add_action_item(store, MIA, "Acme", {"title": "寄送样品", "due_on": "2025-06-30"})
+    d.update_action_item(store, MAX, aid, {"status": "done"}, expected_version=1)      # MAX backs Acme up
+    with pytest.raises(d.VersionConflict) as e:
+        d.update_action_item(store, MIA, aid, {"status": "cancelled"}, expected_version=1)
+    assert e.value.fields == {"status": ("done", "cancelled")} and e.value.updated_by == "max"
+    assert audit_rows(store, "action_items", aid) == [
+        ("mia", "insert", "account", None, "Acme"), ("mia", "insert", "title", None, "寄送样品"),
+        ("mia", "insert", "due_on", None, "2025-06-30"), ("max", "update", "status", None, "done")]
+    hist = d.account_history(store, VIEWER, "Acme")
+    assert ("action_items", "status", "done") in set(zip(hist["table_name"], hist["field"], hist["new_value"]))
+
+
+def test_a_manager_keeps_the_plan_of_own_accounts_only(store):
+    with pytest.raises(PermissionDenied):
+        d.add_goal(store, MIA, "Beta", {"year": 2025, "title": "x"})
+    with pytest.raises(PermissionDenied):
+        d.add_action_item(store, VIEWER, "Acme", {"title": "x"})
+    assert d.owned_accounts(store, "max") == ["Acme", "Beta"]     # owner of Beta, backup of Acme
+    assert d.owned_accounts(store, "mia") == ["Acme"]

@@ -85,12 +85,26 @@ def test_tier_report_has_summary_tier_top_migration_boundary_and_method_sheets_i
     zh = open_xlsx(reports.build_tier_report(store, 2025, lang="zh"))
     en = open_xlsx(reports.build_tier_report(store, 2025, lang="en"))
     assert zh.sheetnames == ["汇总", "战略性大客户", "伙伴式大客户", "普通大客户", "非大客户",
-                             "销售前十", "毛利前十", "级别变动", "临界客户", "方法说明"]
+                             "销售前十", "毛利前十", "级别变动", "临界客户", "需要关注", "方法说明"]
     assert en.sheetnames == ["Summary", "Strategic key account", "Partner key account", "Ordinary key account",
                              "Not a key account", "Top 10 by sales", "Top 10 by profit", "Migration",
-                             "Near boundary", "Method"]
+                             "Near boundary", "Needs attention", "Method"]
     assert zh["汇总"]["A1"].value == "2025 年度大客户分级报告"
     assert en.properties.title == "Key account tier report 2025"
+
+
+def test_the_tier_report_lists_what_needs_attention_with_owner_reason_and_figure(store):
+    # 2025 runs through 10 April: Beta 25M against 30M on the same days of 2024 is −16.7 %.
+    # Alpha 甲's dossier (owner wang) holds nothing yet: completeness 0 %, no negotiation.
+    wb = open_xlsx(reports.build_tier_report(store, 2025, lang="en", today=D(2025, 6, 15)))
+    rows = sheet_rows(wb["Needs attention"])
+    assert rows[0] == ["Account", "Key account manager", "Reason", "Figure"]
+    assert ["Beta", None, "Like-for-like sales −16.7% on a year earlier.",
+            "now ¥25,000,000.00, same days last year ¥30,000,000.00"] in rows
+    assert [r[:3] for r in rows if r[0] == "Alpha 甲"] == [
+        ["Alpha 甲", "wang", "The dossier is less than 50% complete."],
+        ["Alpha 甲", "wang", "The dossier has no negotiation record yet."]]
+    assert all(not str(r[0]).startswith("=") for r in rows)        # an account named like a formula stays text
 
 
 def _csv_text(value, column) -> str:

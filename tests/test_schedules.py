@@ -185,6 +185,7 @@ def test_a_schedule_that_fires_mails_the_tier_report_and_logs_and_audits_the_run
     assert name == f"kam_tier_report_{TODAY.year}.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames[0] == "Summary"
+    assert "Needs attention" in book.sheetnames           # the scheduled tier report carries the attention list
 
     [logged] = sched.run_log(store)
     assert logged["delivered_to"] == ["gm@example.cn", "finance@example.cn"] and logged["year"] == TODAY.year

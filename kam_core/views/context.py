@@ -9,6 +9,7 @@ settings change bumps: new data shows at once, nothing else is recomputed.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -31,7 +32,7 @@ from ..permissions import User, can
 from ..settings import get_settings
 from ..store import Store, open_store, resolve_db_path
 
-URL_KEYS = ("year", "region", "category", "store", "lang", "account")
+URL_KEYS = ("year", "region", "category", "store", "lang", "account", "mine")
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Context:
     year: int | None
     filters: periods.Filters
     options: dict[str, Any] = field(default_factory=dict)
+    mine: frozenset[str] | None = None
+    """"My accounts" (owned or backed up by the user) when that switch is on; None: every account."""
 
     @property
     def key(self) -> tuple:
@@ -200,6 +203,7 @@ def prepare(store: Store, user: User) -> Context:
         picked[name] = sb.multiselect(t(f"sidebar.{name}", lang), choices, default=current,
                                       placeholder=t("sidebar.all", lang), key=f"kam_{name}")
         _set_url(name, list(picked[name]))
+    mine = _my_accounts_switch(store, user, lang)
     if opts.get("date_min"):
         sb.caption(t("sidebar.data_range", lang, start=opts["date_min"], end=opts["date_max"]))
     sb.caption(t("sidebar.database", lang) + f": `{store.path.name}`")
@@ -207,9 +211,45 @@ def prepare(store: Store, user: User) -> Context:
                   version=version, years=years, year=year,
                   filters=periods.Filters(region=tuple(picked["region"]), category=tuple(picked["category"]),
                                           store=tuple(picked["store"])),
-                  options=opts)
+                  options=opts, mine=mine)
     st.session_state["kam_ctx"] = ctx
     return ctx
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _owned(db: str, dossier_version: int, name: str) -> tuple[str, ...]:
+    return tuple(dossier.owned_accounts(_store_for(db), name))
+
+
+def _my_accounts_switch(store: Store, user: User, lang: str) -> frozenset[str] | None:
+    """The sidebar's "my accounts" switch, for whoever owns or backs up an account.
+
+    On by default for a manager, off for others; ``?mine=0`` / ``?mine=1`` in the
+    URL only when it differs from that default, so a shared link shows each
+    reader their own default. Returns the accounts when on, else None.
+    """
+    owned = _owned(str(store.path), dossier.dossier_version(store), user.name)
+    if not owned:
+        return None
+    default = user.role == "manager"
+    wanted = {"1": True, "0": False}.get(st.query_params.get("mine", ""), default)
+    on = st.sidebar.toggle(t("sidebar.mine", lang, n=len(owned)), value=wanted, key="kam_mine",
+                           help=t("sidebar.mine_help", lang))
+    _set_url("mine", None if on == default else ("1" if on else "0"))
+    return frozenset(owned) if on else None
+
+
+def listed(ctx: Context, frame: pd.DataFrame, column: str = "account") -> pd.DataFrame:
+    """``frame``'s rows of "my accounts" when that switch is on (ranks and shares stay the view's)."""
+    if ctx.mine is None or column not in frame.columns:
+        return frame
+    return frame[frame[column].isin(ctx.mine)]
+
+
+def mine_note(ctx: Context) -> None:
+    """Under the title, when "my accounts" narrows the lists: say so."""
+    if ctx.mine is not None:
+        st.caption(ctx.t("mine.note", n=len(ctx.mine)))
 
 
 def current() -> Context:
@@ -342,7 +382,9 @@ def chart(ctx: Context, name: str, build: Callable[[], Any], *args: Any) -> Any:
     Shared, not copied (``st.plotly_chart`` only reads it): building the Overview's three
     figures took longer than the rest of a rerun. ``name`` and ``args`` tell the figures apart.
     """
-    return _figure(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), ctx.lang, ctx.unit, name, args, build)
+    mine = None if ctx.mine is None else tuple(sorted(ctx.mine))   # "my accounts" narrows what a chart shows
+    return _figure(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), ctx.lang, ctx.unit, name, (mine, *args),
+                   build)
 
 
 # -- one account's drill-down, for the dossier (cached like the pages' figures) ----------------------------
@@ -369,6 +411,30 @@ def account_recent_orders(ctx: Context, account: str) -> pd.DataFrame:
 @cached_by_data_version(max_entries=64)
 def account_stock(ctx: Context, account: str) -> pd.DataFrame:
     return account_sales.weeks_of_cover(ctx.store, account)
+def attention(ctx: Context, today: dt.date | None = None, accounts: tuple[str, ...] | None = None) -> list:
+    """The needs-attention items ("my accounts" when on, or ``accounts``) for the selected year and today."""
+    today = today or dt.date.today()
+    scope = accounts if accounts is not None else None if ctx.mine is None else tuple(sorted(ctx.mine))
+    return _attention(ctx, scope, today.isoformat(), dossier.dossier_version(ctx.store))
+
+
+@cached_by_data_version(max_entries=16)
+def _attention(ctx: Context, mine: tuple[str, ...] | None, today: str, dossier_version: int) -> list:
+    from .. import attention as rules
+    return rules.attention_items(ctx.store, ctx.user, ctx.year, dt.date.fromisoformat(today), settings=ctx.settings,
+                                 accounts=mine)
+
+
+def targets(ctx: Context) -> pd.DataFrame:
+    """Every agreement with a target ("my accounts" when on), with its actual sales and progress."""
+    mine = None if ctx.mine is None else tuple(sorted(ctx.mine))
+    return _targets(ctx, mine, dossier.dossier_version(ctx.store))
+
+
+@cached_by_data_version(max_entries=16)
+def _targets(ctx: Context, mine: tuple[str, ...] | None, dossier_version: int) -> pd.DataFrame:
+    from .. import targets as progress
+    return progress.targets_frame(ctx.store, ctx.user, mine)
 
 
 def backtest_note(ctx: Context) -> str:
@@ -394,6 +460,7 @@ def scope_notes(ctx: Context) -> None:
         lines.append(ctx.t("filters.tier_note", scope=scope))
     for line in lines:
         st.caption(line)
+    mine_note(ctx)
 
 
 def tier_table_or_stop(ctx: Context) -> pd.DataFrame:

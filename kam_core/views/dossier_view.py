@@ -19,13 +19,14 @@ from typing import Any, Iterable
 import pandas as pd
 import streamlit as st
 
-from .. import auth, charts, dossier, plans, reports
+from .. import auth, charts, dossier, plans, reports, targets
 from ..dossier import (ACCOUNT_FACT_FIELDS, BASIC_FIELDS, CONTACT_ROLES, DECISION_ROLES, EXCHANGE_ITEMS, PERSONAL_FIELDS,
                        PLAN_KINDS, POLICY_LEVELS, PROMOTION_KINDS, SCORE_FIELDS, SPECS)
 from ..formatting import MISSING, format_amount, format_number, format_pct, format_signed_pct, tier_label
 from ..i18n import join_items, label_or, t
 from ..permissions import PermissionDenied, can
-from . import context, tables
+from . import attention as attention_view
+from . import clickthrough, context, tables
 from .text import escape_md
 
 EXPIRY_DAYS = 60
@@ -44,11 +45,15 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
                      "outcome": "record.outcome", "follow_up_on": "record.follow_up"},
     "agreements": {"title": "record.agreement_title", "signed_on": "record.signed_on", "valid_from": "record.valid_from",
                    "valid_to": "record.valid_to", "terms": "record.terms", "target_amount": "record.targets",
-                   "rebate_share": "record.rebate", "status": "record.status"},
+                   "rebate_share": "record.rebate", "status": "record.status", "category": "record.category"},
     "price_changes": {"changed_on": "record.date", "product": "record.product", "old_price": "record.old_price",
                       "new_price": "record.new_price", "reason": "record.reason"},
     "plans": {"kind": "plan.kind", "side": "plan.side", "title": "plan.title", "period_start": "plan.start",
               "period_end": "plan.end", "budget": "plan.budget", "status": "plan.status", "notes": "plan.notes"},
+    "goals": {"year": "goal.year", "title": "goal.title", "target_tier": "goal.target_tier", "status": "goal.status",
+              "notes": "plan.notes"},
+    "action_items": {"title": "action.title", "goal_id": "action.goal", "owner": "action.owner",
+                     "due_on": "action.due_on", "status": "action.status", "notes": "plan.notes"},
     "accounts": {**{f: f"dossier.{f}" for f in (*BASIC_FIELDS, *ACCOUNT_FACT_FIELDS)},
                  "own_suppliers": "dossier.suppliers",
                  **{f: f"dossier.score.{f.removeprefix('score_')}" for f in SCORE_FIELDS},
@@ -60,6 +65,7 @@ CHOICE_PREFIX: dict[tuple[str, str], str] = {
     ("contacts", "role"): "role", ("contacts", "influence"): "influence",
     ("agreements", "status"): "agreement.status", ("plans", "kind"): "plan.kind",
     ("plans", "side"): "plan.side", ("plans", "status"): "plan.status",
+    ("goals", "target_tier"): "tier", ("goals", "status"): "goal.status", ("action_items", "status"): "action.status",
 }
 CRITERIA_MARKS = {"pass": "✅", "fail": "❌", "unknown": "❔"}
 
@@ -219,13 +225,22 @@ def no_dossier(ctx: context.Context, account: str) -> None:
 
 
 # ---------------------------------------------------------------- generic record editor
-def _column_config(kind: str, fields: Iterable[str], lang: str) -> dict[str, Any]:
+def _column_config(kind: str, fields: Iterable[str], lang: str,
+                   references: dict[str, dict[Any, str]] | None = None) -> dict[str, Any]:
+    """The editor's column of each field; ``references``: field → {stored value: shown text} of a goal or user field."""
     spec = SPECS[kind]
     config: dict[str, Any] = {}
     for name in fields:
         f = spec.fields[name]
         label = field_label(kind, name, lang)
-        if f.kind == "choice":
+        if f.kind in ("goal", "user"):
+            shown = (references or {}).get(name, {})
+            config[name] = st.column_config.SelectboxColumn(
+                label, options=list(shown), format_func=lambda v, m=shown: m.get(v, MISSING if v is None else str(v)))
+        elif f.kind == "year":
+            config[name] = st.column_config.NumberColumn(label, min_value=1990, max_value=2100, step=1, format="%d",
+                                                         required=f.required)
+        elif f.kind == "choice":
             config[name] = st.column_config.SelectboxColumn(
                 label, options=list(f.choices), required=f.required,
                 format_func=lambda v, k=kind, n=name: choice_label(k, n, v, lang))
@@ -261,7 +276,7 @@ def _blank(v: Any) -> bool:
 
 def _row_name(kind: str, row: pd.Series, lang: str) -> str:
     first = {"contacts": "name", "negotiations": "topic", "agreements": "title", "price_changes": "product",
-             "plans": "title"}[kind]
+             "plans": "title", "goals": "title", "action_items": "title"}[kind]
     value = row.get(first)
     return str(value) if not _blank(value) else f"#{row.get('id')}"
 
@@ -326,12 +341,17 @@ def record_table(ctx: context.Context, account: str, kind: str, editable: bool,
         data = dossier.list_records(ctx.store, ctx.user, account, kind)
         shown = data[["id", "version", *fields]].reset_index(drop=True)
         st.session_state[snap_key] = shown
-    config = _column_config(kind, fields, ctx.lang)
+    references = _references(ctx, account, kind, shown)
+    config = _column_config(kind, fields, ctx.lang, references)
     if not editable:
         view = shown[fields].copy()
         for (k, name), _ in CHOICE_PREFIX.items():
             if k == kind and name in view.columns:
                 view[name] = [choice_label(kind, name, v, ctx.lang) for v in view[name]]
+                config[name] = st.column_config.TextColumn(field_label(kind, name, ctx.lang))
+        for name, shown_as in references.items():
+            if name in view.columns:
+                view[name] = [MISSING if _blank(v) else shown_as.get(v, str(v)) for v in view[name]]
                 config[name] = st.column_config.TextColumn(field_label(kind, name, ctx.lang))
         st.dataframe(view, column_config=config, hide_index=True, width="stretch")
         return shown
@@ -353,6 +373,24 @@ def record_table(ctx: context.Context, account: str, kind: str, editable: bool,
         st.rerun()
     _deleted_records(ctx, account, kind)
     return shown
+
+
+def _references(ctx: context.Context, account: str, kind: str, shown: pd.DataFrame) -> dict[str, dict[Any, str]]:
+    """What a goal or user field may point at, and how each is shown: the account's live goals
+    (``#id title``) and the active users, plus whatever the rows already hold."""
+    out: dict[str, dict[Any, str]] = {}
+    for name, f in SPECS[kind].fields.items():
+        if f.kind == "goal":
+            goals = dossier.list_records(ctx.store, ctx.user, account, "goals")
+            out[name] = {int(i): f"#{int(i)} {t_}" for i, t_ in zip(goals["id"], goals["title"])}
+        elif f.kind == "user":
+            out[name] = {u: u for u in dossier.active_user_names(ctx.store)}
+        else:
+            continue
+        for v in shown[name] if name in shown.columns else []:
+            if not _blank(v):
+                out[name].setdefault(int(v) if f.kind == "goal" else v, f"#{int(v)}" if f.kind == "goal" else str(v))
+    return out
 
 
 def _deleted_records(ctx: context.Context, account: str, kind: str) -> None:
@@ -581,6 +619,7 @@ def records_tab(ctx: context.Context, account: str, editable: bool, today: dt.da
     st.markdown(f"#### {ctx.t('record.agreements')}")
     agreement_alerts(ctx, account, today)
     record_table(ctx, account, "agreements", editable)
+    target_progress(ctx, account)
     st.markdown(f"#### {ctx.t('record.price_changes')}")
     shown = record_table(ctx, account, "price_changes", editable)
     price_effect_table(ctx, account, shown)
@@ -602,6 +641,37 @@ def records_tab(ctx: context.Context, account: str, editable: bool, today: dt.da
                 "stock_value": ctx.t("dossier.stock_value"), "weekly_qty": ctx.t("dossier.weekly_qty"),
                 "weeks_of_cover": ctx.t("dossier.weeks_of_cover")})
             st.dataframe(view, hide_index=True, width="stretch")
+
+
+def target_progress(ctx: context.Context, account: str) -> None:
+    """Each of the account's targets: actual against the target, the pro-rata expectation and the end on this pace."""
+    frame = targets.targets_frame(ctx.store, ctx.user, [account])
+    if frame.empty:
+        return
+    st.markdown(f"**{ctx.t('target.dossier_title')}**")
+    for r in frame.itertuples(index=False):
+        share = r.progress_share if r.progress_share is not None and not pd.isna(r.progress_share) else 0.0
+        scope = escape_md(r.category) if r.category else ctx.t("attention.all_categories")
+        st.progress(min(max(float(share), 0.0), 1.0), text=ctx.t(
+            "target.line", title=escape_md(r.title), scope=scope, state=ctx.t(f"target.state.{r.state}"),
+            actual=format_amount(r.actual, ctx.unit, ctx.lang), target=format_amount(r.target_amount, ctx.unit, ctx.lang),
+            progress=format_pct(r.progress_share), expected=format_amount(r.expected, ctx.unit, ctx.lang),
+            projected=format_amount(r.projected_end, ctx.unit, ctx.lang),
+            through=r.counted_through.isoformat() if r.counted_through else MISSING))
+    st.caption(ctx.t("target.note"))
+
+
+# ---------------------------------------------------------------- account plan (goals and action items)
+def account_plan_tab(ctx: context.Context, account: str, editable: bool, today: dt.date) -> None:
+    """Policy §5 as an account plan: the year's goals, and the action items with owner, due date and status."""
+    st.caption(ctx.t("goal.help"))
+    st.markdown(f"#### {ctx.t('goal.title_plural')}")
+    record_table(ctx, account, "goals", editable)
+    st.markdown(f"#### {ctx.t('action.title_plural')}")
+    late = dossier.overdue_actions(ctx.store, ctx.user, today, [account])
+    for r in late.itertuples(index=False):
+        st.warning(ctx.t("attention.action_overdue", title=escape_md(r.title), days=int(r.days_overdue)), icon="⏰")
+    record_table(ctx, account, "action_items", editable)
 
 
 # ---------------------------------------------------------------- plans
@@ -816,6 +886,7 @@ def render_dossier(ctx: context.Context, account: str, table: pd.DataFrame, toda
     show_flash()
     acct = dossier.get_account(ctx.store, ctx.user, account)
     header_card(ctx, account, acct, table, context.criteria(ctx))
+    attention_view.dossier_attention(ctx, account, today)   # 需要关注, this account's items
     if acct is None:
         no_dossier(ctx, account)
         owner_section(ctx, account, acct)
@@ -828,7 +899,7 @@ def render_dossier(ctx: context.Context, account: str, table: pd.DataFrame, toda
     editable = dossier.may_edit(ctx.store, ctx.user, account)
     if not editable:
         st.caption("🔒 " + ctx.t("dossier.read_only"))
-    names = ["sales", "contacts", "facts", "records", "plans", "history"]
+    names = ["sales", "contacts", "facts", "records", "plans", "account_plan", "history"]
     tabs = st.tabs([ctx.t(f"dossier.tab.{n}") for n in names])
     with tabs[0]:
         sales_tab(ctx, account)
@@ -841,6 +912,8 @@ def render_dossier(ctx: context.Context, account: str, table: pd.DataFrame, toda
     with tabs[4]:
         plans_tab(ctx, account, acct, editable, today)
     with tabs[5]:
+        account_plan_tab(ctx, account, editable, today)
+    with tabs[6]:
         history_tab(ctx, account)
 
 
@@ -858,7 +931,7 @@ def department_section(ctx: context.Context, today: dt.date | None = None) -> No
                 ctx.t("dossier.missing_decision_maker"): ["⚠️" if v else "" for v in gaps["no_decision_maker"]],
                 ctx.t("dossier.expired_agreements"): gaps["expired_agreements"].astype(int),
                 ctx.t("dossier.last_expired"): [MISSING if _blank(v) else str(pd.Timestamp(v).date()) for v in gaps["last_expired"]],
-                ctx.t("col.dossier"): ["./dossier?account=" + tables._quote(a) for a in gaps["account"]],
+                ctx.t("col.dossier"): [tables.dossier_link(a, context.url_params()) for a in gaps["account"]],
             })
             st.dataframe(view, hide_index=True, width="stretch", column_config={
                 ctx.t("col.dossier"): st.column_config.LinkColumn(ctx.t("col.dossier"), display_text=ctx.t("col.dossier"))})
@@ -895,8 +968,10 @@ def plans_page(ctx: context.Context, today: dt.date | None = None) -> None:
     frame = plans.plans_frame(ctx.store, ctx.user, kinds=kinds or None, start=start, end=end)
     if accounts:
         frame = frame[frame["account"].isin(accounts)]
+    frame = context.listed(ctx, frame)      # "my accounts" when that switch is on
     timeline = frame.rename(columns={"period_start": "start", "period_end": "end"})
-    st.plotly_chart(charts.plans_timeline(timeline, ctx.lang), width="stretch", key="pl_timeline")
+    # a bar opens its account's dossier
+    clickthrough.chart(charts.plans_timeline(timeline, ctx.lang), "pl_timeline", timeline["account"])
     quarters = plans.budget_by_quarter(frame)
     # The chart groups by the quarter a row starts in; the split rows start on their quarter's first day.
     by_quarter = pd.DataFrame({
@@ -916,9 +991,9 @@ def plans_page(ctx: context.Context, today: dt.date | None = None) -> None:
         ctx.t("plan.end"): [None if _blank(v) else pd.Timestamp(v).date() for v in frame["period_end"]],
         ctx.t("plan.budget"): [format_amount(v, ctx.unit, ctx.lang) for v in frame["budget"]],
     })
-    st.dataframe(view, hide_index=True, width="stretch", key="pl_table")
+    clickthrough.table(view, "pl_table", frame["account"])
 
-    uplift = plans.uplift_frame(ctx.store, ctx.user, today)
+    uplift = context.listed(ctx, plans.uplift_frame(ctx.store, ctx.user, today))
     if accounts:
         uplift = uplift[uplift["account"].isin(accounts)]
     uplift_table(ctx, uplift)

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -42,6 +43,7 @@ from kam_core.views import web
 from kam_core.views.text import escape_md
 
 TOKEN_KEY = "kam_session_token"
+DESTINATION_KEY = "kam_after_sign_in"
 COOKIE_NAME = web.COOKIE_NAME
 LOCAL_USER = User("local", "director")
 """The user every page sees when ``KAM_AUTH=off``."""
@@ -221,6 +223,7 @@ def require_sign_in(store: Store, lang: str | None = None) -> User:
     if user is not None:
         return user
     text = _t(lang)
+    _remember_destination()
     notice = st.session_state.pop("_kam_notice", None)
     if notice:
         st.info(text[notice])
@@ -233,6 +236,17 @@ def require_sign_in(store: Store, lang: str | None = None) -> User:
         _sign_in_form(store, text, lang)
     st.stop()
     raise AssertionError("unreachable")  # st.stop() raises; keeps type checkers and tests honest
+
+
+def _remember_destination() -> None:
+    """Keep the page a signed-out visitor's link asked for (the last part of its path), so the frame can open
+    it once they are signed in (:func:`kam_core.views.saved.after_sign_in`); the link's query stays in the URL."""
+    try:
+        url = st.context.url
+    except Exception:  # no browser context (bare runs, some test runners)
+        url = None
+    if url:
+        st.session_state.setdefault(DESTINATION_KEY, urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
 
 
 def _error_text(exc: AuthError, lang: str | None) -> str:

@@ -43,12 +43,13 @@ def texts(at) -> str:
     return "\n".join(map(str, parts))
 
 
-def test_the_dossier_page_renders_the_header_card_and_all_six_tabs(app, demo_db):
+def test_the_dossier_page_renders_the_header_card_and_all_seven_tabs(app, demo_db):
     account, _ = first_dossier(demo_db)
     at = app(PAGE, query={"account": account}).run()
     assert not at.exception
     assert at.subheader[0].value == account
-    assert [tab.label for tab in at.tabs] == ["销售", "联系人", "企业信息", "过程记录", "营销计划", "修改记录"]
+    assert [tab.label for tab in at.tabs] == ["销售", "联系人", "企业信息", "过程记录", "营销计划", "客户经营计划",
+                                             "修改记录"]
     store = open_store(demo_db)
     try:
         year = metrics.available_years(store)[-1]

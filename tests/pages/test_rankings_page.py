@@ -26,7 +26,14 @@ def test_the_ranking_lists_the_accounts_in_rank_order_with_their_figures(fixture
     assert df["yoy"].iloc[0] == pytest.approx(25.0)               # Alpha 50M vs 40M
     assert math.isnan(df["yoy"].iloc[1])                           # Echo is new
     assert list(df["tier"]) == ["战略性大客户", "伙伴式大客户", "伙伴式大客户", "普通大客户", "非大客户"]
-    assert df["dossier"].iloc[0] == "./dossier?account=Alpha"
+    assert df["dossier"].iloc[0] == "./dossier?year=2025&account=Alpha"     # the link keeps the view's year
+
+
+def test_the_dossier_links_keep_the_views_filters(fixture_db):
+    at = open_page("rankings")
+    sidebar_widget(at, "multiselect", "kam_region").set_value(["华东", "华南"]).run()
+    assert ranking(at)["dossier"].iloc[0] == (
+        "./dossier?year=2025&region=%E5%8D%8E%E4%B8%9C&region=%E5%8D%8E%E5%8D%97&account=Alpha")
 
 
 def test_choosing_another_year_in_the_sidebar_changes_the_table(fixture_db):

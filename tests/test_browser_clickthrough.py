@@ -1,0 +1,109 @@
+"""In a real browser: a shared link survives sign-in, a click on a chart mark opens that account's dossier, Back returns.
+
+The database is the demo's, built before the server starts, with one director.
+The story: a colleague's link to Rankings for one region is opened signed out;
+after signing in, Rankings shows that region; a click on the largest bar of
+the top-N chart opens that account's dossier with the year and the region
+kept; the browser's Back button returns to Rankings with the same region.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
+pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from kam_core import auth, demo  # noqa: E402
+from kam_core.sales import accounts as account_sales  # noqa: E402
+from kam_core.sales import figures, tiers  # noqa: E402
+from kam_core.sales.periods import Filters  # noqa: E402
+from kam_core.store import open_store  # noqa: E402
+
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer, main, shoot, wait_charts, wait_idle  # noqa: E402,I001
+
+
+@pytest.fixture
+def demo_with_director(tmp_path: Path) -> dict:
+    """The demo database with one director, and what the test expects: a year, a region and its top account."""
+    path = tmp_path / "kam.duckdb"
+    password = "pw-" + secrets.token_urlsafe(12)
+    store = open_store(path)
+    try:
+        demo.load_demo(store)
+        demo.load_demo_extras(store)
+        auth.create_user(store, "zhao_director", "director", password)
+        year = figures.available_years(store)[-1]
+        region = account_sales.filter_options(store)["regions"][0]
+        top = tiers.assign_tiers(store, year, filters=Filters(region=(region,)))["account"].iloc[0]
+        store.cursor().execute("checkpoint")
+    finally:
+        store.close()
+    return {"path": path, "password": password, "year": year, "region": region, "top": top}
+
+
+def _query(page: Page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def test_a_link_survives_sign_in_a_chart_bar_opens_its_dossier_and_back_returns(demo_with_director, tmp_path):
+    expect.set_options(timeout=60_000)
+    d = demo_with_director
+    with StreamlitServer(d["path"], tmp_path / "streamlit.log") as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT, locale="zh-CN")
+        m = main(page)
+        try:
+            # --- a shared link, opened signed out: the sign-in form, then the linked page and filter
+            page.goto(f"{server.url}/rankings?year={d['year']}&region={quote(d['region'])}")
+            expect(m.locator("h1").first).to_have_text("登录", timeout=120_000)
+            wait_idle(page)
+            m.get_by_label("用户名").fill("zhao_director")
+            m.get_by_label("密码", exact=True).fill(d["password"])
+            m.get_by_role("button", name="登录").click()
+            expect(m.locator("h1").first).to_have_text("排名")
+            wait_idle(page)
+            assert urlsplit(page.url).path == "/rankings"
+            assert _query(page)["region"] == [d["region"]] and _query(page)["year"] == [str(d["year"])]
+            expect(m.get_by_text("其余数字仅含所选区域", exact=False).first).to_be_visible()
+
+            # --- a click on the largest bar of the top-N chart opens that account's dossier
+            wait_charts(page)
+            top_chart = m.locator('[data-testid="stPlotlyChart"]').nth(1)
+            bar = top_chart.locator("g.trace.bars g.point").first
+            bar.scroll_into_view_if_needed()
+            box = bar.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            expect(m.locator("h1").first).to_have_text("客户档案")
+            wait_idle(page)
+            expect(m.locator("h3").filter(has_text=d["top"]).first).to_be_visible()
+            assert urlsplit(page.url).path == "/dossier"
+            q = _query(page)
+            assert (q["account"], q["region"], q["year"]) == ([d["top"]], [d["region"]], [str(d["year"])])
+
+            # --- Back returns to Rankings, same region, and does not bounce to the dossier again
+            page.go_back()
+            expect(m.locator("h1").first).to_have_text("排名")
+            wait_idle(page)
+            page.wait_for_timeout(1500)
+            expect(m.locator("h1").first).to_have_text("排名")
+            assert urlsplit(page.url).path == "/rankings"
+            assert _query(page)["region"] == [d["region"]]
+        except BaseException:
+            try:
+                shoot(page, tmp_path / "failure.png")
+            except Exception:
+                pass
+            print(f"\nstreamlit log (tail):\n{server.log_text()}")
+            raise
+        finally:
+            browser.close()
