@@ -10,6 +10,7 @@ hover text. An empty frame gives a figure with a centred, localised
 from __future__ import annotations
 
 import functools
+import html
 import math
 from collections.abc import Sequence
 
@@ -62,6 +63,12 @@ def _complete_rows(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame 
 # draws three), and every property here is a fixed literal that tests/test_charts.py renders.
 _PLACEMENT = ("row", "col", "secondary_y")
 _NESTED = ("marker", "line")
+
+
+def _names(values: "pd.Series | Sequence[object]") -> list[str]:
+    """Account names as plotly shows them: it renders ``<b>``, ``<a href>`` and the like in
+    labels and hover text, so a name is escaped to read as itself (plotly decodes the entities)."""
+    return [html.escape(str(v), quote=False) for v in values]
 
 
 def _figure(*data: dict) -> go.Figure:
@@ -259,7 +266,7 @@ def pareto_chart(tier_table: pd.DataFrame, lang: str = "zh", a_cut: float = 0.8,
     cum = sales.cumsum() / total
     before = cum - sales / total
     classes = ["A" if b < a_cut else "B" if b < b_cut else "C" for b in before]
-    accounts = ranked["account"].astype(str).tolist()
+    accounts = _names(ranked["account"])
     data = [
         {"type": "bar", "x": accounts, "y": (sales / divisor).tolist(), "name": t("col.sales", lang),
          "marker": {"color": [ABC_COLOURS[c] for c in classes]},
@@ -317,7 +324,7 @@ def portfolio_scatter(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
         _add(fig, "scatter",
             x=x_all[mask].tolist(), y=data.loc[mask, "margin"].astype(float).tolist(),
             mode="markers", name=tier_label(code, lang),
-            text=data.loc[mask, "account"].astype(str).tolist(),
+            text=_names(data.loc[mask, "account"]),
             customdata=(gp[mask] / divisor).tolist(),
             marker=dict(size=size_all[mask].tolist(), sizemode="area", sizeref=sizeref, sizemin=4,
                         color=_tier_colour(code), opacity=0.75, line=dict(width=0.5, color="white")),
@@ -362,7 +369,7 @@ def top_n_bar(tier_table: pd.DataFrame, n: int = 10, by: str = "sales", unit: st
         return empty_figure(lang, title)
     data = data.sort_values([by, "account"], ascending=[False, True], kind="stable").head(n)
     divisor, _ = amount_scale(unit, lang)
-    accounts = data["account"].astype(str).tolist()
+    accounts = _names(data["account"])
     tiers = data["tier"].astype(str).tolist() if "tier" in data.columns else ["none"] * len(data)
     fig = _figure()
     _add(fig, "bar",
@@ -511,8 +518,8 @@ def plans_timeline(plans: pd.DataFrame, lang: str = "zh") -> go.Figure:
     side_labels = {s: t(f"plan.side.{s}", lang) for s in ("ours", "theirs")}
     kinds = [label_or(f"plan.kind.{k}", lang, str(k)) for k in data["kind"]]
     frame = pd.DataFrame({
-        "account": data["account"].astype(str),
-        "row": [f"{a} · {k}" for a, k in zip(data["account"].astype(str), kinds)],
+        "account": _names(data["account"]),
+        "row": [f"{a} · {k}" for a, k in zip(_names(data["account"]), kinds)],
         "start": data["start"],
         "end": data["end"],
         "side": [side_labels.get(s, str(s)) for s in data["side"]],

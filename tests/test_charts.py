@@ -1,6 +1,8 @@
 """Chart builders: tiny literal frames in, figures with hand-computed values out."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -299,3 +301,17 @@ def test_every_builder_serialises_to_json(lang):
     ]
     for fig in figures:
         assert fig.to_json().startswith("{")
+
+
+def test_an_account_name_with_plotly_tags_is_shown_as_text_and_still_opens_its_dossier():
+    from kam_core.views.clickthrough import account_of_point
+
+    name = '<a href="http://127.0.0.1:9/x">点我</a> <b>Acme</b>'
+    table = pd.DataFrame({"account": [name, "Beta"], "rank": [1, 2], "sales": [100.0, 50.0], "tier": ["none", "none"],
+                          "margin": [0.1, 0.2], "gross_profit": [10.0, 10.0]})
+    for fig in (charts.pareto_chart(table), charts.top_n_bar(table), charts.portfolio_scatter(table)):
+        shown = json.dumps(fig.to_dict(), ensure_ascii=False)
+        assert "<a href" not in shown and "<b>Acme" not in shown       # plotly would render these as a link and bold
+        assert "&lt;a href=" in shown
+    escaped = charts.pareto_chart(table).to_dict()["data"][0]["x"][0]
+    assert account_of_point({"x": escaped}, {name, "Beta"}) == name

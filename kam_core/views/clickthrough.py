@@ -11,6 +11,7 @@ otherwise open the dossier again at once).
 """
 from __future__ import annotations
 
+import html
 from typing import Any, Collection, Mapping, Sequence
 
 import pandas as pd
@@ -33,8 +34,10 @@ def account_of_point(point: Mapping[str, Any], accounts: Collection[str]) -> str
     for name in _POINT_FIELDS:
         value = point.get(name)
         for v in (value if isinstance(value, (list, tuple)) else [value]):
-            if isinstance(v, str) and v in accounts:
-                return v
+            if isinstance(v, str):
+                for candidate in (v, html.unescape(v)):   # charts escape names (plotly renders its tags)
+                    if candidate in accounts:
+                        return candidate
     return None
 
 
