@@ -5,8 +5,11 @@ session cookie route and guards download links (``kam_core/views/web.py``), and
 shows a failure in a widget callback as a short message with an error id
 (``kam_core/views/errors.py``).
 """
+from contextlib import asynccontextmanager
+
 import streamlit as st
 
+from kam_core import service
 from kam_core.views import errors, web
 
 
@@ -17,5 +20,12 @@ def store():
     return context.get_store()
 
 
+@asynccontextmanager
+async def lifespan(_app):
+    """On shutdown, stop what the dashboard runs as the database's owner (its owner file goes)."""
+    yield
+    service.stop_all()
+
+
 app = st.App("dashboard.py", routes=web.session_routes(store), middleware=[web.media_guard(store)],
-             on_script_error=errors.show_failure)
+             on_script_error=errors.show_failure, lifespan=lifespan)

@@ -415,3 +415,14 @@ def stop_owner(store: Any) -> None:
         owned = _owned.pop(_key(store), None)
     if owned is not None:
         owned.stop()
+
+
+def stop_all() -> None:
+    """Stop everything :func:`start_owner` started in this process: its owner files go, nothing
+    listens. The server calls this as it shuts down, because uvicorn ends the process by raising
+    the SIGTERM it caught again, and ``atexit`` handlers do not run then."""
+    with _start_lock:
+        owned = list(_owned.values())
+        _owned.clear()
+    for one in owned:
+        one.stop()

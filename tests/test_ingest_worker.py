@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -209,6 +210,11 @@ def test_the_worker_answers_a_panic_with_a_refusal_instead_of_dying(monkeypatch)
         raise PanicException("index out of bounds: the len is 3 but the index is 7")
 
     monkeypatch.setattr(excel, "read_workbook", panic)
+    # worker_main runs here in the test's own process: keep it from capping this process's address
+    # space and from sending its stderr away, as it does to the worker (Chromium, started later by
+    # the browser tests, inherits the cap and dies at launch)
+    monkeypatch.setattr(resource, "setrlimit", lambda *args: None)
+    monkeypatch.setattr(excel, "_stderr_to_spool", lambda spool: None)
     sent = []
 
     class Conn:

@@ -237,9 +237,8 @@ def _watch(proc, parent, scan: concurrent.futures.Future, limits: Limits, upload
     while True:
         if scan.done():
             scan.result()  # a package that fails the scan is refused with the scan's reason
-        if parent.poll(_WATCH_SECONDS):
-            scan.result()
-            return
+        # memory is looked at before each wait, so a worker that is over its budget is stopped even
+        # when its reply comes within the first wait
         if _resident(proc.pid) > budget:
             scan.result()
             raise ImportRejected(
@@ -247,6 +246,9 @@ def _watch(proc, parent, scan: concurrent.futures.Future, limits: Limits, upload
                              f"{_size_text(upload_size)} file may use, and was stopped. Its cells may be spread far "
                              "apart (a value far below or right of the data): copy the data to a new sheet, "
                              "or save only the sheet you need, and upload again.")
+        if parent.poll(_WATCH_SECONDS):
+            scan.result()
+            return
         if time.monotonic() > deadline:
             scan.result()
             raise ImportRejected("too_slow", f"Reading the workbook took longer than {limits.parse_seconds:.0f} s "
