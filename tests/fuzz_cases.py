@@ -117,7 +117,9 @@ def _zip(parts: dict[str, bytes] | list[tuple[str, bytes]]) -> bytes:
     with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         warnings.simplefilter("ignore", UserWarning)  # "Duplicate name": a part twice, on purpose
         for name, body in (parts.items() if isinstance(parts, dict) else parts):
-            z.writestr(name, body)
+            # a fixed time stamp: writestr(name) stamps the clock's, so one case made twice
+            # two seconds apart would differ
+            z.writestr(zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0)), body, zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
 
