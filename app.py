@@ -20,6 +20,9 @@ def store():
     return context.get_store()
 
 
+web.track_media_owners()
+
+
 @asynccontextmanager
 async def lifespan(_app):
     """On shutdown, stop what the dashboard runs as the database's owner (its owner file goes)."""

@@ -31,7 +31,8 @@ for col, row in zip(cols, counts):
 t_accounts, t_near, t_move, t_check, t_stop, t_targets = st.tabs([
     ctx.t("kpi.accounts_per_tier"), ctx.t("tier.near_boundary"),
     ctx.t("tier.migration_title", prev=ctx.year - 1, year=ctx.year), ctx.t("tier.checklist_title"),
-    ctx.t("tier.stop_impact_title"), ctx.t("target.title")])
+    ctx.t("tier.stop_impact_title"), ctx.t("target.title")], key="tab", bind="query-params")
+# the open tab is in the URL (?tab=…), so Back from a dossier opened here returns to that tab
 # every row that stands for an account opens its dossier (kam_core/views/tier_tabs.py)
 with t_accounts:
     tier_tabs.accounts_tab(ctx, table)

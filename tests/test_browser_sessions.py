@@ -171,6 +171,17 @@ def test_a_download_link_answers_only_while_its_session_is_open(server, browser)
         assert "/media/" in link
         assert http_status(link, cookie) == 200          # the signed-in browser gets its file
         assert http_status(link) == 404                  # an anonymous request does not
+        # another browser, signed in, that never showed the Tiers page: the link is not its
+        other = new_context(browser)
+        try:
+            other_page = other.new_page()
+            sign_in(other_page, server.url)
+            other_cookie = "kam_session=" + wait_for_cookie(other_page, other)["value"]
+            assert other_cookie != cookie
+            assert http_status(link, other_cookie) == 404
+        finally:
+            other.close()
+        assert http_status(link, cookie) == 200          # still the first browser's
         sign_out(page)
         assert session_cookie(context) is None           # the browser dropped the cookie
         assert http_status(link, cookie) == 404          # and the old cookie is worth nothing

@@ -120,6 +120,25 @@ def test_tiers_json_and_cost_basis(tmp_path, db, capsys):
     assert [(r["account"], r["tier"]) for r in rows] == [("甲", "ordinary"), ("乙", "none")]
 
 
+def test_tiers_csv_prefixes_formula_text_with_a_quote_while_json_stays_raw(tmp_path, db, capsys):
+    # OWASP's rule: a cell that starts with = + - @, a tab or CR is text to a spreadsheet only
+    # behind a leading '; the numbers of the same rows stay as they are
+    names = ['=HYPERLINK("http://127.0.0.1:9/","x")', "+cmd|' /C calc'!A0", "@SUM(A1)"]
+    body = "日期,供应商,销售额,成本\n" + "".join(
+        f'2025-03-0{i + 1},"{name.replace(chr(34), chr(34) * 2)}",{(i + 1) * 1000},{(i + 1) * 500}\n'
+        for i, name in enumerate(names))
+    code, _, err = run(capsys, "--db", db, "import", write(tmp_path, "f.csv", body))
+    assert code == 0, err
+    code, out, _ = run(capsys, "--db", db, "tiers", "--year", "2025", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    # ranked by sales: 3,000 (@SUM), 2,000 (+cmd), 1,000 (=HYPERLINK)
+    assert [r["account"] for r in rows] == ["'" + n for n in reversed(names)]
+    assert [r["sales"] for r in rows] == ["3000.00", "2000.00", "1000.00"]
+    code, out, _ = run(capsys, "--db", db, "tiers", "--year", "2025", "--format", "json")
+    assert [r["account"] for r in json.loads(out)] == list(reversed(names))
+
+
 def test_report_and_share_pack_write_workbooks(tmp_path, db, capsys):
     run(capsys, "--db", db, "import", write(tmp_path, "b.csv", CSV_2025))
     out_file = tmp_path / "r.xlsx"

@@ -154,7 +154,25 @@ def _start_session(store: Store, user: User) -> None:
 
 
 def current_user(store: Store) -> User | None:
-    """The signed-in user for this browser session, or None. Moves the session's idle clock."""
+    """The signed-in user for this browser session, or None. Moves the session's idle clock.
+
+    Also records which sign-in session this browser tab runs under, so its download links
+    answer that session's cookie only (:class:`kam_core.views.web.MediaGuard`)."""
+    user = _current_user(store)
+    tab = _tab_id()
+    if tab is not None:
+        web.bind_tab(tab, st.session_state.get(TOKEN_KEY) if user is not None else None)
+    return user
+
+
+def _tab_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def _current_user(store: Store) -> User | None:
     if not auth_enabled():
         return _local_user()
     configured, _ = _oidc_provider()

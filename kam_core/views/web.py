@@ -10,13 +10,17 @@ send HTTP headers, an HTTP route can.
   (``Secure`` when the request came over HTTPS). Page scripts never see the token.
 * ``DELETE {base}/kam/session`` ends the session the cookie names and deletes it.
 * ``{base}/media/…`` (Streamlit's download and media URLs) answers only a request
-  whose cookie names an open session; after a sign-out a download link is dead.
+  whose cookie names an open session, and only the session of a browser tab that
+  was shown the file: another signed-in user holding the URL gets nothing, and
+  after a sign-out a download link is dead.
 
 Both routes refuse a request whose ``Origin`` is not this server, so another
 site cannot plant or remove the cookie.
 """
 from __future__ import annotations
 
+import hashlib
+import threading
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -114,13 +118,86 @@ def session_routes(get_store: Callable[[], Store]) -> list[Any]:
     return [Route(url(SESSION_PATH), session, methods=["POST", "DELETE"])]
 
 
+# Which sign-in session each browser tab (a Streamlit session) runs under, as a digest of its
+# token: the frame records it on every run (bind_tab), the guard reads it.
+_tab_tokens: dict[str, str] = {}
+_tab_lock = threading.Lock()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def bind_tab(tab_id: str, token: str | None) -> None:
+    """Record that the browser tab ``tab_id`` is signed in with ``token`` (None: signed out)."""
+    with _tab_lock:
+        if token:
+            _tab_tokens[tab_id] = _digest(token)
+        else:
+            _tab_tokens.pop(tab_id, None)
+
+
+# Which browser tabs were given each media file: Streamlit forgets a tab's files at the start of
+# each of its runs and lists them again as the run draws them, so its own list is empty while the
+# page reruns (a download click reruns it). This map keeps every tab a file was given for as long
+# as Streamlit keeps the file.
+_file_tabs: dict[str, set[str]] = {}
+
+
+def track_media_owners() -> None:
+    """Note, for every media file Streamlit adds, the browser tab it was added for (once per process)."""
+    from streamlit.runtime import media_file_manager as mfm
+
+    if getattr(mfm.MediaFileManager.add, "_kam_tracked", False):
+        return
+    plain_add = mfm.MediaFileManager.add
+
+    def add(self: Any, *args: Any, **kwargs: Any) -> str:
+        link = plain_add(self, *args, **kwargs)
+        tab = mfm._get_session_id()
+        with _tab_lock:
+            _file_tabs.setdefault(_file_id(link), set()).add(tab)
+            if len(_file_tabs) > 1000:   # drop the files Streamlit no longer keeps
+                kept = set(getattr(self, "_file_metadata", {}))
+                for gone in [f for f in _file_tabs if f not in kept]:
+                    del _file_tabs[gone]
+        return link
+
+    add._kam_tracked = True  # type: ignore[attr-defined]
+    mfm.MediaFileManager.add = add  # type: ignore[method-assign]
+
+
+def tabs_showing(file_id: str) -> set[str]:
+    """The browser tabs (Streamlit sessions) that were given the media file ``file_id``, while
+    Streamlit still keeps it."""
+    try:
+        from streamlit.runtime import Runtime
+
+        manager = Runtime.instance().media_file_mgr
+        kept = file_id in dict(getattr(manager, "_file_metadata", {}))
+        by_session = dict(getattr(manager, "_files_by_session_and_coord", {}))
+    except Exception:  # no runtime
+        return set()
+    if not kept:
+        return set()
+    with _tab_lock:
+        given = set(_file_tabs.get(file_id, ()))
+    return given | {sid for sid, by_coord in by_session.items() if file_id in dict(by_coord).values()}
+
+
+def _file_id(path: str) -> str:
+    """``abc123`` of ``…/media/abc123.csv``."""
+    return path.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
 class MediaGuard:
-    """ASGI middleware: Streamlit's ``/media/…`` files only for a browser with an open session.
+    """ASGI middleware: Streamlit's ``/media/…`` files only for the browser that was shown them.
 
     Streamlit serves a download button's bytes from an unguessable-looking but
     unauthenticated URL that outlives the page; this makes every such URL answer
-    only while the session that could see it is open (404 otherwise, as for a
-    file that does not exist).
+    only a request whose cookie is the sign-in session of a browser tab holding
+    the file, while that session is open (404 otherwise, as for a file that does
+    not exist).
     """
 
     def __init__(self, app: Any, get_store: Callable[[], Store]) -> None:
@@ -130,12 +207,20 @@ class MediaGuard:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope.get("type") == "http" and auth.auth_enabled() and scope.get("path", "").startswith(url(MEDIA_PATH)):
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            if not await self._open_session(_cookie_from(headers)):
+            token = _cookie_from(headers)
+            if not (token and self._shown_to(token, scope["path"]) and await self._open_session(token)):
                 await send({"type": "http.response.start", "status": 404,
                             "headers": [(b"content-type", b"text/plain"), (b"cache-control", b"no-store")]})
                 await send({"type": "http.response.body", "body": b"not found"})
                 return
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def _shown_to(token: str, path: str) -> bool:
+        """Whether a browser tab signed in with ``token`` was shown the file at ``path``."""
+        tabs = tabs_showing(_file_id(path))
+        with _tab_lock:
+            return _digest(token) in {_tab_tokens.get(tab) for tab in tabs}
 
     async def _open_session(self, token: str | None) -> bool:
         if not token:
