@@ -86,3 +86,40 @@ def test_the_backtest_finds_the_seasonal_method_near_exact_and_the_naive_one_bia
     assert bt[(bt["year"] == 2025) & (bt["months"] == 9)]["naive_mape"].iloc[0] == pytest.approx(0.3066667, abs=1e-6)
     for h in projection.HORIZONS:
         assert pooled.loc[h, "seasonal_mape"] < pooled.loc[h, "naive_mape"]
+
+
+def test_the_backtest_errors_show_on_the_tiers_page_and_in_the_reports_method_sheet(tmp_path, monkeypatch):
+    import io
+
+    import openpyxl
+    from streamlit.testing.v1 import AppTest
+
+    from kam_core import reports
+    from kam_core.formatting import format_pct
+    from kam_core.permissions import SYSTEM
+
+    path = tmp_path / "shown.duckdb"
+    s = open_store(path)
+    rows = [(dt.date(year, m, calendar.monthrange(year, m)[1]), "acct", 10 * w)
+            for year in (2024, 2025) for m, w in enumerate(WEIGHTS, start=1)]
+    add_sales(s, ["date", "account", "amount"], rows + [(dt.date(2026, 1, 31), "acct", 40)])
+    # 2024 has no history: both methods are the run rate (3 months: 52 % off; 6: 30 %; 9: 30.67 %).
+    # 2025 has 2024's identical profile: the seasonal method is exact. Pooled over the two years,
+    # seasonal = half of the run rate's error: 26 %, 15 %, 15.33 %.
+    expected = {3: (0.26, 0.52), 6: (0.15, 0.30), 9: (0.46 / 3, 0.92 / 3)}
+    wb = openpyxl.load_workbook(io.BytesIO(reports.build_tier_report(s, 2026, lang="zh", user=SYSTEM)))
+    method = {r[0]: r[1] for r in wb["方法说明"].iter_rows(values_only=True) if r[0]}
+    for months, (seasonal, naive) in expected.items():
+        assert method[f"季节性预测回测误差（前 {months} 个月推全年）"] == pytest.approx(seasonal, abs=1e-9)
+        assert method[f"简单年化回测误差（前 {months} 个月推全年）"] == pytest.approx(naive, abs=1e-9)
+    s.close()
+
+    monkeypatch.setenv("KAM_DB", str(path))
+    monkeypatch.setenv("KAM_AUTH", "off")
+    monkeypatch.setenv("KAM_AUTO_DEMO", "0")
+    at = AppTest.from_file("../dashboard.py", default_timeout=60).run()
+    at.switch_page("app_pages/tiers.py").run()
+    assert not at.exception
+    note = next(c.value for c in at.caption if c.value.startswith("回测"))
+    for months, (seasonal, naive) in expected.items():
+        assert f"前 {months} 个月推全年：季节法 {format_pct(seasonal)}，简单年化 {format_pct(naive)}" in note
