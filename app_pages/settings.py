@@ -63,6 +63,9 @@ with st.form("settings_form"):
     completeness = c[1].number_input(label("attention_min_completeness"), 0.0, 1.0,
                                      float(s["attention_min_completeness"]), 0.05,
                                      help=helptext("attention_min_completeness"))
+    st.subheader(ctx.t("settings.group.import"))
+    max_columns = st.number_input(label("import_max_columns"), 20, 16_384, int(s["import_max_columns"]), 10,
+                                  help=helptext("import_max_columns"))
     st.subheader(ctx.t("settings.group.display"))
     c = st.columns(2)
     unit = c[0].radio(label("amount_unit"), SETTINGS["amount_unit"].choices, horizontal=True,
@@ -78,7 +81,8 @@ if submitted:
                "tier_ordinary_min": int(ordinary), "tier_basis": basis, "abc_a_max": float(a_max),
                "abc_b_max": float(b_max), "fiscal_start_month": int(fiscal), "criteria_min_share": float(min_share),
                "criteria_top_n": int(top_n), "attention_sales_drop_share": float(drop),
-               "attention_min_completeness": float(completeness), "amount_unit": unit, "language": language}
+               "attention_min_completeness": float(completeness), "import_max_columns": int(max_columns),
+               "amount_unit": unit, "language": language}
     changes = {k: v for k, v in changes.items() if v != s[k]}
     try:
         if changes:

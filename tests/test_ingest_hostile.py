@@ -178,6 +178,24 @@ def test_a_sheet_of_exactly_the_column_limit_imports(store):
     assert (plan.report.data["rows_accepted"], len(plan.report.data["sheets"][0]["columns"])) == (1, 500)
 
 
+def test_the_column_limit_is_the_departments_setting(store):
+    from kam_core.settings import save_settings
+
+    save_settings(store, {"import_max_columns": 40})
+    for name, data in (("41.csv", hf.wide_csv(41)), ("AO.xlsx", hf.far_cell_xlsx("AO2"))):   # AO is column 41
+        before = snapshot(store)
+        with pytest.raises(ImportRejected) as exc:
+            prepare_import(store, data, name)
+        assert exc.value.code == "too_many_columns"
+        assert "at most 40 columns (to column AN)" in exc.value.message
+        assert snapshot(store) == before
+    _, plan = import_file(store, hf.wide_csv(40), "40.csv")          # exactly the limit still imports
+    assert (plan.report.data["rows_accepted"], len(plan.report.data["sheets"][0]["columns"])) == (20, 40)
+    save_settings(store, {"import_max_columns": 600})
+    _, plan = import_file(store, hf.wide_csv(501), "501.csv")        # and a wider one once it is raised
+    assert len(plan.report.data["sheets"][0]["columns"]) == 501
+
+
 @pytest.mark.parametrize("ref", ["SF100000", "SF1048576"])
 def test_a_small_workbook_whose_cells_claim_a_huge_sheet_is_stopped_by_what_it_holds(store, ref):
     # 3 KB; the reader would fill 50 million (or 524 million) empty cells between A1 and SF…

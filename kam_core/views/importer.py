@@ -10,6 +10,7 @@ import streamlit as st
 from ..formatting import format_amount, format_number
 from ..i18n import join_items, label_or
 from ..ingest import mapping as field_mapping
+from ..ingest.detect import Limits
 from ..ingest.errors import DecisionNeeded, ImportRejected
 from ..ingest.pipeline import (ACCOUNT_SOURCES, DATE_ORDERS, UNITS, ImportOptions, ImportPlan, commit_import,
                                inspect_file, list_imports, prepare_import, undo_import)
@@ -82,7 +83,7 @@ def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | N
     sha = _sha(data)
     try:
         with st.spinner(ctx.t("import.reading")):
-            fmt, sheets = _inspect(data, file_name)
+            fmt, sheets = _inspect(data, file_name, int(ctx.settings["import_max_columns"]))
     except ImportRejected as exc:
         st.error(rejection_text(ctx, exc))
         st.caption(ctx.t("import.nothing_written"))
@@ -122,8 +123,8 @@ def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | N
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _inspect(data: bytes, file_name: str):
-    return inspect_file(data, file_name)
+def _inspect(data: bytes, file_name: str, max_columns: int):
+    return inspect_file(data, file_name, Limits(max_columns=max_columns))
 
 
 def checked_plan(ctx: Context, data: bytes, file_name: str, opts: ImportOptions) -> ImportPlan:

@@ -62,3 +62,17 @@ def test_choosing_yuan_as_the_unit_changes_the_amounts_on_the_overview(fixture_d
     save(at)
     at.switch_page("app_pages/overview.py").run()
     assert metrics_by_label(at)["销售额"] == "¥125,000,000.00"
+
+
+def test_the_import_column_limit_is_set_on_the_settings_page_and_refuses_a_wider_upload(fixture_db):
+    at = open_page("settings")
+    assert number_input(at, "导入最多列数").value == 500
+    number_input(at, "导入最多列数").set_value(40)
+    save(at)
+    at.switch_page("app_pages/import.py").run()
+    assert not at.exception
+    header = ",".join(["日期", "供应商", "销售额"] + [f"备注{i}" for i in range(4, 42)])   # 41 columns
+    at.file_uploader[0].set_value(("wide.csv", (header + "\n2025-01-02,甲,1" + ",x" * 38 + "\n").encode(), "text/csv")).run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("表格列数超过导入上限") and "41 columns wide" in error and "at most 40 columns" in error
