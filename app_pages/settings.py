@@ -3,7 +3,7 @@ import streamlit as st
 
 from kam_core.i18n import setting_help, setting_label
 from kam_core.permissions import can
-from kam_core.settings import SETTINGS, SettingsError, save_settings
+from kam_core.settings import SETTINGS
 from kam_core.views import context, schedules
 
 ctx = context.current()
@@ -20,17 +20,6 @@ def label(key):
 
 def helptext(key):
     return setting_help(key, ctx.lang)
-
-
-# kam_core.settings raises English messages; the two rules a user meets here have labels.
-LOCALISED_ERRORS = {"tier thresholds must increase": "settings.thresholds_increase",
-                    "ABC cut-offs must increase": "settings.abc_increase"}
-
-
-def error_text(exc: SettingsError) -> str:
-    message = str(exc)
-    key = next((k for prefix, k in LOCALISED_ERRORS.items() if message.startswith(prefix)), None)
-    return ctx.t(key) if key else message
 
 
 with st.form("settings_form"):
@@ -83,12 +72,9 @@ if submitted:
                "criteria_top_n": int(top_n), "attention_sales_drop_share": float(drop),
                "attention_min_completeness": float(completeness), "import_max_columns": int(max_columns),
                "amount_unit": unit, "language": language}
-    changes = {k: v for k, v in changes.items() if v != s[k]}
-    try:
-        if changes:
-            save_settings(ctx.store, changes, user=ctx.user)
-    except SettingsError as exc:
-        st.error(ctx.t("settings.error", message=error_text(exc)))
+    refused = context.save_changed_settings(ctx, changes)
+    if refused:
+        st.error(ctx.t("settings.error", message=refused))
     else:
         # Shown after the rerun that applies the new values everywhere (a message
         # written before st.rerun() would vanish with it).

@@ -58,6 +58,7 @@ FAILED_JS = """() => !!document.querySelector('[data-testid="stException"]')
 def build_store(folder: Path, users: int) -> tuple[Path, dict[str, str]]:
     """The demo store with ``users`` managers; their passwords are kept beside it (benchmark only)."""
     from kam_core import auth, demo
+    from kam_core.sales.accounts import has_sales
     from kam_core.store import open_store
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def build_store(folder: Path, users: int) -> tuple[Path, dict[str, str]]:
     known = json.loads(secrets_file.read_text()) if secrets_file.exists() and db.exists() else {}
     store = open_store(db)
     try:
-        if not store.has_sales():
+        if not has_sales(store):
             demo.load_demo(store)
             demo.load_demo_extras(store)
         for i in range(1, users + 1):

@@ -412,11 +412,12 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("action.reset", "恢复默认", "Reset to default"),
     # --- projection -------------------------------------------------------
     ("projection.label", "全年预测（按季节规律）", "Full-year projection (seasonal)"),
-    ("projection.note", "年度尚未结束：用往年同期在全年中的占比推算全年（客户自身历史，历史不足时用全公司规律，无历史时按月简单年化），"
-     "按全公司金额评定预测级别；仅供参考，不改变实际级别。",
+    ("projection.note", "年度尚未结束：用往年同期在全年中的占比推算全年（客户自身历史与全公司规律按历史订单行数加权：行数越多越以自身为准；"
+     "无历史时按月简单年化），按全公司金额评定预测级别；仅供参考，不改变实际级别。",
      "The year is not finished: the year to date is divided by the share the same days held in earlier years (the "
-     "account's own history, the company's when it has too little, plain run rate without any); the projected tier is "
-     "graded company-wide. A guide only: the actual tier is unchanged."),
+     "account's own history blended with the company's, weighted by how many order lines the account's history has; "
+     "plain run rate without any history); the projected tier is graded company-wide. A guide only: the actual tier is "
+     "unchanged."),
     ("projection.method.own", "自身季节规律", "own seasonal profile"),
     ("projection.method.company", "全公司季节规律", "company's seasonal profile"),
     ("projection.method.annualised", "简单年化", "run rate"),

@@ -46,6 +46,8 @@ from multiprocessing.connection import AuthenticationError, Connection, answer_c
 from pathlib import Path, PurePath
 from typing import Any, Callable, Iterator
 
+from .ingest.worker import process_alive
+
 OWNER_SUFFIX = ".owner"
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 1 << 20
@@ -283,16 +285,6 @@ def _from_portable(data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True    # someone else's process: the port will tell
-    return True
-
-
 def _connect(info: OwnerInfo) -> Connection | None:
     """An authenticated connection to the owner, or None. Whatever listens on the port must send its
     challenge within ``HANDSHAKE_SECONDS`` (a stale file's port may belong to something else by now)."""
@@ -323,7 +315,7 @@ def hand_over(db_path: str | os.PathLike, args: dict[str, Any], stdin: Callable[
     the owner has answered (a password prompt comes after the connection is made).
     """
     info = read_owner(db_path)
-    if info is None or not _alive(info.pid):
+    if info is None or not process_alive(info.pid):   # someone else's process: the port will tell
         return None   # no dashboard, or one killed outright
     conn = _connect(info)
     if conn is None:

@@ -33,23 +33,26 @@ def test_without_history_the_projection_is_the_plain_run_rate(tmp_path):
 
 
 # 2025 is the history year (the data covers it from 1 January); 2026 runs to 30 June.
-# A: 2025 through 30 June 300 of 1,000 (share 0.3); 2026 to date 330 → 330 / 0.3 = 1,100 (naive 660).
-# C: 2025 100 of 200 (share 0.5); 2026 50 → 100.
-# B: no 2025 sales: the company's share (300 + 100) / (1,000 + 200) = 1/3; 2026 100 → 300.
-TWO_YEARS = [
-    ("2025-01-01", "A", 100), ("2025-06-30", "A", 200), ("2025-07-01", "A", 300), ("2025-12-31", "A", 400),
-    ("2025-03-01", "C", 100), ("2025-09-01", "C", 100),
-    ("2026-02-01", "A", 330), ("2026-04-01", "C", 50), ("2026-06-30", "B", 100),
-]
+# A sold 300 lines in 2025: 100 of 3 on 1 January (300 by 30 June) and 200 of 3.5 on 1 September
+# (700): its own share through 30 June is 300 / 1,000 = 0.3, and 300 lines of history give its
+# own profile the weight 300 / (300 + 100) = 0.75. C sold 2 lines (100 on 1 March, 100 on
+# 1 September): own share 0.5 on the weight 2 / 102. The company: (300 + 100) / (1,000 + 200) = 1/3.
+# A: share 0.75 × 0.3 + 0.25 × 1/3 = 3.7 / 12 → 330 × 12 / 3.7 = 1,070.27 (naive: 330 × 2 = 660), own.
+# C: share (2 × 0.5 + 100 / 3) / 102 = 34.333… / 102 → 50 × 102 / 34.333… = 148.54, the company's mostly.
+# B: no 2025 sales: the company's share 1/3 → 100 × 3 = 300.
+TWO_YEARS = ([("2025-01-01", "A", 3)] * 100 + [("2025-09-01", "A", 3.5)] * 200
+             + [("2025-03-01", "C", 100), ("2025-09-01", "C", 100),
+                ("2026-02-01", "A", 330), ("2026-04-01", "C", 50), ("2026-06-30", "B", 100)])
 
 
 def test_the_seasonal_projection_uses_the_accounts_own_profile_then_the_companys(tmp_path):
     s = open_store(tmp_path / "two.duckdb")
     add_sales(s, ["date", "account", "amount"], TWO_YEARS)
     df = projection.seasonal_projection(s, 2026).set_index("account")
-    assert df.loc["A", "method"] == "own" and df.loc["A", "projected"] == pytest.approx(1100)
+    assert df.loc["A", "method"] == "own" and df.loc["A", "projected"] == pytest.approx(330 * 12 / 3.7)
     assert df.loc["A", "projected_naive"] == pytest.approx(660)
-    assert df.loc["C", "method"] == "own" and df.loc["C", "projected"] == pytest.approx(100)
+    assert df.loc["C", "method"] == "company"
+    assert df.loc["C", "projected"] == pytest.approx(50 * 102 / (1 + 100 / 3))
     assert df.loc["B", "method"] == "company" and df.loc["B", "projected"] == pytest.approx(300)
 
 
@@ -58,9 +61,15 @@ def test_a_finished_year_or_an_earlier_one_has_no_projection(store):
     add_lines(store, [("2026-01-31", "Alpha", "1000000.00", None, None)])
     assert len(projection.seasonal_projection(store, 2025)) == 0       # not the latest year
     # history: 2024 and 2025 (2023 starts in June). Alpha through 31 January: 2024 none of 40M,
-    # 2025 30M of 50M → 30 / 90 = 1/3 of a year → 1M × 3 = 3M; naive 1M × 12 = 12M
+    # 2025 30M of 50M → own share 30 / 90 = 1/3, from 3 lines: weight 3 / 103. The company through
+    # 31 January: Gamma's 5M (2024) and Alpha's 30M (2025) of the years' positive totals
+    # 51M (2024: 40M + 5M + 6M) and 84,999,999.99 (2025 without Eps's −0.2M).
+    # Naive: 1M × 12 = 12M.
+    company = 35_000_000 / (51_000_000 + 84_999_999.99)
+    share = 3 / 103 * (1 / 3) + 100 / 103 * company
     alpha = projection.seasonal_projection(store, 2026).set_index("account").loc["Alpha"]
-    assert (alpha["method"], alpha["projected"], alpha["projected_naive"]) == ("own", 3_000_000.0, 12_000_000.0)
+    assert (alpha["method"], alpha["projected_naive"]) == ("company", 12_000_000.0)
+    assert alpha["projected"] == pytest.approx(1_000_000 / share, rel=1e-12)
 
 
 WEIGHTS = [4, 3, 5, 5, 6, 12, 6, 5, 6, 8, 20, 20]   # a retailer's year: 618 and Double 11 / December peaks

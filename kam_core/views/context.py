@@ -29,7 +29,7 @@ from ..sales import accounts as account_sales
 from ..sales import figures, periods, tiers
 from ..sales import projection as projections
 from ..permissions import User, can
-from ..settings import get_settings
+from ..settings import SettingsError, get_settings, save_settings
 from ..store import Store, open_store, resolve_db_path
 
 URL_KEYS = ("year", "region", "category", "store", "lang", "account", "mine")
@@ -487,3 +487,22 @@ def empty_state(ctx: Context, no_year_data: bool = False) -> None:
                 demo.load_demo_extras(ctx.store)
             st.rerun()
     st.stop()
+
+
+# kam_core.settings raises English messages; the two rules a user meets on the forms have labels.
+_SETTINGS_ERRORS = {"tier thresholds must increase": "settings.thresholds_increase",
+                    "ABC cut-offs must increase": "settings.abc_increase"}
+
+
+def save_changed_settings(ctx: Context, values: dict[str, Any]) -> str | None:
+    """Save those of ``values`` that differ from the current settings (validated, audited, as the
+    user). Returns None when saved, else the refusal in the user's words, for ``settings.error``."""
+    changes = {k: v for k, v in values.items() if v != ctx.settings[k]}
+    try:
+        if changes:
+            save_settings(ctx.store, changes, user=ctx.user)
+    except SettingsError as exc:
+        message = str(exc)
+        key = next((k for prefix, k in _SETTINGS_ERRORS.items() if message.startswith(prefix)), None)
+        return ctx.t(key) if key else message
+    return None

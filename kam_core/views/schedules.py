@@ -9,9 +9,8 @@ import streamlit as st
 from .. import schedules as sched
 from ..i18n import join_items, setting_help
 from ..permissions import can
-from ..settings import SettingsError, save_settings
 from . import inbox as inbox_view
-from .context import Context
+from .context import Context, save_changed_settings
 
 NEW = ""
 
@@ -192,12 +191,9 @@ def _mail_server(ctx: Context) -> None:
     if submitted:
         changes = {"smtp_host": host.strip(), "smtp_port": int(port), "smtp_starttls": bool(starttls),
                    "smtp_user": user.strip(), "smtp_sender": sender.strip(), "smtp_password_env": env.strip()}
-        changes = {k: v for k, v in changes.items() if v != s[k]}
-        try:
-            if changes:
-                save_settings(ctx.store, changes, user=ctx.user)
-        except SettingsError as exc:
-            st.error(ctx.t("settings.error", message=str(exc)))
+        refused = save_changed_settings(ctx, changes)
+        if refused:
+            st.error(ctx.t("settings.error", message=refused))
         else:
             st.session_state["schedule_message"] = ("ok", ctx.t("settings.saved"))
             st.rerun()
