@@ -107,7 +107,7 @@ print(json.dumps({{"cold": cold, "warm": statistics.median(warm)}}))
 """
 
 PAGE_CHILD = """
-import json, os, resource, sys, time
+import json, os, sys, time
 sys.path.insert(0, {root!r})
 os.chdir({root!r})
 os.environ.update(KAM_DB={db!r}, KAM_AUTH="off", KAM_AUTO_DEMO="0")
@@ -139,7 +139,9 @@ timed("rerun")
 at.session_state["kam_region"] = [{region!r}]  # as if the user picked one region
 timed("filter")
 timed("rerun2")
-out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: the latter keeps the size the parent had when it started this process
+# (the parent that just generated the store held gigabytes)
+out["rss_mb"] = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 print(json.dumps(out))
 """
 
