@@ -28,16 +28,10 @@ for col, row in zip(cols, counts):
     col.metric(tier_label(tier, ctx.lang), format_number(row["accounts"]), help=ctx.t(f"tier.{tier}.desc"))
     col.caption(limit)
 
-labels = [ctx.t("kpi.accounts_per_tier"), ctx.t("tier.near_boundary"),
-          ctx.t("tier.migration_title", prev=ctx.year - 1, year=ctx.year), ctx.t("tier.checklist_title"),
-          ctx.t("tier.stop_impact_title"), ctx.t("target.title")]
-# The open tab is in the URL (?tab=…) and remembered: Back from a dossier opened from a tab's row
-# comes here without the parameter (Streamlit rewrites this page's history entry as it switches),
-# and opens the tab the user left.
-last = st.session_state.get("tiers_tab_last")
-t_accounts, t_near, t_move, t_check, t_stop, t_targets = st.tabs(
-    labels, key="tab", bind="query-params", default=last if last in labels else None)
-st.session_state["tiers_tab_last"] = st.session_state.get("tab")
+t_accounts, t_near, t_move, t_check, t_stop, t_targets = st.tabs([
+    ctx.t("kpi.accounts_per_tier"), ctx.t("tier.near_boundary"),
+    ctx.t("tier.migration_title", prev=ctx.year - 1, year=ctx.year), ctx.t("tier.checklist_title"),
+    ctx.t("tier.stop_impact_title"), ctx.t("target.title")])
 # every row that stands for an account opens its dossier (kam_core/views/tier_tabs.py)
 with t_accounts:
     tier_tabs.accounts_tab(ctx, table)

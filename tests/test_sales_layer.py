@@ -216,7 +216,7 @@ def test_a_rollup_out_of_step_with_the_lines_is_found_and_rebuilt(tmp_path):
 
 # -- layering -----------------------------------------------------------------------------------
 OWNED = ("sales", "inventory", "sales_daily", "sales_monthly", "sales_by_region", "sales_by_sku")
-SQL_NAMING = re.compile(r"\b(?:from|join|into|update|delete\s+from)\s+(?:main\s*\.\s*)?\"?(" + "|".join(OWNED)
+SQL_NAMING = re.compile(r"\b(?:from|join|into|update|delete\s+from)\s+(?:\"?main\"?\s*\.\s*)?\"?(" + "|".join(OWNED)
                         + r")\b", re.I)
 
 
@@ -269,6 +269,7 @@ def _looks_like_sql(text: str) -> bool:
     'cur.execute("select amount " + "from sales")',
     'cur.execute(\'select amount from "sales"\')',
     'cur.execute("delete from main.inventory where 1")',
+    'cur.execute(\'select 1 from "main"."sales_daily"\')',
 ])
 def test_the_layering_check_would_catch_a_query_outside_the_package(tmp_path, code):
     stray = tmp_path / "stray.py"

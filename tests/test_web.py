@@ -110,9 +110,8 @@ def test_the_sign_out_request_ends_the_cookies_session_and_deletes_the_cookie(ap
 
 def test_a_download_link_answers_only_a_request_with_an_open_session(app, store, monkeypatch):
     new = auth.start_session(store, User("li", "manager"))
-    # the file is on the page of li's browser tab
-    monkeypatch.setattr(web, "tabs_showing", lambda file_id: {"tab-li"} if file_id == "abc" else set())
-    web.bind_tab("tab-li", new.token)
+    # the file was drawn on li's page
+    monkeypatch.setattr(web, "users_given", lambda file_id: {"li"} if file_id == "abc" else set())
     # A foreign cookie the stdlib parser chokes on must not hide ours.
     with_cookie = {"cookie": f'odd=a"b; kam_session={new.token}'}
     assert call(app, "GET", "/media/abc.csv", with_cookie)[::2] == (200, b"the file")
@@ -124,22 +123,21 @@ def test_a_download_link_answers_only_a_request_with_an_open_session(app, store,
     assert call(app, "GET", "/media/abc.csv")[0] == 200
 
 
-def test_a_download_link_answers_only_the_browser_that_was_shown_it(app, store, monkeypatch):
+def test_a_download_link_answers_only_the_user_whose_page_was_given_it(app, store, monkeypatch):
     auth.create_user(store, "wang", "manager", "another horse")
-    li = auth.start_session(store, User("li", "manager"))
+    li_first = auth.start_session(store, User("li", "manager"))
+    li_second = auth.start_session(store, User("li", "manager"))   # li signed in again in another tab
     wang = auth.start_session(store, User("wang", "manager"))
-    web.bind_tab("tab-li", li.token)
-    web.bind_tab("tab-wang", wang.token)
-    monkeypatch.setattr(web, "tabs_showing", lambda file_id: {"tab-li"} if file_id == "abc" else set())
-    assert call(app, "GET", "/media/abc.csv", {"cookie": f"kam_session={li.token}"})[::2] == (200, b"the file")
+    monkeypatch.setattr(web, "users_given", lambda file_id: {"li"} if file_id == "abc" else set())
+    assert call(app, "GET", "/media/abc.csv", {"cookie": f"kam_session={li_first.token}"})[::2] == (200, b"the file")
+    assert call(app, "GET", "/media/abc.csv", {"cookie": f"kam_session={li_second.token}"})[0] == 200
     # wang is signed in, and holds the URL, but his page never showed that file
     assert call(app, "GET", "/media/abc.csv", {"cookie": f"kam_session={wang.token}"})[::2] == (404, b"not found")
-    # li's tab signs out (the frame records it): the link is dead for li's cookie too
-    web.bind_tab("tab-li", None)
-    assert call(app, "GET", "/media/abc.csv", {"cookie": f"kam_session={li.token}"})[0] == 404
+    auth.end_session(store, li_first.token)                          # li signs out in the first tab
+    assert call(app, "GET", "/media/abc.csv", {"cookie": f"kam_session={li_first.token}"})[0] == 404
 
 
-def test_a_tab_keeps_its_files_while_its_page_reruns_and_loses_them_when_streamlit_drops_them(monkeypatch):
+def test_the_user_a_file_was_drawn_for_is_kept_while_the_page_reruns_and_goes_with_the_file(monkeypatch):
     from types import SimpleNamespace
 
     from streamlit.runtime import Runtime
@@ -150,18 +148,23 @@ def test_a_tab_keeps_its_files_while_its_page_reruns_and_loses_them_when_streaml
     web.track_media_owners()                      # once per process, however often it is called
     manager = mfm.MediaFileManager(MemoryMediaFileStorage("/media"))
     monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: SimpleNamespace(media_file_mgr=manager)))
-    tab = {"id": "s1"}
-    monkeypatch.setattr(mfm, "_get_session_id", lambda: tab["id"])
+    run = {"tab": "s1", "user": "li"}
+    monkeypatch.setattr(mfm, "_get_session_id", lambda: run["tab"])
+    monkeypatch.setattr(web, "_signed_in_name", lambda: run["user"])
     link = manager.add(b"li's figures", "text/csv", "1.2", "a.csv", is_for_static_download=True)
     file_id = link.rsplit("/", 1)[-1].split(".")[0]
-    assert web.tabs_showing(file_id) == {"s1"}
-    manager.clear_session_refs("s1")              # s1's page starts a new run …
-    assert web.tabs_showing(file_id) == {"s1"}    # … and its download link still answers it
-    tab["id"] = "s2"
+    assert web.users_given(file_id) == {"li"}
+    manager.clear_session_refs("s1")              # li's page starts a new run …
+    assert web.users_given(file_id) == {"li"}     # … and its download link still answers li
+    run.update(tab="s2", user="wang")
     manager.add(b"li's figures", "text/csv", "1.2", "a.csv", is_for_static_download=True)
-    assert web.tabs_showing(file_id) == {"s1", "s2"}   # the same bytes given to a second tab
+    assert web.users_given(file_id) == {"li", "wang"}   # the same bytes drawn on wang's page too
+    run.update(tab="s3", user=None)
+    other = manager.add(b"other", "text/csv", "1.3", "b.csv", is_for_static_download=True)   # a signed-out page
+    assert web.users_given(other.rsplit("/", 1)[-1].split(".")[0]) == set()
     manager.clear_session_refs("s2")
+    manager.clear_session_refs("s3")
     manager.remove_orphaned_files()               # no page shows it any more: Streamlit marks a download …
-    assert web.tabs_showing(file_id) == {"s1", "s2"}
+    assert web.users_given(file_id) == {"li", "wang"}
     manager.remove_orphaned_files()               # … and drops it at the next sweep
-    assert web.tabs_showing(file_id) == set() and web.tabs_showing("nothing") == set()
+    assert web.users_given(file_id) == set() and web.users_given("nothing") == set()

@@ -154,25 +154,7 @@ def _start_session(store: Store, user: User) -> None:
 
 
 def current_user(store: Store) -> User | None:
-    """The signed-in user for this browser session, or None. Moves the session's idle clock.
-
-    Also records which sign-in session this browser tab runs under, so its download links
-    answer that session's cookie only (:class:`kam_core.views.web.MediaGuard`)."""
-    user = _current_user(store)
-    tab = _tab_id()
-    if tab is not None:
-        web.bind_tab(tab, st.session_state.get(TOKEN_KEY) if user is not None else None)
-    return user
-
-
-def _tab_id() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else None
-
-
-def _current_user(store: Store) -> User | None:
+    """The signed-in user for this browser session, or None. Moves the session's idle clock."""
     if not auth_enabled():
         return _local_user()
     configured, _ = _oidc_provider()
@@ -236,7 +218,7 @@ def require_sign_in(store: Store, lang: str | None = None) -> User:
     the script, so nothing after this call runs without a session."""
     st.session_state["_kam_store"] = store
     user = current_user(store)
-    st.session_state["_kam_user"] = user
+    st.session_state[web.SIGNED_IN_KEY] = user   # also tells the download guard whose page this is
     _emit_cookie_script()
     if user is not None:
         return user
@@ -346,7 +328,7 @@ def sign_out_button(lang: str | None = None, store: Store | None = None) -> None
     text = _t(lang)
     configured, _ = _oidc_provider()
     store = store or st.session_state.get("_kam_store")
-    user = st.session_state.get("_kam_user")   # as require_sign_in found it in this run
+    user = st.session_state.get(web.SIGNED_IN_KEY)   # as require_sign_in found it in this run
     if user is not None:
         st.sidebar.caption(f"{text['signed_in_as']}: **{escape_md(user.name)}** · "
                            f"{text['roles'].get(user.role, user.role)}")

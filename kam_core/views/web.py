@@ -10,16 +10,15 @@ send HTTP headers, an HTTP route can.
   (``Secure`` when the request came over HTTPS). Page scripts never see the token.
 * ``DELETE {base}/kam/session`` ends the session the cookie names and deletes it.
 * ``{base}/media/…`` (Streamlit's download and media URLs) answers only a request
-  whose cookie names an open session, and only the session of a browser tab that
-  was shown the file: another signed-in user holding the URL gets nothing, and
-  after a sign-out a download link is dead.
+  whose cookie names an open session of a user whose page was given the file:
+  another signed-in user holding the URL gets nothing, and after a sign-out a
+  download link is dead.
 
 Both routes refuse a request whose ``Origin`` is not this server, so another
 site cannot plant or remove the cookie.
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -118,34 +117,30 @@ def session_routes(get_store: Callable[[], Store]) -> list[Any]:
     return [Route(url(SESSION_PATH), session, methods=["POST", "DELETE"])]
 
 
-# Which sign-in session each browser tab (a Streamlit session) runs under, as a digest of its
-# token: the frame records it on every run (bind_tab), the guard reads it.
-_tab_tokens: dict[str, str] = {}
-_tab_lock = threading.Lock()
+# The user the frame signed in for this browser tab's run (``require_sign_in`` keeps it here).
+SIGNED_IN_KEY = "_kam_user"
+
+# Who was given each media file: the users whose pages drew it. Noted when Streamlit adds the
+# file, from the run that draws it, and kept for as long as Streamlit keeps the file (Streamlit's
+# own list of a tab's files is emptied at the start of each of its runs, and a download click
+# reruns the page while the browser fetches the file).
+_file_users: dict[str, set[str]] = {}
+_lock = threading.Lock()
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+def _signed_in_name() -> str | None:
+    """The name of the user signed in for the script run on this thread, if any."""
+    try:
+        import streamlit as st
 
-
-def bind_tab(tab_id: str, token: str | None) -> None:
-    """Record that the browser tab ``tab_id`` is signed in with ``token`` (None: signed out)."""
-    with _tab_lock:
-        if token:
-            _tab_tokens[tab_id] = _digest(token)
-        else:
-            _tab_tokens.pop(tab_id, None)
-
-
-# Which browser tabs were given each media file: Streamlit forgets a tab's files at the start of
-# each of its runs and lists them again as the run draws them, so its own list is empty while the
-# page reruns (a download click reruns it). This map keeps every tab a file was given for as long
-# as Streamlit keeps the file.
-_file_tabs: dict[str, set[str]] = {}
+        user = st.session_state.get(SIGNED_IN_KEY)
+    except Exception:  # not in a script run
+        return None
+    return getattr(user, "name", None)
 
 
 def track_media_owners() -> None:
-    """Note, for every media file Streamlit adds, the browser tab it was added for (once per process)."""
+    """Note, for every media file Streamlit adds, the user it was drawn for (once per process)."""
     from streamlit.runtime import media_file_manager as mfm
 
     if getattr(mfm.MediaFileManager.add, "_kam_tracked", False):
@@ -154,35 +149,32 @@ def track_media_owners() -> None:
 
     def add(self: Any, *args: Any, **kwargs: Any) -> str:
         link = plain_add(self, *args, **kwargs)
-        tab = mfm._get_session_id()
-        with _tab_lock:
-            _file_tabs.setdefault(_file_id(link), set()).add(tab)
-            if len(_file_tabs) > 1000:   # drop the files Streamlit no longer keeps
-                kept = set(getattr(self, "_file_metadata", {}))
-                for gone in [f for f in _file_tabs if f not in kept]:
-                    del _file_tabs[gone]
+        name = _signed_in_name()
+        if name is not None:
+            with _lock:
+                _file_users.setdefault(_file_id(link), set()).add(name)
+                if len(_file_users) > 1000:   # drop the files Streamlit no longer keeps
+                    kept = set(getattr(self, "_file_metadata", {}))
+                    for gone in [f for f in _file_users if f not in kept]:
+                        del _file_users[gone]
         return link
 
     add._kam_tracked = True  # type: ignore[attr-defined]
     mfm.MediaFileManager.add = add  # type: ignore[method-assign]
 
 
-def tabs_showing(file_id: str) -> set[str]:
-    """The browser tabs (Streamlit sessions) that were given the media file ``file_id``, while
-    Streamlit still keeps it."""
+def users_given(file_id: str) -> set[str]:
+    """The users whose pages were given the media file ``file_id``, while Streamlit keeps it."""
     try:
         from streamlit.runtime import Runtime
 
-        manager = Runtime.instance().media_file_mgr
-        kept = file_id in dict(getattr(manager, "_file_metadata", {}))
-        by_session = dict(getattr(manager, "_files_by_session_and_coord", {}))
+        kept = file_id in dict(getattr(Runtime.instance().media_file_mgr, "_file_metadata", {}))
     except Exception:  # no runtime
         return set()
     if not kept:
         return set()
-    with _tab_lock:
-        given = set(_file_tabs.get(file_id, ()))
-    return given | {sid for sid, by_coord in by_session.items() if file_id in dict(by_coord).values()}
+    with _lock:
+        return set(_file_users.get(file_id, ()))
 
 
 def _file_id(path: str) -> str:
@@ -191,13 +183,12 @@ def _file_id(path: str) -> str:
 
 
 class MediaGuard:
-    """ASGI middleware: Streamlit's ``/media/…`` files only for the browser that was shown them.
+    """ASGI middleware: Streamlit's ``/media/…`` files only for the user who was shown them.
 
     Streamlit serves a download button's bytes from an unguessable-looking but
     unauthenticated URL that outlives the page; this makes every such URL answer
-    only a request whose cookie is the sign-in session of a browser tab holding
-    the file, while that session is open (404 otherwise, as for a file that does
-    not exist).
+    only a request whose cookie names an open session of a user whose page was
+    given the file (404 otherwise, as for a file that does not exist).
     """
 
     def __init__(self, app: Any, get_store: Callable[[], Store]) -> None:
@@ -207,29 +198,23 @@ class MediaGuard:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope.get("type") == "http" and auth.auth_enabled() and scope.get("path", "").startswith(url(MEDIA_PATH)):
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            token = _cookie_from(headers)
-            if not (token and self._shown_to(token, scope["path"]) and await self._open_session(token)):
+            name = await self._session_user(_cookie_from(headers))
+            if name is None or name not in users_given(_file_id(scope["path"])):
                 await send({"type": "http.response.start", "status": 404,
                             "headers": [(b"content-type", b"text/plain"), (b"cache-control", b"no-store")]})
                 await send({"type": "http.response.body", "body": b"not found"})
                 return
         await self.app(scope, receive, send)
 
-    @staticmethod
-    def _shown_to(token: str, path: str) -> bool:
-        """Whether a browser tab signed in with ``token`` was shown the file at ``path``."""
-        tabs = tabs_showing(_file_id(path))
-        with _tab_lock:
-            return _digest(token) in {_tab_tokens.get(tab) for tab in tabs}
-
-    async def _open_session(self, token: str | None) -> bool:
+    async def _session_user(self, token: str | None) -> str | None:
+        """The user whose open session ``token`` names, or None."""
         if not token:
-            return False
+            return None
         from starlette.concurrency import run_in_threadpool
 
         user, _ = await run_in_threadpool(auth.resume_session, self.get_store(), token, None,
                                           auth.idle_timeout_seconds(), touch=False)
-        return user is not None
+        return user.name if user is not None else None
 
 
 def media_guard(get_store: Callable[[], Store]) -> Any:
