@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import audit
+from .ingest.detect import Limits
 from .permissions import SYSTEM, User, require
 from .store import Store
 
@@ -66,7 +67,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("attention_min_completeness", 0.50,
                 "Needs attention: a dossier whose completeness (the policy's 26 items) is below this share.",
                 "需要关注：档案完整度（政策要求的 26 项）低于此比例的客户。", _fraction),
-        Setting("import_max_columns", 500,
+        Setting("import_max_columns", Limits.max_columns,
                 "Most columns an imported sheet may have (real exports have tens). A wider file is refused at once, "
                 "before it is read: every column costs memory and time for each of its lines.",
                 "导入工作表最多允许的列数（实际导出文件通常只有几十列）。超过此数的文件在读取前即被拒绝：每多一列，每行都要多占内存和时间。",

@@ -229,11 +229,9 @@ def _saved_profile(store: Store, signature: str) -> tuple[dict[str, str], dict[s
 
 # --------------------------------------------------------------------------- prepare
 
-def import_limits(store: Store) -> detect.Limits:
-    """The reading limits, with the column limit the store's settings give (``import_max_columns``)."""
-    from ..settings import get_settings
-
-    return detect.Limits(max_columns=int(get_settings(store)["import_max_columns"]))
+def import_limits(settings: dict[str, Any]) -> detect.Limits:
+    """The reading limits, with the department's column limit (the setting ``import_max_columns``)."""
+    return detect.Limits(max_columns=int(settings["import_max_columns"]))
 
 
 def inspect_file(data: bytes, file_name: str, limits: detect.Limits | None = None) -> tuple[str, list[readers.SheetInfo]]:
@@ -250,7 +248,10 @@ def prepare_import(store: Store, data: bytes, file_name: str, options: ImportOpt
     """Read, map, clean and validate one file; raise or return a plan. Writes nothing."""
     options = options or ImportOptions()
     report_progress = progress or (lambda f, m: None)
-    limits = limits or import_limits(store)
+    if limits is None:
+        from ..settings import get_settings
+
+        limits = import_limits(get_settings(store))
     if options.account_from not in ACCOUNT_SOURCES:
         raise ImportRejected("bad_option", f"account source must be one of {', '.join(ACCOUNT_SOURCES)}")
     if options.unit is not None and options.unit not in UNITS:

@@ -13,7 +13,7 @@ from ..ingest import mapping as field_mapping
 from ..ingest.detect import Limits
 from ..ingest.errors import DecisionNeeded, ImportRejected
 from ..ingest.pipeline import (ACCOUNT_SOURCES, DATE_ORDERS, UNITS, ImportOptions, ImportPlan, commit_import,
-                               inspect_file, list_imports, prepare_import, undo_import)
+                               import_limits, inspect_file, list_imports, prepare_import, undo_import)
 from ..permissions import can
 from .context import Context
 from .text import escape_md
@@ -83,7 +83,7 @@ def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | N
     sha = _sha(data)
     try:
         with st.spinner(ctx.t("import.reading")):
-            fmt, sheets = _inspect(data, file_name, int(ctx.settings["import_max_columns"]))
+            fmt, sheets = _inspect(data, file_name, import_limits(ctx.settings))
     except ImportRejected as exc:
         st.error(rejection_text(ctx, exc))
         st.caption(ctx.t("import.nothing_written"))
@@ -123,8 +123,8 @@ def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | N
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _inspect(data: bytes, file_name: str, max_columns: int):
-    return inspect_file(data, file_name, Limits(max_columns=max_columns))
+def _inspect(data: bytes, file_name: str, limits: Limits):
+    return inspect_file(data, file_name, limits)
 
 
 def checked_plan(ctx: Context, data: bytes, file_name: str, opts: ImportOptions) -> ImportPlan:
