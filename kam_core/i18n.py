@@ -365,6 +365,10 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("import_error.too_large", "文件超过大小上限。", "The file is over the size limit."),
     ("import_error.too_many_columns", "表格列数超过导入上限（可在“设置”中调整）。",
      "The sheet has more columns than an import takes (a setting)."),
+    ("import_error.too_many_columns.detail",
+     "这张表有 {columns} 列（到 {to} 列），导入最多 {limit} 列（到 {limit_to} 列）。请删掉不需要的列或右侧零散的单元格后重新上传。",
+     "The sheet is {columns} columns wide (to column {to}); an import takes at most {limit} (to column {limit_to}). "
+     "Delete the columns you do not need, or stray cells far to the right, and upload again."),
     ("import_error.damaged", "文件已损坏，无法读取。", "The file is damaged and cannot be read."),
     ("import_error.unreadable", "文件的格式无法读取。", "The file is stored in a way that cannot be read."),
     ("import_error.total_out_of_range", "各行金额合计超出可记录的范围。", "The lines add up to more than an import can record."),

@@ -294,7 +294,9 @@ def too_many_columns(n_columns: int, max_columns: int) -> ImportRejected:
         "too_many_columns",
         f"The sheet is {n_columns:,} columns wide (to column {column_letters(n_columns)}); an import takes at most "
         f"{max_columns:,} columns (to column {column_letters(max_columns)}). Delete the columns you do not need, "
-        "or stray cells far to the right, and upload again.")
+        "or stray cells far to the right, and upload again.",
+        {"columns": n_columns, "to": column_letters(n_columns), "limit": max_columns,
+         "limit_to": column_letters(max_columns)})
 
 
 # ---------------------------------------------------------------------------------------

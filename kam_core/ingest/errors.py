@@ -6,13 +6,16 @@ class ImportRejected(Exception):
     """The input cannot be imported as it is; nothing was written.
 
     ``code`` is a stable short name (tests and the UI key on it), ``message``
-    says what the file really is and what to do about it.
+    says what the file really is and what to do about it (the command line's
+    words); ``params`` are the figures in it, for a page that says the same in
+    its own language (``import_error.<code>.detail``).
     """
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, params: dict | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = params or {}
 
 
 class DecisionNeeded(ImportRejected):

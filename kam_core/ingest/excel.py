@@ -330,7 +330,7 @@ def _date1904(data: bytes, fmt: str) -> bool:
 def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_only: bool,
                 spool: str | None = None) -> None:
     """Parse under ``limits.worker_memory`` (RLIMIT_AS over this process's start) and send
-    ``("ok", (infos, raw sheets))`` or ``("rejected", code, message)`` through ``conn``.
+    ``("ok", (infos, raw sheets))`` or ``("rejected", code, message, params)`` through ``conn``.
 
     With ``spool`` (a directory the parent made and removes), each sheet's batch is
     written there as ``{i}.arrow`` and sent as ``None``; a batch that cannot be written
@@ -353,7 +353,7 @@ def worker_main(conn, data: bytes, fmt: str, sheets: list[str] | None, limits: L
             raws = [_spooled(raw, f"{spool}/{i}.arrow") for i, raw in enumerate(raws)]
         conn.send(("ok", (infos, raws)))
     except ImportRejected as exc:
-        conn.send(("rejected", exc.code, exc.message))
+        conn.send(("rejected", exc.code, exc.message, exc.params))
     except MemoryError:
         conn.send(("rejected", "too_large", "Reading this workbook needs more memory than an import may use. "
                                             "Split it or save only the sheet you need, then upload again."))

@@ -196,7 +196,7 @@ def parse(data: bytes, fmt: str, sheets: list[str] | None, limits: Limits, list_
         except EOFError:
             raise _died(proc, spool) from None
         if reply[0] == "rejected":
-            raise ImportRejected(reply[1], reply[2])
+            raise ImportRejected(*reply[1:])
         infos, raws = reply[1]
         return infos, [raw if raw.batch is not None else dataclasses.replace(raw, batch=_mapped(spool, i))
                        for i, raw in enumerate(raws)]

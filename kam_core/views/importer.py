@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ..formatting import format_amount, format_number
-from ..i18n import join_items, label_or
+from ..i18n import LABELS, join_items, label_or
 from ..ingest import mapping as field_mapping
 from ..ingest.detect import Limits
 from ..ingest.errors import DecisionNeeded, ImportRejected
@@ -49,7 +49,11 @@ def rejection_text(ctx: Context, exc: ImportRejected, markdown: bool = True) -> 
         if asked:
             return asked
     head = label_or(f"import_error.{exc.code}", ctx.lang, "")
-    return f"{head} — {esc(exc.message)}" if head else esc(exc.message)
+    detail = esc(exc.message)
+    if exc.params and f"import_error.{exc.code}.detail" in LABELS:
+        detail = esc(ctx.t(f"import_error.{exc.code}.detail",
+                           **{k: format_number(v) if isinstance(v, int) else v for k, v in exc.params.items()}))
+    return f"{head} — {detail}" if head else detail
 
 
 def _decision_text(ctx: Context, need: DecisionNeeded, esc=escape_md) -> str | None:

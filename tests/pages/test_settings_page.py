@@ -75,4 +75,5 @@ def test_the_import_column_limit_is_set_on_the_settings_page_and_refuses_a_wider
     at.file_uploader[0].set_value(("wide.csv", (header + "\n2025-01-02,甲,1" + ",x" * 38 + "\n").encode(), "text/csv")).run()
     assert not at.exception
     [error] = [e.value for e in at.error]
-    assert error.startswith("表格列数超过导入上限") and "41 columns wide" in error and "at most 40 columns" in error
+    assert error == ("表格列数超过导入上限（可在“设置”中调整）。 — 这张表有 41 列（到 AO 列），导入最多 40 列（到 AN 列）。"
+                     "请删掉不需要的列或右侧零散的单元格后重新上传。")
