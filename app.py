@@ -1,21 +1,21 @@
 """The dashboard's server: Streamlit's ASGI app around the frame ``dashboard.py``.
 
 ``python3 -m streamlit run app.py`` starts it. Besides the pages it serves the
-session cookie route and guards download links (``kam_core/views/web.py``), and
+session cookie route and guards download links (``kam_core/ui/web.py``), and
 shows a failure in a widget callback as a short message with an error id
-(``kam_core/views/errors.py``).
+(``kam_core/ui/errors.py``).
 """
 from contextlib import asynccontextmanager
 
 import streamlit as st
 
 from kam_core import service
-from kam_core.views import errors, web
+from kam_core.ui import errors, web
 
 
 def store():
     """The dashboard's one store (imported late: the pages' caches must be made once the runtime runs)."""
-    from kam_core.views import context
+    from kam_core.ui import context
 
     return context.get_store()
 

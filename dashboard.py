@@ -3,8 +3,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from kam_core.i18n import t
-from kam_core.views import busy, context, errors, saved
+from kam_core.locales.labels import t
+from kam_core.ui import busy, context, errors, saved
 
 st.set_page_config(page_title="大客户管理看板 · KAM Dashboard", page_icon=":material/dashboard:", layout="wide")
 
@@ -13,7 +13,7 @@ with errors.guard():
     store = busy.store_or_wait()   # another process holding the file: a notice that retries, not a traceback
     context.ensure_first_start_data(store, st.query_params.get("lang", "zh"))
 
-    from kam_core.views import signin  # noqa: E402  (after page config)
+    from kam_core.ui import signin  # noqa: E402  (after page config)
 
     user = signin.require_sign_in(store)
     ctx = context.prepare(store, user)

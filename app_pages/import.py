@@ -1,11 +1,11 @@
 """Import: upload → check (sheet, header, mapping, dates, unit) → validation report → confirm → history."""
 import streamlit as st
 
-from kam_core.ingest import worker
-from kam_core.ingest.errors import DecisionNeeded, ImportRejected
+from kam_core.imports import worker
+from kam_core.imports.errors import DecisionNeeded, ImportRejected
 from kam_core.permissions import can
 from kam_core.settings import SETTINGS
-from kam_core.views import context, importer, inbox
+from kam_core.ui import context, importer, inbox
 
 ctx = context.current()
 st.title(ctx.t("page.import"))

@@ -1,9 +1,9 @@
 """Overview: the year's KPIs against the comparison window, what needs attention, the trend by tier, tiers, Pareto."""
 import streamlit as st
 
-from kam_core import charts
-from kam_core.formatting import format_amount, format_number, format_pct, metric_delta, tier_label
-from kam_core.views import attention, clickthrough, context
+from kam_core.ui import charts
+from kam_core.locales.formatting import format_amount, format_number, format_pct, metric_delta, tier_label
+from kam_core.ui import attention, clickthrough, context
 
 ctx = context.current()
 st.title(ctx.t("page.overview"))

@@ -2,8 +2,8 @@
 import streamlit as st
 
 from kam_core.permissions import PermissionDenied
-from kam_core.views import context, dossier_view
-from kam_core.views.text import escape_md
+from kam_core.ui import context, dossier_view
+from kam_core.ui.text import escape_md
 
 ctx = context.current()
 st.title(ctx.t("page.plans"))

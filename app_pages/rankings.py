@@ -1,8 +1,8 @@
 """Rankings: who sells most and who earns most, the portfolio, the top N."""
 import streamlit as st
 
-from kam_core import charts
-from kam_core.views import clickthrough, context, tables
+from kam_core.ui import charts
+from kam_core.ui import clickthrough, context, tables
 
 ctx = context.current()
 st.title(ctx.t("page.rankings"))

@@ -1,10 +1,10 @@
 """Settings: the policy's thresholds and the display choices, validated, applied everywhere at once."""
 import streamlit as st
 
-from kam_core.i18n import setting_help, setting_label
+from kam_core.locales.labels import setting_help, setting_label
 from kam_core.permissions import can
 from kam_core.settings import SETTINGS
-from kam_core.views import context, schedules
+from kam_core.ui import context, schedules
 
 ctx = context.current()
 st.title(ctx.t("page.settings"))
@@ -83,4 +83,4 @@ if submitted:
 elif st.session_state.pop("settings_saved", False):
     st.success(ctx.t("settings.saved"))
 
-schedules.render(ctx)   # scheduled reports, their run log and the mail server (kam_core/views/schedules.py)
+schedules.render(ctx)   # scheduled reports, their run log and the mail server (kam_core/ui/schedules.py)

@@ -1,10 +1,12 @@
 """Tiers: the policy's thresholds, who is where, who is close, who moved, the six criteria, the targets."""
 import streamlit as st
 
-from kam_core import dossier, reports
-from kam_core.formatting import format_amount, format_number, tier_label
+from kam_core import dossier
+
+from kam_core.exports import reports
+from kam_core.locales.formatting import format_amount, format_number, tier_label
 from kam_core.sales import tiers
-from kam_core.views import context, tier_tabs
+from kam_core.ui import context, tier_tabs
 
 ctx = context.current()
 st.title(ctx.t("page.tiers"))
@@ -32,7 +34,7 @@ t_accounts, t_near, t_move, t_check, t_stop, t_targets = st.tabs([
     ctx.t("kpi.accounts_per_tier"), ctx.t("tier.near_boundary"),
     ctx.t("tier.migration_title", prev=ctx.year - 1, year=ctx.year), ctx.t("tier.checklist_title"),
     ctx.t("tier.stop_impact_title"), ctx.t("target.title")])
-# every row that stands for an account opens its dossier (kam_core/views/tier_tabs.py)
+# every row that stands for an account opens its dossier (kam_core/ui/tier_tabs.py)
 with t_accounts:
     tier_tabs.accounts_tab(ctx, table)
 with t_near:

@@ -87,7 +87,7 @@ def generate_xlsx(path: Path, csv_path: Path, rows: int) -> None:
 
 
 _KAM_IMPORT = """
-        from kam_core.ingest.pipeline import import_file
+        from kam_core.imports.pipeline import import_file
         store = STORE
         import_id, plan = import_file(store, open(FILE, 'rb').read(), FILE.rsplit('/', 1)[-1])
         n = store.cursor().execute('select count(*) from sales').fetchone()[0]
@@ -146,7 +146,7 @@ def run_child(kind: str, file: Path, workdir: Path) -> dict:
             if {kind!r} == "kam_import":
                 # As the command line does before it opens the database, and the Import
                 # page when it opens: the workbook reader's server starts meanwhile.
-                from kam_core.ingest.worker import warm_up_for
+                from kam_core.imports.worker import warm_up_for
                 warm_up_for([FILE])
             from kam_core.store import open_store
             STORE = open_store(DB)

@@ -125,7 +125,7 @@ else:
     at.switch_page(f"app_pages/{{page}}.py")
     timed("fresh")
 from kam_core.store import Store
-from kam_core.views import context
+from kam_core.ui import context
 store = context.get_store()
 def new_data():
     with store.transaction() as cur:            # as a new import does: every cached figure is stale

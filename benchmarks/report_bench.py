@@ -3,7 +3,7 @@
     python benchmarks/report_bench.py [--detail 50000] [--accounts 300] [--rows 1000000] [--repeat 3]
 
 1. Workbook: a 300-account × 15-column summary plus a 50,000-line × 12-column
-   detail sheet, written (a) through ``kam_core.reports.write_table`` (formula
+   detail sheet, written (a) through ``kam_core.exports.reports.write_table`` (formula
    escaping, number formats, widths, row-limit splitting) and (b) by a bare
    xlsxwriter loop writing the same cells with the same formats and nothing
    else. Both in ``constant_memory`` mode, alternated in the same run; the
@@ -27,7 +27,7 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kam_core import reports  # noqa: E402
+from kam_core.exports import reports  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 
 SUMMARY_COLUMNS = ["account", "year", "sales", "gross_profit", "margin", "share", "profit_share", "rank",
@@ -115,7 +115,7 @@ def bench_workbook(accounts: int, detail: int, repeat: int) -> None:
         bare.append(timed(write_bare, summary, detail_df))
     a, b = statistics.median(ours), statistics.median(bare)
     print(f"workbook {accounts} accounts + {detail:,} detail lines ({repeat} runs, median):")
-    print(f"  kam_core.reports  {a:6.2f} s")
+    print(f"  kam_core.exports.reports  {a:6.2f} s")
     print(f"  bare xlsxwriter   {b:6.2f} s")
     print(f"  ratio             {a / b:6.2f}x   (target <= 1.2x)")
 

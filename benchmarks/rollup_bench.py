@@ -3,7 +3,7 @@
     python3 benchmarks/rollup_bench.py [--rows 1000000] [--repeat 3]
 
 Generates ``import_bench.py``'s 12-column Chinese sales export (UTF-8 CSV), then
-imports it with ``kam_core.ingest.pipeline.import_file`` into a fresh database
+imports it with ``kam_core.imports.pipeline.import_file`` into a fresh database
 file, each run in a fresh process, alternating:
   with      the import as the product runs it (the rollups are summed inside the commit)
   without   the same import with the rollup step switched off (``sales.lines.publish_import`` a no-op)
@@ -41,7 +41,7 @@ def timed(cur, kind, import_id):
     spent.append(time.perf_counter() - t0); spent_cpu.append(cpu() - c0)
 lines.publish_import = timed if {rollups!r} else (lambda cur, kind, import_id: None)
 data = Path({csv!r}).read_bytes()
-from kam_core.ingest.pipeline import import_file
+from kam_core.imports.pipeline import import_file
 t0, c0 = time.perf_counter(), cpu()
 import_file(store, data, "bench.csv")
 print(json.dumps({{"seconds": time.perf_counter() - t0, "rollup": sum(spent), "cpu": cpu() - c0,

@@ -1,6 +1,6 @@
 import sys
 
-from .cli import lean_start, main
+from kam_core.cli import lean_start, main
 
 lean_start(sys.argv[1:])
 sys.exit(main())

@@ -3,7 +3,7 @@
 Each rule is a pure function from the figures it needs to :class:`Item` s, so
 it is tested with hand-worked values; :func:`attention_items` gathers those
 figures (through :mod:`kam_core.sales`, :mod:`kam_core.dossier` and
-:mod:`kam_core.targets`) and runs every rule. The rules, in the order the list shows them:
+:mod:`kam_core.dossier.targets`) and runs every rule. The rules, in the order the list shows them:
 
 ``projected_lower_tier``
     the seasonal projection of the unfinished year puts the account in a lower
@@ -17,7 +17,7 @@ figures (through :mod:`kam_core.sales`, :mod:`kam_core.dossier` and
 ``agreement_expiring``
     a live agreement runs out within :data:`EXPIRY_DAYS` (60) days of today;
 ``target_behind``
-    an agreement's target is behind its pro-rata path (:mod:`kam_core.targets`);
+    an agreement's target is behind its pro-rata path (:mod:`kam_core.dossier.targets`);
 ``action_overdue``
     an action item of the account plan is past its due date and still open;
 ``completeness_low``
@@ -38,11 +38,13 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from . import dossier, targets
-from .formatting import format_amount, format_pct, format_signed_pct, tier_label
-from .i18n import t
-from .permissions import User
-from .store import Store
+from kam_core import dossier
+
+from kam_core.dossier import targets
+from kam_core.locales.formatting import format_amount, format_pct, format_signed_pct, tier_label
+from kam_core.locales.labels import t
+from kam_core.permissions import User
+from kam_core.store import Store
 
 RULES = ("projected_lower_tier", "projected_near_next", "sales_down", "agreement_expiring", "target_behind",
          "action_overdue", "completeness_low", "no_negotiation")
@@ -121,7 +123,7 @@ def expiring_items(agreements: pd.DataFrame) -> list[Item]:
 
 
 def target_items(progress: pd.DataFrame) -> list[Item]:
-    """``target_behind`` from :func:`kam_core.targets.targets_frame`: running targets behind their path.
+    """``target_behind`` from :func:`kam_core.dossier.targets.targets_frame`: running targets behind their path.
 
     Agreements that are draft, terminated or renewed are not chased.
     """
@@ -178,7 +180,7 @@ def ordered(items: Sequence[Item]) -> list[Item]:
 def attention_items(store: Store, user: User, year: int | None, today: dt.date,
                     settings: Mapping[str, Any] | None = None, accounts: Sequence[str] | None = None) -> list[Item]:
     """Every rule's items for ``accounts`` (all when None): sales rules on ``year``, dossier rules on ``today``."""
-    from .sales import periods, projection, tiers
+    from kam_core.sales import periods, projection, tiers
 
     settings = periods.resolve_settings(store, settings)
     wanted = None if accounts is None else set(accounts)

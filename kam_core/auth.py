@@ -1,7 +1,7 @@
 """Local users, passwords, sign-in, lockout and server-side sessions.
 
-No streamlit here: the sign-in view (``kam_core/views/signin.py``), the
-session routes (``kam_core/views/web.py``) and the command line call these
+No streamlit here: the sign-in view (``kam_core/ui/signin.py``), the
+session routes (``kam_core/ui/web.py``) and the command line call these
 functions. Passwords are hashed with argon2 (``argon2-cffi``); a password, a
 hash or a session token is never written to the audit log, printed or logged
 (the ``sessions`` table holds only the tokens' SHA-256).

@@ -11,15 +11,15 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .ingest.errors import DecisionNeeded, ImportRejected
-from .ingest.mapping import FIELDS
-from .permissions import SYSTEM, PermissionDenied
-from .store import open_store, resolve_db_path
+from kam_core.imports.errors import DecisionNeeded, ImportRejected
+from kam_core.imports.mapping import FIELDS
+from kam_core.permissions import SYSTEM, PermissionDenied
+from kam_core.store import open_store, resolve_db_path
 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .settings import SETTINGS
+    from kam_core.settings import SETTINGS
 
     epilog = "settings (changed on the Settings page; they apply here too):\n" + "\n".join(
         f"  {s.key} (default {s.default}): {s.help_en}" for s in SETTINGS.values())
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     scs.add_parser("run", help="run one schedule now: build its report and deliver it (for cron)").add_argument("name")
 
     us = sub.add_parser("users", help="manage users (passwords are read from a prompt or stdin)")
-    from .auth import add_users_arguments
+    from kam_core.auth import add_users_arguments
 
     add_users_arguments(us)
     return p
@@ -98,7 +98,7 @@ def _filter_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _filters(args):
-    from .sales.periods import Filters, narrowing
+    from kam_core.sales.periods import Filters, narrowing
 
     return narrowing(Filters(region=tuple(args.region), category=tuple(args.category), store=tuple(args.store)))
 
@@ -117,7 +117,7 @@ def _parse_maps(items: list[str]) -> dict[str, str]:
 
 
 def cmd_import(store, args) -> int:
-    from .ingest.pipeline import ImportOptions, commit_import, prepare_import
+    from kam_core.imports.pipeline import ImportOptions, commit_import, prepare_import
 
     mapping = _parse_maps(args.map)
     plans = []
@@ -143,7 +143,7 @@ def cmd_import(store, args) -> int:
 
 
 def cmd_imports(store, args) -> int:
-    from .ingest.pipeline import list_imports
+    from kam_core.imports.pipeline import list_imports
 
     rows = list_imports(store)
     if args.format == "json":
@@ -158,7 +158,7 @@ def cmd_imports(store, args) -> int:
 
 
 def cmd_undo(store, args) -> int:
-    from .ingest.pipeline import undo_import
+    from kam_core.imports.pipeline import undo_import
 
     n = undo_import(store, args.import_id, user="cli")
     print(f"undone import {args.import_id}: {n:,} rows removed")
@@ -166,7 +166,7 @@ def cmd_undo(store, args) -> int:
 
 
 def cmd_tiers(store, args) -> int:
-    from .sales import tiers
+    from kam_core.sales import tiers
 
     df = tiers.assign_tiers(store, args.year, basis=args.basis, filters=_filters(args))
     sys.stdout.write(tiers.tier_csv(df) if args.format == "csv" else tiers.tier_json(df) + "\n")
@@ -174,9 +174,9 @@ def cmd_tiers(store, args) -> int:
 
 
 def cmd_demo(store, args) -> int:
-    from . import demo
+    from kam_core import demo
 
-    from .sales import accounts
+    from kam_core.sales import accounts
 
     if accounts.has_sales(store):
         print("the database already has sales; demo data not loaded", file=sys.stderr)
@@ -195,7 +195,7 @@ def cmd_demo(store, args) -> int:
 
 
 def cmd_report(store, args) -> int:
-    from . import reports
+    from kam_core.exports import reports
 
     Path(args.out).write_bytes(reports.build_tier_report(store, args.year, lang=args.lang, user=SYSTEM,
                                                          filters=_filters(args)))
@@ -204,7 +204,7 @@ def cmd_report(store, args) -> int:
 
 
 def cmd_share_pack(store, args) -> int:
-    from . import reports
+    from kam_core.exports import reports
 
     Path(args.out).write_bytes(reports.build_share_pack(store, args.account, args.year, user=SYSTEM))
     print(f"wrote {args.out}")
@@ -212,7 +212,7 @@ def cmd_share_pack(store, args) -> int:
 
 
 def cmd_lake(store, args) -> int:
-    from .sales import lake
+    from kam_core.sales import lake
 
     written = lake.export_lake(store, Path(args.dir))
     for table, n in written.items():
@@ -222,7 +222,7 @@ def cmd_lake(store, args) -> int:
 
 
 def cmd_rollup(store, args) -> int:
-    from .sales import rollup
+    from kam_core.sales import rollup
 
     if args.action == "rebuild":
         print(f"rebuilt the rollups: {rollup.rebuild(store):,} rows")
@@ -235,7 +235,7 @@ def cmd_rollup(store, args) -> int:
 
 
 def cmd_schedules(store, args) -> int:
-    from . import schedules
+    from kam_core import schedules
 
     if args.schedules_command == "run":
         try:
@@ -262,7 +262,7 @@ def cmd_schedules(store, args) -> int:
 
 
 def cmd_users(store, args) -> int:
-    from . import auth
+    from kam_core import auth
 
     return auth.users_command(store, args)
 
@@ -308,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handed is not None:   # a dashboard owns the database and ran the command
         return handed
     if args.command == "import":
-        from .ingest.worker import warm_up_for
+        from kam_core.imports.worker import warm_up_for
 
         warm_up_for(args.files)  # the workbook reader's server starts while the database opens
     try:
@@ -344,7 +344,7 @@ def run_command(store, args: argparse.Namespace) -> int:
 def _hand_to_dashboard(args: argparse.Namespace) -> int | None:
     """The exit code of the command run by the dashboard that owns the database, or None
     when no dashboard runs (the command then opens the file itself)."""
-    from . import service
+    from kam_core import service
 
     try:
         return service.hand_over(resolve_db_path(args.db), service.to_portable(args, PATH_ARGS),
@@ -361,6 +361,6 @@ def _password_line(args: argparse.Namespace) -> str | None:
         (args.users_command == "add" and not args.no_password) or args.users_command == "reset-password")
     if not reads:
         return None
-    from .auth import read_password
+    from kam_core.auth import read_password
 
     return read_password() + "\n"

@@ -38,7 +38,7 @@ import pandas as pd
 import ibis
 from ibis.backends import BaseBackend
 
-from .store import Store
+from kam_core.store import Store
 
 ENGINE_ENV = "KAM_ENGINE"
 LAKE_ENV = "KAM_LAKE"

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import quote, urlencode
 
-from . import audit
-from .permissions import User
-from .store import Store
+from kam_core import audit
+from kam_core.permissions import User
+from kam_core.store import Store
 
 PAGES = ("overview", "rankings", "tiers", "dossier", "plans", "import", "settings")
 """The pages (their url paths) a view can be saved on."""

@@ -27,11 +27,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from . import audit
-from .i18n import t
-from .permissions import User, require
-from .settings import get_settings
-from .store import PROJECT_ROOT, Store
+from kam_core import audit
+from kam_core.locales.labels import t
+from kam_core.permissions import User, require
+from kam_core.settings import get_settings
+from kam_core.store import PROJECT_ROOT, Store
 
 CADENCES = ("monthly", "weekly")
 REPORTS = ("tier_report", "share_pack")
@@ -254,8 +254,8 @@ def report_year(s: Schedule, today: date, fiscal_start_month: int = 1) -> int:
 # ---------------------------------------------------------------- what
 def build_report(store: Store, s: Schedule, year: int) -> tuple[bytes, str]:
     """The workbook and its file name. The one place that knows where the report builders live."""
-    from . import reports
-    from .sales.periods import Filters
+    from kam_core.exports import reports
+    from kam_core.sales.periods import Filters
 
     user = User(f"schedule:{s.name}", "director")
     if s.report == "tier_report":
@@ -483,7 +483,7 @@ class ScheduleRunner:
 
 def runner_for(store: Store) -> ScheduleRunner | None:
     """The runner the dashboard process started for ``store`` (``service.start_owner``), if any."""
-    from .service import owned_by_this_process
+    from kam_core.service import owned_by_this_process
 
     owned = owned_by_this_process(store)
     return owned.runner if owned is not None else None

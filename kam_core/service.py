@@ -46,7 +46,7 @@ from multiprocessing.connection import AuthenticationError, Connection, answer_c
 from pathlib import Path, PurePath
 from typing import Any, Callable, Iterator
 
-from .ingest.worker import process_alive
+from kam_core.imports.worker import process_alive
 
 OWNER_SUFFIX = ".owner"
 PROTOCOL = 1
@@ -379,9 +379,9 @@ def start_owner(store: Any) -> Any:
     background work is off."""
     if str(store.path) == ":memory:" or getattr(store, "read_only", False) or not background_enabled():
         return store
-    from .cli import run_command
-    from .inbox import InboxWatcher
-    from .schedules import ScheduleRunner
+    from kam_core.cli import run_command
+    from kam_core.imports.inbox import InboxWatcher
+    from kam_core.schedules import ScheduleRunner
 
     with _start_lock:
         owned = _owned.get(_key(store))

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import audit
-from .ingest.detect import Limits
-from .permissions import SYSTEM, User, require
-from .store import Store
+from kam_core import audit
+from kam_core.imports.detect import Limits
+from kam_core.permissions import SYSTEM, User, require
+from kam_core.store import Store
 
 
 @dataclass(frozen=True)

@@ -291,8 +291,8 @@ class Outcome:
 
 def import_case(store, case: Case, file_name: str | None = None) -> Outcome:
     """Prepare and, if the file is accepted, commit; anything but a refusal or a question is a crash."""
-    from kam_core.ingest.errors import DecisionNeeded, ImportRejected
-    from kam_core.ingest.pipeline import ImportOptions, commit_import, prepare_import
+    from kam_core.imports.errors import DecisionNeeded, ImportRejected
+    from kam_core.imports.pipeline import ImportOptions, commit_import, prepare_import
 
     start = time.perf_counter()
     try:

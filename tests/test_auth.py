@@ -403,7 +403,7 @@ def _signin_app():
     import streamlit as st
 
     from kam_core.store import open_store
-    from kam_core.views.signin import require_sign_in, sign_out_button
+    from kam_core.ui.signin import require_sign_in, sign_out_button
 
     # One store per AppTest session (st.cache_resource would share one across the tests' databases).
     if "test_store" not in st.session_state:
@@ -456,7 +456,7 @@ def test_the_page_is_unreachable_without_the_right_password_and_sign_out_ends_it
 
 
 def test_an_idle_session_is_signed_out(app_env, tmp_path, monkeypatch):
-    from kam_core.views import signin
+    from kam_core.ui import signin
 
     s = open_store(tmp_path / "kam.duckdb")
     auth.create_user(s, "li", "manager", PW)

@@ -39,7 +39,7 @@ import openpyxl  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 from kam_core import demo  # noqa: E402
-from kam_core.formatting import tier_label  # noqa: E402
+from kam_core.locales.formatting import tier_label  # noqa: E402
 
 from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, StreamlitServer, go_to, main,  # noqa: E402
                              first_chart_bottom, metric_value, shoot, sidebar, wait_charts, wait_idle, wan_value)

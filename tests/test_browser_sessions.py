@@ -24,7 +24,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright (the Python packag
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
 
 from kam_core import auth, dossier  # noqa: E402
-from kam_core.ingest.pipeline import import_file  # noqa: E402
+from kam_core.imports.pipeline import import_file  # noqa: E402
 from kam_core.permissions import SYSTEM  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from kam_core import charts
+from kam_core.ui import charts
 
 # Four accounts, 100M yuan in all. Shares 0.60/0.25/0.10/0.05, so the
 # cumulative shares are 0.60, 0.85, 0.95, 1.00 and the shares *before* each
@@ -304,7 +304,7 @@ def test_every_builder_serialises_to_json(lang):
 
 
 def test_an_account_name_with_plotly_tags_is_shown_as_text_and_still_opens_its_dossier():
-    from kam_core.views.clickthrough import account_of_point
+    from kam_core.ui.clickthrough import account_of_point
 
     name = '<a href="http://127.0.0.1:9/x">点我</a> <b>Acme</b>'
     table = pd.DataFrame({"account": [name, "Beta"], "rank": [1, 2], "sales": [100.0, 50.0], "tier": ["none", "none"],

@@ -1,7 +1,7 @@
 """Which account a selected chart mark stands for, on the points Streamlit reports for our charts."""
 from __future__ import annotations
 
-from kam_core.views.clickthrough import account_of_point
+from kam_core.ui.clickthrough import account_of_point
 
 ACCOUNTS = {"Alpha", "Bravo", "Echo"}
 

@@ -538,7 +538,7 @@ def test_list_aliases_tells_which_raw_names_have_a_dossier(store):
 
 
 def test_the_exchange_frame_lists_each_dossiers_ticked_items(store):
-    from kam_core import plans
+    from kam_core.dossier import plans
 
     plans.set_exchange_checklist(store, MIA, "Acme", {"their_ad_agencies": True, "our_event_calendar_sent": True})
     df = plans.exchange_frame(store, VIEWER)

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from kam_core.formatting import (
+from kam_core.locales.formatting import (
     MINUS,
     amount_scale,
     format_amount,

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from kam_core import i18n
-from kam_core.i18n import LABELS, LANGS, MissingLabel, placeholders, setting_help, setting_label, t
+from kam_core.locales import labels as i18n
+from kam_core.locales.labels import LABELS, LANGS, MissingLabel, placeholders, setting_help, setting_label, t
 from kam_core.settings import SETTINGS
 
 

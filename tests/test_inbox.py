@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from kam_core import inbox, service
-from kam_core.ingest.pipeline import import_file, list_imports
+from kam_core.imports import inbox
+
+from kam_core import service
+from kam_core.imports.pipeline import import_file, list_imports
 from kam_core.store import open_store
 
 HEADER = "日期,供应商,销售额,成本\n"
@@ -114,7 +116,7 @@ def test_a_reviewed_file_moves_to_done_once_a_person_has_loaded_it(store, watche
     drop(store, "dates.csv", text)
     watcher.scan()
     watcher.scan()
-    from kam_core.ingest.pipeline import ImportOptions
+    from kam_core.imports.pipeline import ImportOptions
 
     import_file(store, text.encode("utf-8"), "dates.csv", ImportOptions(date_order="dmy"), user="ann")
     [outcome] = watcher.scan()

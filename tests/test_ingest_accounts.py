@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kam_core.ingest.accounts import (
+from kam_core.imports.accounts import (
     alias_key,
     new_alias_rows,
     normalise_name,

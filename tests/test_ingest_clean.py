@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kam_core.ingest.clean import (
+from kam_core.imports.clean import (
     DATE_ORDERS,
     date_order_choice,
     date_orders,

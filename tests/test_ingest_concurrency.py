@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from kam_core.ingest.pipeline import ImportOptions, commit_import, list_imports, prepare_import
+from kam_core.imports.pipeline import ImportOptions, commit_import, list_imports, prepare_import
 from kam_core.store import open_store
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import hostile_files as hf
-from kam_core.ingest.detect import Limits, check_container, sniff_format
-from kam_core.ingest.errors import ImportRejected
+from kam_core.imports.detect import Limits, check_container, sniff_format
+from kam_core.imports.errors import ImportRejected
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
 
@@ -132,7 +132,7 @@ def test_a_bomb_that_lies_about_its_size_is_stopped_at_the_declared_size():
 
 
 def test_a_doctype_split_across_two_read_steps_is_still_found(monkeypatch):
-    import kam_core.ingest.detect as detect
+    import kam_core.imports.detect as detect
 
     monkeypatch.setattr(detect, "_CHUNK", 64)
     prolog = " " * 40 + '<!DOCTYPE worksheet [<!ENTITY a "b">]>\n'

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from kam_core.ingest.errors import ImportRejected
-from kam_core.ingest.headers import build_header, find_header, normalise_header, unique_names
+from kam_core.imports.errors import ImportRejected
+from kam_core.imports.headers import build_header, find_header, normalise_header, unique_names
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
 

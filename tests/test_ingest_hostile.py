@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import hostile_files as hf
-from kam_core.ingest.errors import ImportRejected
-from kam_core.ingest.pipeline import ImportOptions, import_file, list_imports, prepare_import
+from kam_core.imports.errors import ImportRejected
+from kam_core.imports.pipeline import ImportOptions, import_file, list_imports, prepare_import
 from kam_core.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ KILLER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
     from kam_core.store import open_store
-    from kam_core.ingest import pipeline
+    from kam_core.imports import pipeline
     store = open_store({db!r})
     plan = pipeline.prepare_import(store, open({file!r}, 'rb').read(), 'big.csv')
     original = pipeline.Store.bump_data_version

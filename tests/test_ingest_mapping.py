@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kam_core.ingest.mapping import (
+from kam_core.imports.mapping import (
     FIELDS,
     amount_candidates,
     field_of,
@@ -112,7 +112,7 @@ def test_real_excel_headers_match_the_expected_text():
 
 
 def test_field_of_is_the_exact_synonym_match_of_rank_for_every_synonym_and_variant():
-    from kam_core.ingest.mapping import FIELDS, SYNONYMS, _rank, field_of
+    from kam_core.imports.mapping import FIELDS, SYNONYMS, _rank, field_of
 
     def by_rank(column):
         return next((f for f in FIELDS if _rank(f, column, exact=True) is not None), None)

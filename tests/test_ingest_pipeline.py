@@ -9,8 +9,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from kam_core.ingest.errors import DecisionNeeded, ImportRejected
-from kam_core.ingest.pipeline import ImportOptions, commit_import, import_file, list_imports, prepare_import, undo_import
+from kam_core.imports.errors import DecisionNeeded, ImportRejected
+from kam_core.imports.pipeline import ImportOptions, commit_import, import_file, list_imports, prepare_import, undo_import
 from kam_core.store import open_store
 
 
@@ -263,7 +263,7 @@ def test_a_failure_during_commit_leaves_the_database_as_it_was(store, monkeypatc
         raise RuntimeError("disk full")
 
     # the last step inside the transaction: rows, aliases and the mapping are written by then
-    monkeypatch.setattr("kam_core.ingest.pipeline.Store.bump_data_version", staticmethod(boom))
+    monkeypatch.setattr("kam_core.imports.pipeline.Store.bump_data_version", staticmethod(boom))
     with pytest.raises(RuntimeError):
         commit_import(store, plan)
     assert (sales_rows(store), list_imports(store), store.data_version()) == before
@@ -360,7 +360,7 @@ class _Rerun(BaseException):
 
 @pytest.mark.parametrize("stop_at", [0.05, 0.1, 0.55])
 def test_an_import_stopped_by_its_progress_callback_leaves_no_open_cursor_and_nothing_written(store, monkeypatch, stop_at):
-    from kam_core.ingest import pipeline
+    from kam_core.imports import pipeline
 
     made = []
     original = pipeline._staging_cursor
@@ -488,7 +488,7 @@ TRICKY = """
 def test_wide_sheets_test_their_rows_over_a_list_of_cells_with_the_same_result(store, monkeypatch, compact):
     # wide, short sheets are classified by one lambda over the row's cells (fast to plan);
     # both ways must read the same file the same way
-    from kam_core.ingest import pipeline
+    from kam_core.imports import pipeline
 
     monkeypatch.setattr(pipeline, "_COMPACT_MIN_COLUMNS", 0 if compact else 10_000)
     _, plan = import_file(store, csv_bytes(TRICKY), "tricky.csv")

@@ -10,9 +10,9 @@ import pyarrow.compute as pc
 import pytest
 
 import hostile_files as hf
-from kam_core.ingest.detect import Limits, sniff_format
-from kam_core.ingest.errors import ImportRejected
-from kam_core.ingest.readers import Grid, SheetInfo, list_sheets, read_grid
+from kam_core.imports.detect import Limits, sniff_format
+from kam_core.imports.errors import ImportRejected
+from kam_core.imports.readers import Grid, SheetInfo, list_sheets, read_grid
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="real fixtures live in ../shared/fixtures/real, absent in this checkout")

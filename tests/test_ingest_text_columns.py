@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hostile_files as hf
-from kam_core.ingest import readers
-from kam_core.ingest.detect import sniff_format
-from kam_core.ingest.readers import read_grid
+from kam_core.imports import readers
+from kam_core.imports.detect import sniff_format
+from kam_core.imports.readers import read_grid
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="real fixtures live in ../shared/fixtures/real, absent in this checkout")

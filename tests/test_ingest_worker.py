@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import hostile_files as hf
-from kam_core.ingest import readers, worker
-from kam_core.ingest.detect import MB, Limits
-from kam_core.ingest.errors import ImportRejected
-from kam_core.ingest.pipeline import import_file
+from kam_core.imports import readers, worker
+from kam_core.imports.detect import MB, Limits
+from kam_core.imports.errors import ImportRejected
+from kam_core.imports.pipeline import import_file
 from kam_core.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,7 +177,7 @@ def _cut_xls() -> bytes:
 @needs_real
 @pytest.mark.parametrize("isolate", [True, False], ids=["in the worker", "in this process"])
 def test_a_damaged_xls_that_makes_the_reader_panic_is_refused_as_damaged_not_as_memory(tmp_path, isolate):
-    from kam_core.ingest.pipeline import prepare_import
+    from kam_core.imports.pipeline import prepare_import
 
     store = open_store(tmp_path / "p.duckdb")
     with pytest.raises(ImportRejected) as exc:
@@ -204,7 +204,7 @@ class PanicException(BaseException):
 
 
 def test_the_worker_answers_a_panic_with_a_refusal_instead_of_dying(monkeypatch):
-    from kam_core.ingest import excel
+    from kam_core.imports import excel
 
     def panic(*args, **kwargs):
         raise PanicException("index out of bounds: the len is 3 but the index is 7")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from kam_core import dossier as d
-from kam_core import plans as p
+from kam_core.dossier import plans as p
 from kam_core.permissions import PermissionDenied, User
 import sales_lines
 from kam_core.store import open_store

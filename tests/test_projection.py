@@ -103,8 +103,8 @@ def test_the_backtest_errors_show_on_the_tiers_page_and_in_the_reports_method_sh
     import openpyxl
     from streamlit.testing.v1 import AppTest
 
-    from kam_core import reports
-    from kam_core.formatting import format_pct
+    from kam_core.exports import reports
+    from kam_core.locales.formatting import format_pct
     from kam_core.permissions import SYSTEM
 
     path = tmp_path / "shown.duckdb"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kam_core.ingest.errors import DecisionNeeded, ImportRejected
-from kam_core.ingest.pipeline import ImportOptions, import_file, prepare_import
+from kam_core.imports.errors import DecisionNeeded, ImportRejected
+from kam_core.imports.pipeline import ImportOptions, import_file, prepare_import
 from kam_core.store import open_store
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"

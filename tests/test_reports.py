@@ -14,8 +14,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kam_core import reports
-from kam_core.ingest.pipeline import undo_import
+from kam_core.exports import reports
+from kam_core.imports.pipeline import undo_import
 from kam_core.permissions import PermissionDenied, User
 from sales_lines import add_sales
 from kam_core.store import open_store
@@ -382,7 +382,7 @@ def test_dossier_export_with_personal_data_by_the_owner_includes_it_and_is_audit
 
 
 def test_the_tier_report_covers_only_the_filtered_lines_and_says_which(tmp_path):
-    from kam_core.ingest.pipeline import import_file
+    from kam_core.imports.pipeline import import_file
     from kam_core.sales.periods import Filters
 
     from kam_core.store import open_store
@@ -406,7 +406,7 @@ def test_the_tier_report_covers_only_the_filtered_lines_and_says_which(tmp_path)
 
 
 def test_on_the_cost_basis_accounts_without_cost_are_counted_as_not_tiered_so_the_summary_adds_up(tmp_path):
-    from kam_core.ingest.pipeline import import_file
+    from kam_core.imports.pipeline import import_file
     from kam_core.settings import save_settings
     from kam_core.store import open_store
 

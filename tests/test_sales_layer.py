@@ -18,8 +18,10 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kam_core import cli, dossier, reports
-from kam_core.ingest.pipeline import import_file, undo_import
+from kam_core import cli, dossier
+
+from kam_core.exports import reports
+from kam_core.imports.pipeline import import_file, undo_import
 from kam_core.permissions import SYSTEM
 from kam_core.sales import figures, rollup, tiers
 from kam_core.sales.periods import Filters, period_of
@@ -278,7 +280,7 @@ def test_the_layering_check_would_catch_a_query_outside_the_package(tmp_path, co
 
 
 def test_sums_no_rollup_can_hold_refuse_the_file_and_write_nothing(tmp_path):
-    from kam_core.ingest.errors import ImportRejected
+    from kam_core.imports.errors import ImportRejected
 
     s = open_store(tmp_path / "big.duckdb")
     # each line fits DECIMAL(18,4); ten of them in one account's month do not (≥ 10^14)

@@ -20,7 +20,7 @@ from aiosmtpd.smtp import AuthResult
 
 from kam_core import schedules as sched
 from kam_core.cli import main
-from kam_core.ingest.pipeline import import_file
+from kam_core.imports.pipeline import import_file
 from kam_core.permissions import PermissionDenied, User
 from kam_core.settings import save_settings
 from kam_core.store import open_store

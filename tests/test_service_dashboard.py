@@ -24,7 +24,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, StreamlitServer, wait_idle  # noqa: E402
 from kam_core import service  # noqa: E402
-from kam_core.i18n import t  # noqa: E402
+from kam_core.locales.labels import t  # noqa: E402
 
 CSV_2025 = "日期,供应商,销售额,成本\n2025-03-01,甲,20000000,15000000\n2025-03-02,乙,4999999.99,4000000\n"
 TIERS_2025 = [

@@ -5,7 +5,9 @@ import datetime as dt
 
 import pytest
 
-from kam_core import dossier, targets
+from kam_core import dossier
+
+from kam_core.dossier import targets
 from kam_core.permissions import SYSTEM
 from kam_core.store import open_store
 from sales_lines import add_sales

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kam_core.views.text import escape_md
+from kam_core.ui.text import escape_md
 
 markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py (a CommonMark renderer) is not installed")
 RENDER = markdown_it.MarkdownIt("commonmark").enable(["strikethrough", "table"])

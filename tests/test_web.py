@@ -1,4 +1,4 @@
-"""The dashboard's HTTP side (kam_core/views/web.py): the cookie route and the guard on downloads.
+"""The dashboard's HTTP side (kam_core/ui/web.py): the cookie route and the guard on downloads.
 
 Driven as the ASGI app it is, without a server: each test sends one request and
 reads the status and headers a browser would get.
@@ -13,7 +13,7 @@ from argon2 import PasswordHasher, profiles
 from kam_core import auth
 from kam_core.permissions import User
 from kam_core.store import open_store
-from kam_core.views import web
+from kam_core.ui import web
 
 HOST = "127.0.0.1:8501"
 

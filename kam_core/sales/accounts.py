@@ -15,9 +15,9 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..store import Store
-from .memo import remember
-from .periods import DIMENSIONS, Filters, fiscal_year_bounds
+from kam_core.store import Store
+from kam_core.sales.memo import remember
+from kam_core.sales.periods import DIMENSIONS, Filters, fiscal_year_bounds
 
 MIX_DIMENSIONS: tuple[str, ...] = DIMENSIONS
 """Columns an account's sales can be broken down by (identifiers are never taken from input)."""

@@ -48,10 +48,10 @@ import ibis
 import ibis.expr.datatypes as dtypes
 import pandas as pd
 
-from .. import engine
-from ..store import Store
-from .memo import remember, settings_key
-from .periods import (
+from kam_core import engine
+from kam_core.store import Store
+from kam_core.sales.memo import remember, settings_key
+from kam_core.sales.periods import (
     DIMENSIONS,
     Filters,
     Period,

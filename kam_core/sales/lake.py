@@ -16,7 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ..store import Store
+from kam_core.store import Store
 
 LAKE_TABLES = {"sales": "date", "sales_daily": "date", "sales_monthly": "month", "sales_by_region": "month",
                "sales_by_sku": "month"}

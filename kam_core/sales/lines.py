@@ -1,6 +1,6 @@
 """Writing the lines: an import's load and its figures, undo, alias moves, literal lines.
 
-The importer (:mod:`kam_core.ingest.pipeline`) decides *what* a line is; this
+The importer (:mod:`kam_core.imports.pipeline`) decides *what* a line is; this
 module owns *where* it goes. Every function runs on the caller's cursor,
 inside the caller's transaction, and keeps the rollups in step
 (:mod:`kam_core.sales.rollup`) in that same transaction. Two kinds of lines:
@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import duckdb
 
-from . import rollup
+from kam_core.sales import rollup
 
 KINDS = ("sales", "inventory")
 SALES_COLUMNS = ("source_sheet", "source_row", "date", "account", "account_raw", "supplier", "brand", "category",

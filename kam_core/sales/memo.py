@@ -14,8 +14,8 @@ import threading
 import weakref
 from typing import Any, Callable, Mapping
 
-from .. import engine
-from ..store import Store
+from kam_core import engine
+from kam_core.store import Store
 
 _remembered: "weakref.WeakKeyDictionary[Store, dict]" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()

@@ -22,8 +22,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..settings import SETTINGS, get_settings
-from ..store import Store
+from kam_core.settings import SETTINGS, get_settings
+from kam_core.store import Store
 
 DIMENSIONS: tuple[str, ...] = ("region", "category", "store")
 """The columns a view can be filtered by (identifiers are never taken from input)."""

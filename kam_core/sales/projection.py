@@ -37,9 +37,9 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..store import Store
-from .memo import remember, settings_key
-from .periods import (
+from kam_core.store import Store
+from kam_core.sales.memo import remember, settings_key
+from kam_core.sales.periods import (
     as_of_date,
     fiscal_year_bounds,
     fiscal_year_of_date,
@@ -158,7 +158,7 @@ def seasonal_projection(store: Store, year: int, settings: Mapping[str, Any] | N
     same factor) and ``projected_tier``. Empty when the year is not
     unfinished. ``table``: the year's company-wide tier table when the caller has it.
     """
-    from .tiers import assign_tiers, tier_of
+    from kam_core.sales.tiers import assign_tiers, tier_of
 
     settings = resolve_settings(store, settings)
     period = year_period(year, as_of_date(store), settings)

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 import duckdb
 
-from ..store import Store
+from kam_core.store import Store
 
 ROLLUPS = ("sales_daily", "sales_monthly", "sales_by_region", "sales_by_sku")
 SUMS = ("amount", "profit", "known_amount", "cost", "qty", "lines", "lines_with_profit")

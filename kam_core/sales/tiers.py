@@ -32,11 +32,11 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..safe_text import safe_text
-from ..store import Store
-from .accounts import criteria_evidence
-from .figures import account_year_figures
-from .periods import Filters, Period, as_of_date, narrowing, resolve_settings, year_period
+from kam_core.safe_text import safe_text
+from kam_core.store import Store
+from kam_core.sales.accounts import criteria_evidence
+from kam_core.sales.figures import account_year_figures
+from kam_core.sales.periods import Filters, Period, as_of_date, narrowing, resolve_settings, year_period
 
 TIERS = ("strategic", "partner", "ordinary", "none")
 UNKNOWN = "unknown"   # on the cost basis, an account without any known cost cannot be tiered

@@ -9,10 +9,10 @@ leaves the first person who opens a page only the view's own work.
 """
 from __future__ import annotations
 
-from ..store import Store
-from . import figures, projection
-from .accounts import criteria_evidence, filter_options
-from .periods import period_of, resolve_settings
+from kam_core.store import Store
+from kam_core.sales import figures, projection
+from kam_core.sales.accounts import criteria_evidence, filter_options
+from kam_core.sales.periods import period_of, resolve_settings
 
 
 def warm(store: Store) -> None:

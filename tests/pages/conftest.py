@@ -4,7 +4,7 @@
 demo dossiers for the top 20 accounts), built once per session and copied
 per test, so a test may write to it. ``app`` makes an ``AppTest`` of the whole
 frame (``dashboard.py``) opened on one page, with ``KAM_AUTH=off`` (the local
-director) unless a role is given (``KAM_AUTH_AS``, see kam_core/views/signin.py).
+director) unless a role is given (``KAM_AUTH_AS``, see kam_core/ui/signin.py).
 
     def test_x(app):
         at = app("app_pages/dossier.py", query={"account": "某某"}).run()   # the frame ran once already

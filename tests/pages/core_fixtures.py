@@ -7,7 +7,7 @@ pytest's default ``prepend`` import mode puts a test file's folder on
 test module are found by pytest like fixtures defined there.
 
 The fixture database is built through the real import path
-(``kam_core.ingest.pipeline.import_file``) from a tiny literal CSV whose numbers
+(``kam_core.imports.pipeline.import_file``) from a tiny literal CSV whose numbers
 are worked out by hand below. The latest year is 2025; its lines end on 7 July,
 so it is unfinished: it is compared with 2024 through 7 July (every 2024 line is
 earlier, so that is all of 2024's figures) and the Tiers page shows a run-rate
@@ -43,7 +43,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kam_core.ingest.pipeline import import_file
+from kam_core.imports.pipeline import import_file
 from kam_core.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +158,7 @@ def texts(at: AppTest) -> str:
 def as_shown(markdown: str) -> str:
     """Markdown source as the browser shows it, as far as escapes go: ``li\\_kam`` → ``li_kam``.
 
-    User text reaches Markdown escaped (kam_core/views/text.py); AppTest reports the source.
+    User text reaches Markdown escaped (kam_core/ui/text.py); AppTest reports the source.
     """
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 

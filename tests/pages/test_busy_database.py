@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kam_core.i18n import t
+from kam_core.locales.labels import t
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))

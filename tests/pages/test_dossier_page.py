@@ -7,14 +7,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kam_core import auth, dossier, plans, reports
+from kam_core import auth, dossier
+
+from kam_core.dossier import plans
+
+from kam_core.exports import reports
 from kam_core.sales import accounts as account_sales
 from kam_core.sales import figures as metrics
 from kam_core.sales import tiers
-from kam_core.formatting import format_amount, format_signed_pct
+from kam_core.locales.formatting import format_amount, format_signed_pct
 from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.store import open_store
-from kam_core.views.dossier_view import org_chart_dot
+from kam_core.ui.dossier_view import org_chart_dot
 
 from core_fixtures import as_shown
 

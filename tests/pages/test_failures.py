@@ -11,7 +11,7 @@ SECRET_DETAIL = "/srv/kam/internal/path.py line 42"
 
 
 def _break_rankings(monkeypatch) -> None:
-    from kam_core.views import context
+    from kam_core.ui import context
 
     def broken(ctx, year=None):
         raise RuntimeError(SECRET_DETAIL)

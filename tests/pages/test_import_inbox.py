@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from core_fixtures import dataframe_with, fixture_db, fixture_db_file, open_page, texts  # noqa: F401
 
-from kam_core import inbox
-from kam_core.views import context
+from kam_core.imports import inbox
+from kam_core.ui import context
 
 # The fixture's own header layout (its mapping is saved), with dates that read both ways.
 DATES_CSV = """日期,门店,区域,供应商,品类,销售额,毛利

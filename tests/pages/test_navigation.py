@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kam_core.i18n import t
+from kam_core.locales.labels import t
 
 from core_fixtures import (DASHBOARD, TIMEOUT, auth_db, empty_db, fixture_db, fixture_db_file,  # noqa: F401
                            metrics_by_label, open_page, sidebar_widget)

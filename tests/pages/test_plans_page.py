@@ -1,7 +1,7 @@
 """AppTests of the Plans page on the demo database."""
 from __future__ import annotations
 
-from kam_core import plans
+from kam_core.dossier import plans
 from kam_core.permissions import SYSTEM
 from kam_core.store import open_store
 

@@ -7,7 +7,7 @@ import os
 from core_fixtures import fixture_db, fixture_db_file, open_page, texts  # noqa: F401
 
 from kam_core import schedules as sched
-from kam_core.views import context
+from kam_core.ui import context
 
 
 def widget(at, kind, label):

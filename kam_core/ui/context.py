@@ -1,0 +1,510 @@
+"""The frame every page shares: the store, the signed-in user, language, filters.
+
+``dashboard.py`` calls :func:`prepare` once per run (it renders the sidebar);
+pages call :func:`current` and the cached readers below. Filters and the
+language live in the URL (``st.query_params``) so a link reproduces a view;
+they are mirrored in the session so they survive a page switch.
+Results are cached by the store's data version, which every import, undo and
+settings change bumps: new data shows at once, nothing else is recomputed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import atexit
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from kam_core.ui import charts
+
+from kam_core import dossier
+from kam_core.locales.formatting import format_pct
+from kam_core.locales.labels import join_items, t
+from kam_core.sales import accounts as account_sales
+from kam_core.sales import figures, periods, tiers
+from kam_core.sales import projection as projections
+from kam_core.permissions import User, can
+from kam_core.settings import SettingsError, get_settings, save_settings
+from kam_core.store import Store, open_store, resolve_db_path
+
+URL_KEYS = ("year", "region", "category", "store", "lang", "account", "mine")
+
+
+@dataclass
+class Context:
+    store: Store
+    user: User
+    lang: str
+    unit: str
+    settings: dict[str, Any]
+    version: int
+    years: list[int]
+    year: int | None
+    filters: periods.Filters
+    options: dict[str, Any] = field(default_factory=dict)
+    mine: frozenset[str] | None = None
+    """"My accounts" (owned or backed up by the user) when that switch is on; None: every account."""
+
+    @property
+    def key(self) -> tuple:
+        """What a cached result depends on besides its own arguments."""
+        return (str(self.store.path), self.version)
+
+    def t(self, key: str, **fmt: Any) -> str:
+        return t(key, self.lang, **fmt)
+
+
+@st.cache_resource(show_spinner=False)
+def _store_for(path: str) -> Store:
+    from kam_core.service import start_owner   # this process owns the file: commands, schedules and the inbox go through it
+    store = start_owner(open_store(path))
+    # The figures' SQL is compiled once per process; doing it now keeps it out of the first view.
+    stop = threading.Event()
+    worker = threading.Thread(target=_compile_quietly, args=(store, stop), name="kam-warmup", daemon=True)
+    _warmers.append((stop, worker))
+    worker.start()
+    return store
+
+
+_warmers: list[tuple[threading.Event, threading.Thread]] = []
+_warmed: dict[str, int] = {}
+
+
+def wait_for_warmup(store: Store, timeout: float = 120.0) -> bool:
+    """Whether the background warm-up has caught up with the store's data version (benchmarks, tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _warmed.get(str(store.path)) == store.data_version():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@atexit.register
+def _stop_warmers() -> None:
+    # A thread left inside a DuckDB query while the interpreter exits aborts the process.
+    for stop, _ in _warmers:
+        stop.set()
+    for _, worker in _warmers:
+        worker.join(timeout=60)
+
+
+def _compile_quietly(store: Store, stop: threading.Event) -> None:
+    """Compile the figures' SQL, then keep the first views' figures ready whenever the data changes.
+
+    Only a head start: a page computes whatever is not ready itself, so any failure here is dropped.
+    """
+    from kam_core.service import background_enabled
+    from kam_core.sales import warmup
+
+    try:
+        figures.compile_queries(store)
+        seen = None
+        while not stop.is_set():
+            version = store.data_version()
+            if version != seen:
+                warmup.warm(store)
+                seen = _warmed[str(store.path)] = version
+            if not background_enabled():
+                return
+            stop.wait(2.0)
+    except Exception:  # noqa: BLE001 - the store closed, or a page will hit the same error and show it
+        return
+
+
+def get_store() -> Store:
+    """One store (one DuckDB connection) per database file, shared by all sessions."""
+    return _store_for(str(resolve_db_path()))
+
+
+def ensure_first_start_data(store: Store, lang: str) -> None:
+    """On a fresh database (no import ever), load the demo data so the product is alive at once."""
+    if os.environ.get("KAM_AUTO_DEMO", "1") == "0":
+        return
+    if store.cursor().execute("select count(*) from imports").fetchone()[0] > 0:
+        return
+    from kam_core import demo
+
+    with st.spinner(t("empty.load_demo", lang) + " …"):
+        demo.load_demo(store)
+        demo.load_demo_extras(store)
+
+
+def _url_list(name: str) -> list[str]:
+    return [v for v in st.query_params.get_all(name) if v]
+
+
+def _remember_url() -> None:
+    """Mirror the URL's filters into the session, or restore them after a page switch."""
+    saved = st.session_state.setdefault("kam_url", {})
+    present = {k: st.query_params.get_all(k) for k in URL_KEYS if st.query_params.get_all(k)}
+    if present:
+        saved.clear()
+        saved.update(present)
+    elif saved:
+        for k, v in saved.items():
+            st.query_params[k] = v
+
+
+def _set_url(name: str, value: Any) -> None:
+    saved = st.session_state.setdefault("kam_url", {})
+    if value in (None, "", [], ()):
+        if name in st.query_params:
+            del st.query_params[name]
+        saved.pop(name, None)
+    else:
+        st.query_params[name] = value
+        saved[name] = value if isinstance(value, list) else [str(value)]
+
+
+def url_params(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The current filters as query params, for links to other pages."""
+    out = {k: (v if len(v) > 1 else v[0]) for k, v in st.session_state.get("kam_url", {}).items() if v}
+    out.update(extra or {})
+    return out
+
+
+def prepare(store: Store, user: User) -> Context:
+    """Render the shared sidebar and return the context for this run."""
+    _remember_url()
+    settings = get_settings(store)
+    lang_param = st.query_params.get("lang")
+    lang = lang_param if lang_param in ("zh", "en") else settings["language"]
+    version = store.data_version()
+    opts = _options(str(store.path), version)
+    years = _years(str(store.path), version, settings["fiscal_start_month"], store)
+
+    sb = st.sidebar
+    choice = sb.radio("语言 · Language", ("zh", "en"), index=0 if lang == "zh" else 1,
+                      format_func=lambda v: t(f"lang.{v}", v), horizontal=True, key="kam_lang")
+    if choice != lang:
+        lang = choice
+        _set_url("lang", lang)
+    sb.subheader(t("sidebar.filters", lang))
+    year = None
+    if years:
+        try:
+            wanted = int(st.query_params.get("year", years[-1]))
+        except ValueError:
+            wanted = years[-1]
+        if wanted not in years:
+            wanted = years[-1]
+        year = sb.selectbox(t("sidebar.year", lang), years, index=years.index(wanted), key="kam_year")
+        _set_url("year", year)
+    picked = {}
+    for name, options_key in (("region", "regions"), ("category", "categories"), ("store", "stores")):
+        choices = opts.get(options_key, [])
+        current = [v for v in _url_list(name) if v in choices]
+        picked[name] = sb.multiselect(t(f"sidebar.{name}", lang), choices, default=current,
+                                      placeholder=t("sidebar.all", lang), key=f"kam_{name}")
+        _set_url(name, list(picked[name]))
+    mine = _my_accounts_switch(store, user, lang)
+    if opts.get("date_min"):
+        sb.caption(t("sidebar.data_range", lang, start=opts["date_min"], end=opts["date_max"]))
+    sb.caption(t("sidebar.database", lang) + f": `{store.path.name}`")
+    ctx = Context(store=store, user=user, lang=lang, unit=settings["amount_unit"], settings=settings,
+                  version=version, years=years, year=year,
+                  filters=periods.Filters(region=tuple(picked["region"]), category=tuple(picked["category"]),
+                                          store=tuple(picked["store"])),
+                  options=opts, mine=mine)
+    st.session_state["kam_ctx"] = ctx
+    return ctx
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _owned(db: str, dossier_version: int, name: str) -> tuple[str, ...]:
+    return tuple(dossier.owned_accounts(_store_for(db), name))
+
+
+def _my_accounts_switch(store: Store, user: User, lang: str) -> frozenset[str] | None:
+    """The sidebar's "my accounts" switch, for whoever owns or backs up an account.
+
+    On by default for a manager, off for others; ``?mine=0`` / ``?mine=1`` in the
+    URL only when it differs from that default, so a shared link shows each
+    reader their own default. Returns the accounts when on, else None.
+    """
+    owned = _owned(str(store.path), dossier.dossier_version(store), user.name)
+    if not owned:
+        return None
+    default = user.role == "manager"
+    wanted = {"1": True, "0": False}.get(st.query_params.get("mine", ""), default)
+    on = st.sidebar.toggle(t("sidebar.mine", lang, n=len(owned)), value=wanted, key="kam_mine",
+                           help=t("sidebar.mine_help", lang))
+    _set_url("mine", None if on == default else ("1" if on else "0"))
+    return frozenset(owned) if on else None
+
+
+def listed(ctx: Context, frame: pd.DataFrame, column: str = "account") -> pd.DataFrame:
+    """``frame``'s rows of "my accounts" when that switch is on (ranks and shares stay the view's)."""
+    if ctx.mine is None or column not in frame.columns:
+        return frame
+    return frame[frame[column].isin(ctx.mine)]
+
+
+def mine_note(ctx: Context) -> None:
+    """Under the title, when "my accounts" narrows the lists: say so."""
+    if ctx.mine is not None:
+        st.caption(ctx.t("mine.note", n=len(ctx.mine)))
+
+
+def current() -> Context:
+    """The context ``dashboard.py`` prepared for this run."""
+    return st.session_state["kam_ctx"]
+
+
+# ---------------------------------------------------------------- cached readers
+# The store is passed with a leading underscore (not hashed); the db path, the
+# data version (every import, undo or settings change bumps it) and the filters
+# in the key make every change a miss. Results are small frames, never lines.
+
+def cached_by_data_version(max_entries: int = 32) -> Callable:
+    """Cache ``reader(ctx, *args)`` per database, data version, selected year, filters and ``args``."""
+    def decorate(reader: Callable) -> Callable:
+        def compute(db: str, version: int, year: int | None, fkey: str, args: tuple, _ctx: Context) -> Any:
+            return reader(_ctx, *args)
+
+        # Streamlit keys a cache by the function's qualified name and source: give each its own.
+        compute.__qualname__ = compute.__name__ = f"{reader.__qualname__}_cached"
+        cached = st.cache_data(show_spinner=False, max_entries=max_entries)(compute)
+
+        @functools.wraps(reader)
+        def read(ctx: Context, *args: Any) -> Any:
+            return cached(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), args, ctx)
+        return read
+    return decorate
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _options(db: str, version: int) -> dict[str, Any]:
+    return account_sales.filter_options(_store_for(db))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _years(db: str, version: int, fiscal_start: int, _store: Store) -> list[int]:
+    return figures.available_years(_store)
+
+
+def _fkey(ctx: Context) -> str:
+    return json.dumps([ctx.filters.region, ctx.filters.category, ctx.filters.store], ensure_ascii=False)
+
+
+@cached_by_data_version(max_entries=32)
+def period(ctx: Context, year: int | None = None) -> periods.Period:
+    """The days the selected year counts and the days it is compared with (the one period rule)."""
+    return periods.period_of(ctx.store, ctx.year if year is None else year, ctx.settings)
+
+
+@cached_by_data_version(max_entries=64)
+def tier_table(ctx: Context, year: int | None = None) -> pd.DataFrame:
+    """The year's accounts in the view, with their company-wide tiers."""
+    return tiers.assign_tiers(ctx.store, ctx.year if year is None else year, filters=ctx.filters,
+                              settings=ctx.settings)
+
+
+@cached_by_data_version(max_entries=32)
+def tier_csv(ctx: Context) -> bytes:
+    """The view's tier table as the CSV the Tiers page offers (Excel-ready, formula-safe)."""
+    from kam_core.exports import reports
+
+    return reports.table_to_csv_bytes(tier_table(ctx)[tiers.TIER_COLUMNS])
+
+
+@cached_by_data_version(max_entries=32)
+def overview(ctx: Context) -> dict[str, Any]:
+    """The Overview's KPIs, their changes against the comparison window, and the tier counts with theirs."""
+    p = period(ctx)
+    table = tier_table(ctx)
+    now = figures.year_summary(ctx.store, ctx.year, ctx.filters, ctx.settings, table=table, period=p)
+    before_table = tiers.assign_tiers(ctx.store, ctx.year - 1, filters=ctx.filters, settings=ctx.settings,
+                                      period=p.previous())
+    before = figures.year_summary(ctx.store, ctx.year - 1, ctx.filters, ctx.settings, table=before_table,
+                                  period=p.previous())
+    return {"now": now, "changes": figures.year_changes(now, before), "period": p,
+            "has_before": before["n_accounts"] > 0,
+            "tiers": tiers.tier_counts(table, before_table if len(before_table) else None)}
+
+
+@cached_by_data_version(max_entries=32)
+def monthly_by_tier(ctx: Context) -> pd.DataFrame:
+    monthly = figures.monthly_sales(ctx.store, ctx.year, filters=ctx.filters, settings=ctx.settings)
+    return charts.monthly_by_tier(monthly, tier_table(ctx))
+
+
+@cached_by_data_version(max_entries=32)
+def migration(ctx: Context) -> pd.DataFrame:
+    return tiers.tier_migration(ctx.store, ctx.year, filters=ctx.filters, settings=ctx.settings, table=tier_table(ctx))
+
+
+@cached_by_data_version(max_entries=16)
+def projection(ctx: Context) -> pd.DataFrame:
+    """The company-wide seasonal projection of the year's accounts in the view (empty for a complete year)."""
+    proj = projections.seasonal_projection(ctx.store, ctx.year, settings=ctx.settings)
+    return proj[proj["account"].isin(set(tier_table(ctx)["account"]))].reset_index(drop=True)
+
+
+@cached_by_data_version(max_entries=4)
+def backtest(ctx: Context) -> pd.DataFrame:
+    """The projection's backtest on the past complete years (pooled rows only), company-wide."""
+    bt = projections.backtest(ctx.store, settings=ctx.settings)
+    return bt[bt["year"].isna()].reset_index(drop=True)
+
+
+@cached_by_data_version(max_entries=16)
+def stop_impact(ctx: Context) -> pd.DataFrame:
+    return tiers.stop_impact(ctx.store, ctx.year, top=10, filters=ctx.filters, settings=ctx.settings)
+
+
+def criteria(ctx: Context) -> pd.DataFrame:
+    """The six criteria of the year's accounts in the view (company-wide), with the dossiers' scores."""
+    return _criteria(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), dossier.dossier_version(ctx.store), ctx)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _criteria(db: str, version: int, year: int, fkey: str, dossier_version: int, _ctx: Context) -> pd.DataFrame:
+    return tiers.criteria_checklist(_ctx.store, year, settings=_ctx.settings, scores=dossier.scores_frame(_ctx.store),
+                                    filters=_ctx.filters, table=tier_table(_ctx, year))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _figure(db: str, version: int, year: int | None, fkey: str, lang: str, unit: str, name: str, args: tuple,
+            _build: Callable) -> Any:
+    return _build()
+
+
+def chart(ctx: Context, name: str, build: Callable[[], Any], *args: Any) -> Any:
+    """The figure ``build()`` makes for this view, made once per data version, year, filters, language and unit.
+
+    Shared, not copied (``st.plotly_chart`` only reads it): building the Overview's three
+    figures took longer than the rest of a rerun. ``name`` and ``args`` tell the figures apart.
+    """
+    mine = None if ctx.mine is None else tuple(sorted(ctx.mine))   # "my accounts" narrows what a chart shows
+    return _figure(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), ctx.lang, ctx.unit, name, (mine, *args),
+                   build)
+
+
+# -- one account's drill-down, for the dossier (cached like the pages' figures) ----------------------------
+@cached_by_data_version(max_entries=64)
+def account_monthly(ctx: Context, account: str) -> pd.DataFrame:
+    return account_sales.monthly(ctx.store, account, ctx.year, ctx.settings, ctx.filters)
+
+
+@cached_by_data_version(max_entries=128)
+def account_mix(ctx: Context, account: str, by: str) -> pd.DataFrame:
+    return account_sales.mix(ctx.store, account, ctx.year, by, ctx.settings, ctx.filters)
+
+
+@cached_by_data_version(max_entries=64)
+def account_top_products(ctx: Context, account: str, n: int = 10) -> pd.DataFrame:
+    return account_sales.top_products(ctx.store, account, ctx.year, n, ctx.settings, ctx.filters)
+
+
+@cached_by_data_version(max_entries=64)
+def account_recent_orders(ctx: Context, account: str) -> pd.DataFrame:
+    return account_sales.recent_orders(ctx.store, account)
+
+
+@cached_by_data_version(max_entries=64)
+def account_stock(ctx: Context, account: str) -> pd.DataFrame:
+    return account_sales.weeks_of_cover(ctx.store, account)
+def attention(ctx: Context, today: dt.date | None = None, accounts: tuple[str, ...] | None = None) -> list:
+    """The needs-attention items ("my accounts" when on, or ``accounts``) for the selected year and today."""
+    today = today or dt.date.today()
+    scope = accounts if accounts is not None else None if ctx.mine is None else tuple(sorted(ctx.mine))
+    return _attention(ctx, scope, today.isoformat(), dossier.dossier_version(ctx.store))
+
+
+@cached_by_data_version(max_entries=16)
+def _attention(ctx: Context, mine: tuple[str, ...] | None, today: str, dossier_version: int) -> list:
+    from kam_core import attention as rules
+    return rules.attention_items(ctx.store, ctx.user, ctx.year, dt.date.fromisoformat(today), settings=ctx.settings,
+                                 accounts=mine)
+
+
+def targets(ctx: Context) -> pd.DataFrame:
+    """Every agreement with a target ("my accounts" when on), with its actual sales and progress."""
+    mine = None if ctx.mine is None else tuple(sorted(ctx.mine))
+    return _targets(ctx, mine, dossier.dossier_version(ctx.store))
+
+
+@cached_by_data_version(max_entries=16)
+def _targets(ctx: Context, mine: tuple[str, ...] | None, dossier_version: int) -> pd.DataFrame:
+    from kam_core.dossier import targets as progress
+    return progress.targets_frame(ctx.store, ctx.user, mine)
+
+
+def backtest_note(ctx: Context) -> str:
+    """The backtest's errors, seasonal beside run rate, per horizon, in one sentence."""
+    bt = backtest(ctx)
+    if bt.empty:
+        return ctx.t("projection.no_backtest")
+    items = [ctx.t("projection.backtest_item", months=int(r.months), seasonal=format_pct(r.seasonal_mape),
+                   naive=format_pct(r.naive_mape)) for r in bt.itertuples()]
+    return ctx.t("projection.backtest", items=join_items(items, ctx.lang))
+
+
+def scope_notes(ctx: Context) -> None:
+    """Under the title: which days the figures count and compare, and what a filter does and does not change."""
+    p = period(ctx)
+    lines = []
+    if p.as_of is not None and ctx.year is not None:
+        key = "period.unfinished" if p.unfinished else "period.complete"
+        lines.append(ctx.t(key, year=ctx.year, start=p.start, through=p.through, prev_start=p.prev_start,
+                           prev_through=p.prev_through))
+    if ctx.filters:
+        scope = join_items([ctx.t(f"filters.scope.{d}") for d in ctx.filters.active()], ctx.lang)
+        lines.append(ctx.t("filters.tier_note", scope=scope))
+    for line in lines:
+        st.caption(line)
+    mine_note(ctx)
+
+
+def tier_table_or_stop(ctx: Context) -> pd.DataFrame:
+    """The selected year's tier table; the empty state (and a stop) when there is nothing to show."""
+    if ctx.year is None:
+        empty_state(ctx)
+    table = tier_table(ctx)
+    if table.empty:
+        empty_state(ctx, no_year_data=True)
+    return table
+
+
+def empty_state(ctx: Context, no_year_data: bool = False) -> None:
+    """No data at all: say so, link to Import, offer the demo data; then stop the page."""
+    st.info(ctx.t("empty.no_data_year", year=ctx.year) if no_year_data else ctx.t("empty.no_data"))
+    c1, c2 = st.columns(2)
+    with c1:
+        st.page_link("app_pages/import.py", label=ctx.t("empty.go_import"), icon=":material/upload_file:")
+    with c2:
+        if not no_year_data and can(ctx.user, "import") and st.button(ctx.t("empty.load_demo"), key="kam_load_demo"):
+            from kam_core import demo
+            with st.spinner(ctx.t("empty.load_demo") + " …"):
+                demo.load_demo(ctx.store)
+                demo.load_demo_extras(ctx.store)
+            st.rerun()
+    st.stop()
+
+
+# kam_core.settings raises English messages; the two rules a user meets on the forms have labels.
+_SETTINGS_ERRORS = {"tier thresholds must increase": "settings.thresholds_increase",
+                    "ABC cut-offs must increase": "settings.abc_increase"}
+
+
+def save_changed_settings(ctx: Context, values: dict[str, Any]) -> str | None:
+    """Save those of ``values`` that differ from the current settings (validated, audited, as the
+    user). Returns None when saved, else the refusal in the user's words, for ``settings.error``."""
+    changes = {k: v for k, v in values.items() if v != ctx.settings[k]}
+    try:
+        if changes:
+            save_settings(ctx.store, changes, user=ctx.user)
+    except SettingsError as exc:
+        message = str(exc)
+        key = next((k for prefix, k in _SETTINGS_ERRORS.items() if message.startswith(prefix)), None)
+        return ctx.t(key) if key else message
+    return None

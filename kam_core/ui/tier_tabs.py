@@ -1,0 +1,101 @@
+"""The Tiers page's tabs: accounts per tier, near the next tier, migration, criteria, stop impact, targets.
+
+Every table row that stands for an account opens its dossier (:mod:`.clickthrough`);
+"my accounts", when on, narrows each list (:func:`context.listed`).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from kam_core.ui import charts
+from kam_core.locales.formatting import amount_scale, format_amount, tier_label
+from kam_core.sales import tiers
+from kam_core.ui import clickthrough, context, tables
+
+
+def gap_text(ctx: context.Context, amount: float) -> str:
+    """The gap to the next tier in the chosen unit, in yuan when the unit would round it to zero."""
+    divisor, _ = amount_scale(ctx.unit, ctx.lang)
+    unit = ctx.unit if abs(amount) >= divisor / 100 else "yuan"
+    return format_amount(amount, unit, ctx.lang)
+
+
+def accounts_tab(ctx: context.Context, table: pd.DataFrame) -> None:
+    """The accounts of the picked tier, then the seasonal projection of an unfinished year."""
+    codes = tiers.tier_codes(table)
+    pick = st.segmented_control(ctx.t("col.tier"), [r["tier"] for r in tiers.tier_counts(table)],
+                                format_func=lambda v: tier_label(v, ctx.lang), default="strategic", key="tiers_pick")
+    part = context.listed(ctx, table[codes == pick] if pick else table)
+    shown, config = tables.localise(
+        part, ["rank", "account", "basis_amount", "sales", "share", "margin", "yoy", "tier", "to_next_tier"],
+        ctx.lang, ctx.unit, link_accounts=True, link_params=context.url_params())
+    clickthrough.table(shown, f"tiers_accounts_{pick}", part["account"], column_config=config)
+    proj = context.listed(ctx, context.projection(ctx))
+    if not proj.empty:
+        st.markdown(f"**{ctx.t('projection.label')}**")
+        st.caption(ctx.t("projection.note"))
+        st.caption(context.backtest_note(ctx))
+        shown, config = tables.localise(
+            proj, ["account", "ytd_sales", "months_covered", "projected", "projected_naive", "method", "projected_tier"],
+            ctx.lang, ctx.unit)
+        clickthrough.table(shown, "tiers_projection", proj["account"], column_config=config)
+
+
+def near_tab(ctx: context.Context, table: pd.DataFrame) -> None:
+    """Accounts within 10 % below the next tier, with the gap."""
+    near = context.listed(ctx, tiers.near_boundary(table, within=0.10))
+    if near.empty:
+        st.info(ctx.t("tiers.none_near"))
+        return
+    shown = pd.DataFrame({
+        "account": near["account"], "tier": [tier_label(v, ctx.lang) for v in near["tier"]],
+        "gap": [ctx.t("tier.gap_up", amount=gap_text(ctx, v)) for v in near["to_next_tier"]],
+    })
+    config = {"account": st.column_config.TextColumn(ctx.t("col.account")),
+              "tier": st.column_config.TextColumn(ctx.t("col.tier")),
+              "gap": st.column_config.TextColumn(ctx.t("col.to_next_tier"))}
+    clickthrough.table(shown, "tiers_near", near["account"], column_config=config)
+
+
+def migration_tab(ctx: context.Context) -> None:
+    """The Sankey of the year's moves and the accounts that moved."""
+    move = context.migration(ctx)
+    if move.empty:
+        st.info(ctx.t("empty.no_previous_year"))
+        return
+    st.plotly_chart(context.chart(ctx, "migration", lambda: charts.migration_sankey(move, ctx.lang)), width="stretch")
+    changed = context.listed(ctx, move[move["movement"] != "same"])
+    shown, config = tables.localise(changed, ["account", "tier_prev", "tier", "movement"], ctx.lang, ctx.unit)
+    clickthrough.table(shown, "tiers_migration", changed["account"], column_config=config)
+
+
+def criteria_tab(ctx: context.Context) -> None:
+    """The six criteria (policy 1.2) with the data beside scores ⑤ and ⑥."""
+    s = ctx.settings
+    checklist = context.listed(ctx, context.criteria(ctx)).head(50)
+    st.caption(ctx.t("crit.2.rule", n=s["criteria_top_n"]) + " · "
+               + ctx.t("crit.3.rule", pct=f"{s['criteria_min_share'] * 100:g}%") + " · " + ctx.t("crit.score.rule"))
+    st.caption(ctx.t("crit.data.rule"))
+    shown, config = tables.criteria_view(checklist, ctx.lang)
+    clickthrough.table(shown, "tiers_criteria", checklist["account"], column_config=config)
+
+
+def stop_tab(ctx: context.Context) -> None:
+    """If one of the top ten stopped: the totals without it."""
+    impact = context.listed(ctx, context.stop_impact(ctx))
+    shown, config = tables.localise(
+        impact, ["account", "sales", "gross_profit", "sales_without", "sales_drop_share", "profit_drop_share"],
+        ctx.lang, ctx.unit)
+    clickthrough.table(shown, "tiers_stop", impact["account"], column_config=config)
+
+
+def targets_tab(ctx: context.Context) -> None:
+    """Every agreement with a target: actual sales against the target and its pro-rata path."""
+    frame = context.targets(ctx)
+    st.caption(ctx.t("target.note"))
+    if frame.empty:
+        st.info(ctx.t("target.none"))
+        return
+    shown, config = tables.targets_view(frame, ctx.lang, ctx.unit)
+    clickthrough.table(shown, "tiers_targets", frame["account"], column_config=config)
