@@ -19,10 +19,11 @@ from kam_core.store import open_store, resolve_db_path
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from kam_core.locales.labels import setting_help
     from kam_core.settings import SETTINGS
 
     epilog = "settings (changed on the Settings page; they apply here too):\n" + "\n".join(
-        f"  {s.key} (default {s.default}): {s.help_en}" for s in SETTINGS.values())
+        f"  {s.key} (default {s.default}): {setting_help(s.key, 'en')}" for s in SETTINGS.values())
     p = argparse.ArgumentParser(prog="python -m kam_core", description="KAM Dashboard command line",
                                 epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--db", help="DuckDB file (default: $KAM_DB or data/kam.duckdb)")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from kam_core.cli import build_parser, main
+from kam_core.locales.labels import setting_help
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,7 +166,7 @@ def test_help_lists_every_setting_with_its_help_text(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     for s in SETTINGS.values():
-        assert f"{s.key} (default {s.default}): {s.help_en}" in out
+        assert f"{s.key} (default {s.default}): {setting_help(s.key, 'en')}" in out
 
 
 def test_a_share_pack_for_an_unknown_account_exits_2_and_writes_nothing(tmp_path, db, capsys):

@@ -1,11 +1,18 @@
 """The label table: complete in both languages, placeholders consistent, policy wording exact."""
 from __future__ import annotations
 
+import ast
+import re
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from kam_core.locales import labels as i18n
 from kam_core.locales.labels import LABELS, LANGS, MissingLabel, placeholders, setting_help, setting_label, t
 from kam_core.settings import SETTINGS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_languages_are_chinese_and_english():
@@ -34,9 +41,52 @@ def test_placeholders_finds_the_named_fields():
     assert placeholders("no fields") == set()
 
 
-def test_a_repeated_key_is_refused_when_the_table_is_built():
-    with pytest.raises(ValueError, match="duplicate"):
-        i18n._build((("a.b", "甲", "A"), ("a.b", "乙", "B")))
+def test_a_repeated_key_is_refused_when_the_catalogue_is_read(tmp_path):
+    (tmp_path / "zh.toml").write_text('[a]\nb = "甲"\nb = "乙"\n', encoding="utf-8")
+    (tmp_path / "en.toml").write_text('[a]\nb = "A"\n', encoding="utf-8")
+    with pytest.raises(tomllib.TOMLDecodeError):
+        i18n.load_catalogue(tmp_path)
+
+
+def test_both_language_files_hold_the_same_keys_with_the_same_placeholders():
+    files = {}
+    for lang in LANGS:
+        with open(ROOT / "kam_core" / "locales" / f"{lang}.toml", "rb") as fh:
+            files[lang] = i18n._flatten(tomllib.load(fh), lang)
+    assert set(files["zh"]) - set(files["en"]) == set()
+    assert set(files["en"]) - set(files["zh"]) == set()
+    differ = [k for k in files["zh"] if placeholders(files["zh"][k]) != placeholders(files["en"][k])]
+    assert differ == []
+    assert "setting_help.tier_basis" in files["en"] and "kpi.sales" in files["zh"]
+
+
+def _code_strings():
+    """Every string literal in the product's code, and the literal starts of its f-strings."""
+    files = [ROOT / "dashboard.py", ROOT / "app.py", *(ROOT / "app_pages").glob("*.py"), *(ROOT / "kam_core").rglob("*.py")]
+    consts, starts = set(), set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                consts.add(node.value)
+            elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+                starts.add(node.values[0].value)
+    return consts, starts
+
+
+def test_every_label_in_the_catalogue_is_asked_for_somewhere():
+    consts, starts = _code_strings()
+    # A key is asked for literally ("kpi.sales"), by an f-string's start (f"tier.{code}"), or under
+    # a prefix held in a constant ("agreement.status" + "." + code).
+    prefixes = {s for s in starts if s.endswith((".", "_"))} | {
+        c + "." for c in consts if re.fullmatch(r"[a-z_]+(\.[a-z_0-9]+)*", c)}
+    unused = [k for k in LABELS if k not in consts and not any(k.startswith(p) for p in prefixes)]
+    assert unused == []
+
+
+def test_an_unused_label_would_be_found(monkeypatch):
+    monkeypatch.setitem(LABELS, "zz_no_area.zz_never_asked_for", {"zh": "无", "en": "none"})
+    with pytest.raises(AssertionError):
+        test_every_label_in_the_catalogue_is_asked_for_somewhere()
 
 
 def test_t_fills_placeholders_in_each_language():
@@ -140,8 +190,8 @@ def test_every_setting_has_a_short_name_in_both_languages(key):
 
 
 def test_setting_help_is_the_text_declared_in_settings():
-    assert setting_help("tier_basis", "zh") == SETTINGS["tier_basis"].help_zh
-    assert setting_help("tier_basis", "en") == SETTINGS["tier_basis"].help_en
+    assert setting_help("tier_basis", "zh") == "分级依据：销售额，或采购成本。"
+    assert setting_help("tier_basis", "en") == "What the tier thresholds are compared with: sales, or cost of goods purchased."
 
 
 def test_a_setting_label_for_an_unknown_setting_raises_under_tests():
@@ -157,7 +207,7 @@ def _label_calls():
     root = Path(__file__).resolve().parents[1]
     files = [root / "dashboard.py", *(root / "app_pages").glob("*.py"), *(root / "kam_core").rglob("*.py")]
     for path in files:
-        if not path.exists() or path.name == "i18n.py":
+        if not path.exists() or path.name == "labels.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
