@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("account")
     s.add_argument("--year", type=int, required=True)
     s.add_argument("--out", required=True, metavar="FILE.xlsx")
+    s.add_argument("--lang", choices=("zh", "en"), default="zh")
 
     lk = sub.add_parser("lake", help="the sales lines and rollups as Parquet for Spark (KAM_ENGINE=spark)")
     lk_sub = lk.add_subparsers(dest="lake_command", required=True)
@@ -207,7 +208,8 @@ def cmd_report(store, args) -> int:
 def cmd_share_pack(store, args) -> int:
     from kam_core.exports import reports
 
-    Path(args.out).write_bytes(reports.build_share_pack(store, args.account, args.year, user=SYSTEM))
+    Path(args.out).write_bytes(reports.build_share_pack(store, args.account, args.year, user=SYSTEM,
+                                                        lang=args.lang))
     print(f"wrote {args.out}")
     return 0
 

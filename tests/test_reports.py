@@ -14,7 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kam_core.exports import reports
+from kam_core.exports import reports, xlsx
 from kam_core.imports.pipeline import undo_import
 from kam_core.permissions import PermissionDenied, User
 from sales_lines import add_sales
@@ -107,6 +107,10 @@ def test_the_tier_report_lists_what_needs_attention_with_owner_reason_and_figure
     assert all(not str(r[0]).startswith("=") for r in rows)        # an account named like a formula stays text
 
 
+EN_TIER_CODES = {"Strategic key account": "strategic", "Partner key account": "partner",
+                 "Ordinary key account": "ordinary", "Not a key account": "none"}
+
+
 def _csv_text(value, column) -> str:
     """A workbook cell written the way tier_csv writes that column."""
     if value is None:
@@ -117,6 +121,8 @@ def _csv_text(value, column) -> str:
         return f"{value:.6f}"
     if column in ("year", "rank", "profit_rank"):
         return str(int(value))
+    if column == "tier":  # the workbook says the policy's words where the CSV keeps the codes
+        return EN_TIER_CODES[value]
     return value.removeprefix("'") if value.startswith("'=") else value
 
 
@@ -141,7 +147,7 @@ def test_tier_sheets_hold_exactly_the_values_of_tier_csv(store):
 def test_tier_sheets_show_owner_and_criteria_and_keep_the_formula_name_as_quoted_text(store):
     wb = open_xlsx(reports.build_tier_report(store, 2025, lang="en"))
     strategic = sheet_rows(wb["Strategic key account"])[1]
-    assert strategic[0] == "Alpha 甲" and strategic[12] == "strategic" and strategic[13] is None
+    assert strategic[0] == "Alpha 甲" and strategic[12] == "Strategic key account" and strategic[13] is None
     assert strategic[14] == "wang"
     # c2 rank ≤ 10 met; c3 share 60/94.6 and profit share 6/8.5 both ≥ 1 %; c1/c4–c6 not scored
     assert strategic[15:] == ["Not scored", "Met", "Met", "Not scored", "Not scored", "Not scored"]
@@ -201,11 +207,12 @@ def test_top_migration_and_near_boundary_sheets(store):
     # 2025's lines end on 10 April, so 2024 is counted to 10 April too: Gone sold only in May
     # 2024, so over the same days it neither sold then nor now and is not "lost"
     assert moves == {
-        "Alpha 甲": ("partner", "strategic", "up"), "Beta": ("partner", "partner", "same"),
-        "'" + FORMULA_NAME: (None, "ordinary", "new"), "丁公司": (None, "none", "new"),
+        "Alpha 甲": ("Partner key account", "Strategic key account", "Up"),
+        "Beta": ("Partner key account", "Partner key account", "Same"),
+        "'" + FORMULA_NAME: (None, "Ordinary key account", "New"), "丁公司": (None, "Not a key account", "New"),
     }
     near = sheet_rows(wb["Near boundary"])
-    assert near[1][:6] == ["丁公司", 4, "none", 4_600_000, 5_000_000, 400_000]
+    assert near[1][:6] == ["丁公司", 4, "Not a key account", 4_600_000, 5_000_000, 400_000]
 
 
 def test_method_sheet_lists_thresholds_and_only_the_loaded_imports_of_the_year(store):
@@ -231,7 +238,7 @@ def test_tier_report_requires_a_known_role(store):
 
 # -- splitting past the row limit ---------------------------------------------------------
 def test_a_table_longer_than_the_sheet_limit_continues_on_numbered_sheets(monkeypatch):
-    monkeypatch.setattr(reports, "EXCEL_MAX_ROWS", 4)  # header + 3 rows per sheet
+    monkeypatch.setattr(xlsx, "EXCEL_MAX_ROWS", 4)  # header + 3 rows per sheet
     df = pd.DataFrame({"account": [f"a{i}" for i in range(7)], "sales": [float(i) for i in range(7)]})
     wb = open_xlsx(reports.table_to_xlsx_bytes(df, "Data", lang="en"))
     assert wb.sheetnames == ["Data", "Data (2)", "Data (3)"]
@@ -377,7 +384,8 @@ def test_dossier_export_with_personal_data_by_the_owner_includes_it_and_is_audit
     for personal in ("13800000000", "zs@example.com", "喜欢喝茶", 50000):
         assert personal in values
     assert _audit_exports(dossier_store) == [("li", "品牌甲")]
-    assert sheet_rows(open_xlsx(data)["联系人"])[0][6:] == ["审批额度", "电话", "电子邮件", "个人特点"]
+    # the same words as the dossier's facts use for the same fields (电邮, not 电子邮件)
+    assert sheet_rows(open_xlsx(data)["联系人"])[0][6:] == ["审批额度", "电话", "电邮", "个人特点"]
     assert open_xlsx(data)["企业信息"]["A2"].value == "含个人信息：仅限内部使用"
 
 
