@@ -431,3 +431,140 @@ def test_on_the_cost_basis_accounts_without_cost_are_counted_as_not_tiered_so_th
     assert per_tier["Not tiered"] == (1, 30000000)
     assert sum(n for n, _ in per_tier.values()) == 2
     assert "Not tiered" in wb.sheetnames
+
+
+# -- every export in the reader's language, numbers as numbers -------------------------------
+SNAKE_CASE = r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$"
+CODES = {"strategic", "partner", "ordinary", "none", "unknown", "up", "down", "same", "new", "lost",
+         "buyer", "monthly_promotion", "ours", "theirs", "proposed", "pass", "fail"}
+
+
+def _cells(wb):
+    return [(ws.title, c) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
+
+
+def _no_code_words_or_none(wb) -> list:
+    import re
+
+    return [(title, c.coordinate, c.value) for title, c in _cells(wb) if isinstance(c.value, str)
+            and (re.fullmatch(SNAKE_CASE, c.value) or c.value in CODES or c.value in ("None", "nan", "NaT"))]
+
+
+def test_the_chinese_tier_report_says_tiers_and_movements_in_chinese_and_no_code_or_none_anywhere(store):
+    wb = open_xlsx(reports.build_tier_report(store, 2025, lang="zh"))
+    assert _no_code_words_or_none(wb) == []
+    strategic = sheet_rows(wb["战略性大客户"])
+    assert strategic[0][:3] == ["客户/供应商", "年度", "销售额"] and strategic[0][12] == "级别"
+    assert strategic[1][12] == "战略性大客户"
+    moves = {r[0]: tuple(r[1:4]) for r in sheet_rows(wb["级别变动"])[1:]}
+    assert moves["Alpha 甲"] == ("伙伴式大客户", "战略性大客户", "升级")
+    assert moves["Beta"] == ("伙伴式大客户", "伙伴式大客户", "持平")
+    assert moves["丁公司"] == (None, "非大客户", "新增")                  # no tier last year: an empty cell
+    assert sheet_rows(wb["级别变动"])[0] == ["客户/供应商", "上年级别", "级别", "变动"]
+    near = sheet_rows(wb["临界客户"])
+    assert near[0][:6] == ["客户/供应商", "销售排名", "级别", "分级依据金额", "下一级下限", "距下一级"]
+    assert near[1][2] == "非大客户"
+    assert [r[8] for r in sheet_rows(wb["销售前十"])[1:]] == ["战略性大客户", "伙伴式大客户", "普通大客户", "非大客户"]
+
+
+def test_the_english_tier_report_has_english_headers_and_words(store):
+    wb = open_xlsx(reports.build_tier_report(store, 2025, lang="en"))
+    assert _no_code_words_or_none(wb) == []
+    assert sheet_rows(wb["Migration"])[0] == ["Account", "Tier last year", "Tier", "Movement"]
+    method = sheet_rows(wb["Method"])
+    header_at = next(i for i, r in enumerate(method) if r[0] == "ID")
+    assert method[header_at][5:8] == ["First date", "Last date", "Imported at"]
+    assert not any("\u4e00" <= ch <= "\u9fff" for title, c in _cells(wb) if isinstance(c.value, str)
+                   and title != "Needs attention" for ch in c.value.replace("Alpha 甲", "").replace("丁公司", "")
+                   .replace("销售2025.xlsx", ""))
+
+
+def test_the_method_sheet_writes_days_as_dates_and_amounts_counts_and_shares_with_number_formats(store):
+    ws = open_xlsx(reports.build_tier_report(store, 2025, lang="zh"))["方法说明"]
+    cells = {r[0].value: r[1] for r in ws.iter_rows(max_col=2) if r[0].value}
+    assert cells["期间开始"].value == dt.datetime(2025, 1, 1) and cells["期间开始"].number_format == "yyyy-mm-dd"
+    assert cells["战略性大客户下限（元）"].value == 50_000_000
+    assert cells["战略性大客户下限（元）"].number_format == '"¥"#,##0.00'
+    assert cells["A 类累计占比上限"].value == 0.8 and cells["A 类累计占比上限"].number_format == "0.00%"
+    assert cells["年度"].number_format == "#,##0"
+    assert cells["生成时间"].number_format == "yyyy-mm-dd hh:mm:ss"         # a moment: its time means something
+    header_at = next(r[0].row for r in ws.iter_rows(max_col=1) if r[0].value == "编号")
+    imports = [c for c in ws[header_at + 1]]
+    assert [c.value for c in imports[:5]] == [2, "销售2025.xlsx", f"{2:064x}", 4, 94_600_000]
+    assert imports[3].number_format == "#,##0" and imports[4].number_format == '"¥"#,##0.00'
+    assert imports[5].value == dt.datetime(2025, 1, 10) and imports[5].number_format == "yyyy-mm-dd"
+    assert imports[6].value == dt.datetime(2025, 4, 10) and imports[6].number_format == "yyyy-mm-dd"
+
+
+def test_the_share_pack_in_english_has_english_sheets_and_headers_and_formats(pack_store):
+    wb = open_xlsx(reports.build_share_pack(pack_store, "品牌甲", 2025, lang="en"))
+    assert wb.sheetnames == ["Summary", "Monthly", "By store", "By region", "Top SKUs", "Returns", "Inventory"]
+    assert wb["Summary"]["A1"].value == "品牌甲 · sales and inventory 2025"
+    summary = {r[0]: r[1] for r in sheet_rows(wb["Summary"]) if r[0]}
+    assert summary["Account"] == "品牌甲" and summary["Sales"] == 2000 and summary["Quantity"] == 182
+    assert sheet_rows(wb["Monthly"])[0] == ["Month", "Sales", "Quantity", "Lines"]
+    region = wb["By region"]
+    assert [c.value for c in region[1]] == ["Region", "Sales", "Quantity", "Stores", "Share of this account's sales"]
+    # 华东: 1,800 of 2,000 in one store
+    assert [c.value for c in region[2]] == ["华东", 1800, 180, 1, pytest.approx(0.9)]
+    assert [c.number_format for c in region[2]][1:] == ['"¥"#,##0.00', "#,##0.###", "#,##0", "0.00%"]
+    assert sheet_rows(wb["Inventory"])[0] == ["Snapshot date", "Store", "SKU", "Product", "Qty on hand",
+                                              "Stock value", "Avg weekly qty, last 8 weeks", "Weeks of cover"]
+    assert wb["Inventory"]["A2"].number_format == "yyyy-mm-dd"
+    assert _no_code_words_or_none(wb) == []
+
+
+def test_the_chinese_share_pack_has_chinese_headers(pack_store):
+    wb = open_xlsx(reports.build_share_pack(pack_store, "品牌甲", 2025, lang="zh"))
+    assert sheet_rows(wb["区域"])[0] == ["区域", "销售额", "数量", "门店数", "占本客户销售"]
+    assert sheet_rows(wb["月度销售"])[0][0] == "月份"
+    assert _no_code_words_or_none(wb) == []
+
+
+def test_the_share_pack_of_an_unknown_account_is_refused():
+    s = open_store(":memory:")
+    with pytest.raises(reports.UnknownAccount, match="no account is called '甲公司'"):
+        reports.build_share_pack(s, "甲公司", 2025)
+
+
+@pytest.mark.parametrize("lang, role, kind, side, header", [
+    ("zh", "采购员", "月度促销计划", "我方", ["类型", "提供方", "标题", "开始", "结束", "预算", "状态", "备注"]),
+    ("en", "Buyer", "Monthly promotion", "Ours", ["Kind", "Side", "Title", "Start", "End", "Budget", "Status", "Notes"]),
+])
+def test_the_dossier_export_writes_roles_kinds_and_sides_as_words_of_the_language(dossier_store, lang, role, kind,
+                                                                                   side, header):
+    wb = open_xlsx(reports.build_dossier_export(dossier_store, "品牌甲", User("li", "manager"), lang=lang))
+    contacts, plans = sheet_rows(wb.worksheets[1]), sheet_rows(wb.worksheets[5])
+    assert contacts[1][0] == role
+    assert plans[0] == header
+    assert plans[1][:3] == [kind, side, "'=SUM(1)"]
+    assert plans[1][5] == 1000 and wb.worksheets[5]["F2"].number_format == '"¥"#,##0.00'
+    assert _no_code_words_or_none(wb) == []
+    facts = {r[0]: r[1] for r in sheet_rows(wb.worksheets[0])[3:]}
+    assert ("更新时间" if lang == "zh" else "Updated at") in facts
+
+
+def test_share_pack_on_the_command_line_takes_the_language(tmp_path, pack_store, capsys):
+    from kam_core import cli
+
+    db = tmp_path / "p.duckdb"
+    pack_store.cursor().execute(f"attach '{db}' as f")
+    pack_store.cursor().execute("copy from database memory to f")
+    pack_store.cursor().execute("detach f")
+    out = tmp_path / "pack.xlsx"
+    assert cli.main(["--db", str(db), "share-pack", "品牌甲", "--year", "2025", "--out", str(out), "--lang", "en"]) == 0
+    assert open_xlsx(out.read_bytes()).sheetnames[:2] == ["Summary", "Monthly"]
+
+
+def test_a_datetime_column_whose_values_are_all_midnight_is_written_as_a_date():
+    from kam_core.locales.columns import column_kind
+
+    days = pd.Series(pd.to_datetime(["2026-12-03", "2026-12-04", None]))
+    moments = pd.Series(pd.to_datetime(["2026-12-03 09:30:00", "2026-12-04 00:00:00"]))
+    assert column_kind("last_order", days) == "date" and column_kind("last_order", moments) == "datetime"
+    assert column_kind("sales") == "money" and column_kind("stockout_share") == "ratio"
+    wb = open_xlsx(reports.table_to_xlsx_bytes(pd.DataFrame({"date": days, "sales": [1234.5, None, 2.0]}), lang="zh"))
+    ws = wb.active
+    assert [c.value for c in ws[1]] == ["日期", "销售额"]
+    assert ws["A2"].number_format == "yyyy-mm-dd" and ws["B2"].number_format == '"¥"#,##0.00'
+    assert ws["A4"].value is None and ws["B3"].value is None                   # missing: an empty cell
