@@ -568,3 +568,15 @@ def test_a_datetime_column_whose_values_are_all_midnight_is_written_as_a_date():
     assert [c.value for c in ws[1]] == ["日期", "销售额"]
     assert ws["A2"].number_format == "yyyy-mm-dd" and ws["B2"].number_format == '"¥"#,##0.00'
     assert ws["A4"].value is None and ws["B3"].value is None                   # missing: an empty cell
+
+
+def test_the_dossier_facts_write_a_score_as_a_whole_number_and_the_last_change_as_a_moment():
+    s = open_store(":memory:")
+    s.cursor().execute("insert into accounts (name, owner, score_cooperation, updated_at)"
+                       " values ('甲', 'li', 4, timestamp '2026-03-01 14:30:00')")
+    ws = open_xlsx(reports.build_dossier_export(s, "甲", User("li", "manager"), lang="en")).worksheets[0]
+    facts = {r[0].value: r[1] for r in ws.iter_rows(min_row=4, max_col=2)}
+    assert facts["Cooperation"].value == 4 and facts["Cooperation"].number_format == "#,##0"
+    assert facts["Updated at"].value == dt.datetime(2026, 3, 1, 14, 30)
+    assert facts["Updated at"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert facts["Fax"].value is None                                       # nothing known: an empty cell

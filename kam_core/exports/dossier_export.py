@@ -71,7 +71,9 @@ def _value_kind(value: Any) -> str:
         return "datetime"
     if isinstance(value, dt.date):
         return "date"
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "int"  # a score or a rank: no decimals
+    if isinstance(value, (float, Decimal)):
         return "number"
     return "text"
 
