@@ -36,7 +36,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from kam_core.locales.columns import column_kind
-from kam_core.locales.formatting import movement_label, tier_label
+from kam_core.locales.formatting import MISSING, movement_label, tier_label
 from kam_core.locales.labels import has_label, t
 from kam_core.safe_text import FORMULA_START, safe_text
 
@@ -74,7 +74,7 @@ def column_label(column: str, lang: str) -> str:
 
 def _word(value: Any, lang: str, to_text: Callable[[Any, str], str]) -> str | None:
     text = to_text(value, lang)
-    return None if text == "—" else text  # a missing value is an empty cell in a workbook
+    return None if text == MISSING else text  # a missing value is an empty cell in a workbook
 
 
 def tier_words(values: Iterable[Any], lang: str) -> list[str | None]:
