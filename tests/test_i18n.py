@@ -187,6 +187,7 @@ def test_every_import_field_and_rejection_code_has_a_label():
 def test_every_setting_has_a_short_name_in_both_languages(key):
     assert setting_label(key, "zh") != setting_label(key, "en")
     assert setting_label(key, "zh")
+    assert setting_help(key, "zh") and setting_help(key, "en") and setting_help(key, "zh") != setting_help(key, "en")
 
 
 def test_setting_help_is_the_text_declared_in_settings():

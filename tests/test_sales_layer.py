@@ -216,69 +216,6 @@ def test_a_rollup_out_of_step_with_the_lines_is_found_and_rebuilt(tmp_path):
     s.close()
 
 
-# -- layering -----------------------------------------------------------------------------------
-OWNED = ("sales", "inventory", "sales_daily", "sales_monthly", "sales_by_region", "sales_by_sku")
-SQL_NAMING = re.compile(r"\b(?:from|join|into|update|delete\s+from)\s+(?:\"?main\"?\s*\.\s*)?\"?(" + "|".join(OWNED)
-                        + r")\b", re.I)
-
-
-def _text_of(node: ast.AST) -> str | None:
-    """The text an expression builds from string pieces: a constant, an f-string (its values as
-    ``{}``) or a chain of ``+``; None when it is not such an expression."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _text_of(node.left), _text_of(node.right)
-        if left is not None or right is not None:
-            return (left or "{}") + (right or "{}")
-    return None
-
-
-def _sql_strings(path: Path) -> list[tuple[int, str]]:
-    """The texts a module builds from strings (constants, f-strings, ``+`` chains), store.py's
-    frozen migrations left out."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    skip: set[int] = set()
-    if path.name == "store.py":
-        for node in ast.walk(tree):
-            if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "MIGRATIONS":
-                skip |= {id(n) for n in ast.walk(node)}
-    return [(n.lineno, text) for n in ast.walk(tree)
-            if id(n) not in skip and (text := _text_of(n)) is not None]
-
-
-def _modules_outside_the_package() -> list[Path]:
-    files = [p for p in (ROOT / "kam_core").rglob("*.py") if "sales" not in p.relative_to(ROOT / "kam_core").parts[:1]]
-    return files + list((ROOT / "app_pages").glob("*.py")) + [ROOT / "dashboard.py", ROOT / "app.py"]
-
-
-def test_only_the_sales_package_names_the_lines_and_rollups_in_sql():
-    found = [f"{p.relative_to(ROOT)}:{line}: {SQL_NAMING.search(text).group(0)}"
-             for p in _modules_outside_the_package() for line, text in _sql_strings(p)
-             if SQL_NAMING.search(text) and _looks_like_sql(text)]
-    assert found == [], "SQL on the sales tables outside kam_core/sales:\n" + "\n".join(found)
-
-
-def _looks_like_sql(text: str) -> bool:
-    return bool(re.search(r"\bselect\b|\binsert\b|\bupdate\b|\bdelete\b", text, re.I))
-
-
-@pytest.mark.parametrize("code", [
-    'cur.execute("select count(*) from sales_daily")',
-    'cur.execute(f"select {col} from sales where x = 1")',
-    'cur.execute("select amount " + "from sales")',
-    'cur.execute(\'select amount from "sales"\')',
-    'cur.execute("delete from main.inventory where 1")',
-    'cur.execute(\'select 1 from "main"."sales_daily"\')',
-])
-def test_the_layering_check_would_catch_a_query_outside_the_package(tmp_path, code):
-    stray = tmp_path / "stray.py"
-    stray.write_text(f"def n(cur, col):\n    return {code}\n")
-    assert [t for _, t in _sql_strings(stray) if SQL_NAMING.search(t) and _looks_like_sql(t)]
-
-
 def test_sums_no_rollup_can_hold_refuse_the_file_and_write_nothing(tmp_path):
     from kam_core.imports.errors import ImportRejected
 

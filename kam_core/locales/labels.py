@@ -124,12 +124,5 @@ def setting_label(key: str, lang: str) -> str:
 
 
 def setting_help(key: str, lang: str) -> str:
-    """The setting's help text, as declared once in :mod:`kam_core.settings`."""
-    from kam_core.settings import SETTINGS  # imported late: settings pulls in the store
-
-    s = SETTINGS.get(key)
-    if s is None:
-        if _strict():
-            raise MissingLabel(f"no setting {key!r}")
-        return key
+    """The help text of a setting of :data:`kam_core.settings.SETTINGS` (``setting_help.<key>``)."""
     return t(f"setting_help.{key}", lang)
