@@ -18,7 +18,7 @@ from kam_core.sales import tiers
 from kam_core.locales.formatting import format_amount, format_signed_pct
 from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.store import open_store
-from kam_core.ui.dossier_view import org_chart_dot
+from kam_core.ui.org_chart import org_chart_dot
 
 from core_fixtures import as_shown
 
@@ -103,7 +103,7 @@ def test_a_version_conflict_is_shown_with_both_values_and_nothing_is_overwritten
     # someone else saves the same contact after this page was rendered
     store = open_store(demo_db)
     try:
-        dossier.update_contact(store, SYSTEM, int(contacts["id"][0]), {"title": "他们的职务"}, expected_version=None)
+        dossier.update_record(store, SYSTEM, "contacts", int(contacts["id"][0]), {"title": "他们的职务"}, expected_version=None)
     finally:
         store.close()
     key = f"dz_edit_contacts_{account}_0"
@@ -378,7 +378,7 @@ def test_a_built_dossier_export_is_withdrawn_once_the_dossier_changes(app, demo_
     assert [b.key for b in at.download_button if b.key == "dz_export_download"] == ["dz_export_download"]
     store = open_store(demo_db)
     try:
-        dossier.update_contact(store, SYSTEM, int(contacts["id"][0]), {"title": "新职务"}, expected_version=None)
+        dossier.update_record(store, SYSTEM, "contacts", int(contacts["id"][0]), {"title": "新职务"}, expected_version=None)
     finally:
         store.close()
     at.run()
