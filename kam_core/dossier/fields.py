@@ -39,9 +39,9 @@ PLAN_KINDS: tuple[str, ...] = (
 PROMOTION_KINDS: tuple[str, ...] = ("monthly_promotion", "holiday_promotion", "new_product_launch", "launch_event")
 PLAN_SIDES: tuple[str, ...] = ("ours", "theirs")
 PLAN_STATUSES: tuple[str, ...] = ("proposed", "agreed", "running", "done", "cancelled")
-AGREEMENT_STATUSES: tuple[str, ...] = ("draft", "active", "expired", "terminated", "renewed")
 CLOSED_AGREEMENT_STATUSES: tuple[str, ...] = ("terminated", "renewed")
 """An agreement in one of these states no longer needs attention when it runs out."""
+AGREEMENT_STATUSES: tuple[str, ...] = ("draft", "active", "expired", *CLOSED_AGREEMENT_STATUSES)
 GOAL_STATUSES: tuple[str, ...] = ("open", "achieved", "missed", "dropped")
 TARGET_TIERS: tuple[str, ...] = ("strategic", "partner", "ordinary")
 ACTION_STATUSES: tuple[str, ...] = ("open", "in_progress", "done", "cancelled")

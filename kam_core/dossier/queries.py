@@ -195,7 +195,7 @@ def department_gaps(store: Store, user: User, today: dt.date, accounts: Sequence
     ``accounts`` limits the check (e.g. to the key accounts); by default every
     dossier. A decision maker is a general manager, chairman or purchasing
     director, or anyone marked ``decision_maker``. An expired agreement counts
-    unless it is terminated/renewed or the account has an agreement valid on
+    unless its status is one of :data:`CLOSED_AGREEMENT_STATUSES` or the account has an agreement valid on
     or after ``today``. Columns: ``account, owner, no_decision_maker,
     expired_agreements, last_expired``.
     """
