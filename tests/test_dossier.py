@@ -630,3 +630,33 @@ def test_users_and_contacts_accept_the_same_wellformed_email(store):
     d.add_record(store, MIA, "contacts", "Acme", {"role": "buyer", "name": "李娜", "email": "li.na@example.cn"})
     auth.create_user(store, "someone", "viewer", None, email="li.na@example.cn")
     assert auth.user_by_email(store, "li.na@example.cn").name == "someone"
+
+
+# -- users are asked of kam_core.auth; a whole dossier in one transaction ----------
+def test_a_disabled_user_is_no_owner_of_an_action_item_and_not_offered(store):
+    auth.disable_user(store, "max")
+    with pytest.raises(d.ValidationError) as e:
+        d.add_record(store, MIA, "action_items", "Acme", {"title": "寄送样品", "owner": "max"})
+    assert errors_of(e) == {"owner": "max is disabled"}
+    assert d.active_user_names(store) == ["dee", "mia", "val"]
+
+
+def test_new_dossier_writes_the_account_its_owner_and_records_in_one_transaction(store):
+    from kam_core.dossier import records
+    with records.new_dossier(store, SYSTEM, "Gamma", {"phone": "021-12345678"}, "mia", "max") as add:
+        cid = add("contacts", {"role": "buyer", "name": "王伟"})
+        gid = add("goals", {"year": 2025, "title": "新品首发"})
+        add("action_items", {"title": "寄样", "goal_id": gid, "owner": "mia"})
+    acct = d.get_account(store, SYSTEM, "Gamma")
+    assert (acct["phone"], acct["owner"], acct["backup_owner"]) == ("021-12345678", "mia", "max")
+    assert d.list_contacts(store, SYSTEM, "Gamma")["id"].tolist() == [cid]
+    assert audit_rows(store, "contacts", cid)[0][:2] == ("system", "insert")
+    with records.new_dossier(store, SYSTEM, "Gamma", {"fax": "021-12345679"}) as add:
+        assert add is None                                     # it exists: nothing is written
+    assert d.get_account(store, SYSTEM, "Gamma")["fax"] is None
+    with pytest.raises(d.ValidationError):
+        with records.new_dossier(store, SYSTEM, "Delta", {}) as add:
+            add("contacts", {"role": "buyer", "name": "李娜"})
+            add("contacts", {"role": "nobody"})                 # invalid: the whole dossier is rolled back
+    assert d.get_account(store, SYSTEM, "Delta") is None
+    assert d.list_contacts(store, SYSTEM, "Delta").empty
