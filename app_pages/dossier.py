@@ -2,7 +2,7 @@
 import streamlit as st
 
 from kam_core.permissions import PermissionDenied
-from kam_core.ui import aliases, context, dossier_view
+from kam_core.ui import aliases, context, dossier_tabs
 from kam_core.ui.text import escape_md
 
 ctx = context.current()
@@ -12,12 +12,12 @@ if ctx.year is None:
 table = context.tier_table(ctx)
 context.scope_notes(ctx)
 try:
-    account = dossier_view.pick_account(ctx, table)
+    account = dossier_tabs.pick_account(ctx, table)
     if account is None:
         st.info(ctx.t("dossier.no_match"))
     else:
-        dossier_view.render_dossier(ctx, account, table)
-    dossier_view.department_section(ctx)
+        dossier_tabs.render_dossier(ctx, account, table)
+    dossier_tabs.department_section(ctx)
     aliases.alias_section(ctx)
 except PermissionDenied as exc:
     st.error(ctx.t("dossier.denied", message=escape_md(exc)))

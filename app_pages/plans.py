@@ -2,7 +2,7 @@
 import streamlit as st
 
 from kam_core.permissions import PermissionDenied
-from kam_core.ui import context, dossier_view
+from kam_core.ui import context, plans_page
 from kam_core.ui.text import escape_md
 
 ctx = context.current()
@@ -11,6 +11,6 @@ if ctx.year is None:
     context.empty_state(ctx)
 context.mine_note(ctx)
 try:
-    dossier_view.plans_page(ctx)
+    plans_page.plans_page(ctx)
 except PermissionDenied as exc:
     st.error(ctx.t("dossier.denied", message=escape_md(exc)))

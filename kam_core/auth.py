@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from kam_core import audit
 from kam_core.permissions import ROLES, SYSTEM, PermissionDenied, User, require
+from kam_core.safe_text import is_email
 from kam_core.store import Store
 
 MIN_PASSWORD_LENGTH = 8
@@ -132,7 +133,7 @@ def _clean_email(email: str | None) -> str | None:
     email = email.strip()
     if not email:
         return None
-    if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
+    if not is_email(email):
         raise UserError("The e-mail address is not valid.")
     return email
 

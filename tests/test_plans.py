@@ -8,6 +8,7 @@ import pytest
 
 from kam_core import dossier as d
 from kam_core.dossier import plans as p
+from kam_core.locales.labels import LABELS
 from kam_core.permissions import PermissionDenied, User
 import sales_lines
 from kam_core.store import open_store
@@ -31,13 +32,13 @@ def add_sales(store, rows):
 
 
 def test_plans_frame_filters_by_account_kind_and_overlapping_period(store):
-    a = d.add_plan(store, MIA, "Acme", {"kind": "monthly_promotion", "side": "ours",
+    a = d.add_record(store, MIA, "plans", "Acme", {"kind": "monthly_promotion", "side": "ours",
                                         "period_start": "2025-03-01", "period_end": "2025-03-31"})
-    b = d.add_plan(store, MIA, "Acme", {"kind": "budget", "side": "theirs",
+    b = d.add_record(store, MIA, "plans", "Acme", {"kind": "budget", "side": "theirs",
                                         "period_start": "2025-05-01", "period_end": "2025-05-31"})
-    c = d.add_plan(store, DIRECTOR, "Beta", {"kind": "monthly_promotion", "side": "ours", "period_start": "2025-04-01"})
-    undated = d.add_plan(store, MIA, "Acme", {"kind": "other", "side": "ours"})
-    d.delete_plan(store, MIA, d.add_plan(store, MIA, "Acme", {"kind": "other", "side": "ours"}))
+    c = d.add_record(store, DIRECTOR, "plans", "Beta", {"kind": "monthly_promotion", "side": "ours", "period_start": "2025-04-01"})
+    undated = d.add_record(store, MIA, "plans", "Acme", {"kind": "other", "side": "ours"})
+    d.delete_record(store, MIA, "plans", d.add_record(store, MIA, "plans", "Acme", {"kind": "other", "side": "ours"}))
     assert p.plans_frame(store, VIEWER)["id"].tolist() == [a, c, b, undated]
     assert p.plans_frame(store, VIEWER, account="Acme", kinds=["monthly_promotion"])["id"].tolist() == [a]
     # [2025-03-31, 2025-04-01] touches a's last day and c's single day
@@ -94,7 +95,7 @@ def test_uplift_compares_the_promotion_with_the_same_number_of_days_just_before(
     assert (u["sales_during"], u["sales_before"]) == (375.0, 250.0)
     assert u["uplift_share"] == pytest.approx(0.5)
     assert u["before_covered"] is True
-    pid = d.add_plan(store, MIA, "Acme", {"kind": "monthly_promotion", "side": "ours",
+    pid = d.add_record(store, MIA, "plans", "Acme", {"kind": "monthly_promotion", "side": "ours",
                                           "period_start": "2025-03-01", "period_end": "2025-03-10"})
     assert p.promotion_uplift(store, pid)["uplift_share"] == pytest.approx(0.5)
 
@@ -106,7 +107,7 @@ def test_uplift_is_none_when_nothing_was_sold_before_and_flags_missing_history(s
 
 
 def test_uplift_needs_a_dated_plan(store):
-    pid = d.add_plan(store, MIA, "Acme", {"kind": "monthly_promotion", "side": "ours", "period_start": "2025-03-01"})
+    pid = d.add_record(store, MIA, "plans", "Acme", {"kind": "monthly_promotion", "side": "ours", "period_start": "2025-03-01"})
     with pytest.raises(ValueError):
         p.promotion_uplift(store, pid)
     with pytest.raises(d.NotFound):
@@ -115,11 +116,11 @@ def test_uplift_needs_a_dated_plan(store):
 
 def test_uplift_frame_lists_only_finished_promotions(store):
     add_sales(store, [("2025-02-27", "Acme", 100), ("2025-03-02", "Acme", 300)])
-    done = d.add_plan(store, MIA, "Acme", {"kind": "holiday_promotion", "side": "theirs",
+    done = d.add_record(store, MIA, "plans", "Acme", {"kind": "holiday_promotion", "side": "theirs",
                                            "period_start": "2025-03-01", "period_end": "2025-03-04"})
-    d.add_plan(store, MIA, "Acme", {"kind": "holiday_promotion", "side": "theirs",       # still running
+    d.add_record(store, MIA, "plans", "Acme", {"kind": "holiday_promotion", "side": "theirs",       # still running
                                     "period_start": "2025-06-01", "period_end": "2025-06-30"})
-    d.add_plan(store, MIA, "Acme", {"kind": "budget", "side": "ours",                    # not a promotion
+    d.add_record(store, MIA, "plans", "Acme", {"kind": "budget", "side": "ours",                    # not a promotion
                                     "period_start": "2025-01-01", "period_end": "2025-01-31"})
     f = p.uplift_frame(store, VIEWER, dt.date(2025, 6, 15))
     assert f[["id", "sales_during", "sales_before", "uplift_share"]].values.tolist() == [[done, 300.0, 100.0, 2.0]]
@@ -149,7 +150,8 @@ def test_the_exchange_checklist_rejects_unknown_items_stale_versions_and_viewers
 
 
 def test_every_checklist_item_belongs_to_step_one_or_two():
-    assert set(p.EXCHANGE_STEPS) == set(d.EXCHANGE_ITEMS) == set(p.EXCHANGE_LABELS)
+    labelled = {k.removeprefix("plan.exchange.") for k in LABELS if k.startswith("plan.exchange.")}
+    assert set(p.EXCHANGE_STEPS) == set(d.EXCHANGE_ITEMS) == labelled
     assert sorted(p.EXCHANGE_STEPS.values()) == [1, 1, 1, 2, 2, 2]
 
 
@@ -157,7 +159,7 @@ def test_a_price_change_compares_the_days_before_it_with_the_days_from_it_on(sto
     # changed on 2025-03-10, 3 days: before 03-07..03-09, after 03-10..03-12
     add_sales(store, [("2025-03-06", "Acme", 999), ("2025-03-07", "Acme", 100), ("2025-03-09", "Acme", 100),
                       ("2025-03-10", "Acme", 50), ("2025-03-12", "Acme", 100), ("2025-03-13", "Acme", 999)])
-    rid = d.add_price_change(store, MIA, "Acme", {"changed_on": "2025-03-10", "old_price": 10, "new_price": 12})
+    rid = d.add_record(store, MIA, "price_changes", "Acme", {"changed_on": "2025-03-10", "old_price": 10, "new_price": 12})
     e = p.price_change_effect(store, rid, days=3)
     assert (e["before_start"], e["after_end"]) == (dt.date(2025, 3, 7), dt.date(2025, 3, 12))
     assert (e["sales_before"], e["sales_after"]) == (200.0, 150.0)
@@ -171,10 +173,10 @@ def test_price_change_effects_lists_every_live_change_of_the_account_with_the_sa
     add_sales(store, [("2025-03-06", "Acme", 999), ("2025-03-07", "Acme", 100), ("2025-03-09", "Acme", 100),
                       ("2025-03-10", "Acme", 50), ("2025-03-12", "Acme", 100), ("2025-03-13", "Acme", 999),
                       ("2025-03-21", "Acme", 40), ("2025-03-08", "Beta", 7777)])
-    a = d.add_price_change(store, MIA, "Acme", {"changed_on": "2025-03-10", "product": "茶", "old_price": 10,
+    a = d.add_record(store, MIA, "price_changes", "Acme", {"changed_on": "2025-03-10", "product": "茶", "old_price": 10,
                                                 "new_price": 12})
-    b = d.add_price_change(store, MIA, "Acme", {"changed_on": "2025-03-20", "old_price": 5, "new_price": 4})
-    gone = d.add_price_change(store, MIA, "Acme", {"changed_on": "2025-03-11"})
+    b = d.add_record(store, MIA, "price_changes", "Acme", {"changed_on": "2025-03-20", "old_price": 5, "new_price": 4})
+    gone = d.add_record(store, MIA, "price_changes", "Acme", {"changed_on": "2025-03-11"})
     d.delete_record(store, MIA, "price_changes", gone)
     e = p.price_change_effects(store, VIEWER, "Acme", days=3)
     assert list(e.columns) == p.PRICE_EFFECT_COLUMNS

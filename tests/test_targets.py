@@ -61,13 +61,13 @@ def store():
 
 
 def test_targets_count_the_accounts_sales_through_the_as_of_date_and_only_the_targets_category(store):
-    whole = dossier.add_agreement(store, SYSTEM, "Acme", {
+    whole = dossier.add_record(store, SYSTEM, "agreements", "Acme", {
         "title": "年度目标", "valid_from": "2025-01-01", "valid_to": "2025-12-31", "target_amount": 36_000_000})
-    drinks = dossier.add_agreement(store, SYSTEM, "Acme", {
+    drinks = dossier.add_record(store, SYSTEM, "agreements", "Acme", {
         "title": "饮料目标", "valid_from": "2025-01-16", "valid_to": "2025-12-31", "target_amount": 20_000_000,
         "category": "饮料"})
-    undated = dossier.add_agreement(store, SYSTEM, "Acme", {"title": "无期限", "target_amount": 1_000})
-    dossier.add_agreement(store, SYSTEM, "Acme", {"title": "无目标", "valid_from": "2025-01-01"})
+    undated = dossier.add_record(store, SYSTEM, "agreements", "Acme", {"title": "无期限", "target_amount": 1_000})
+    dossier.add_record(store, SYSTEM, "agreements", "Acme", {"title": "无目标", "valid_from": "2025-01-01"})
     got = targets.targets_frame(store, SYSTEM).set_index("id")
     assert sorted(got.index) == sorted([whole, drinks, undated])          # only agreements with a target
     w = got.loc[whole]
@@ -85,7 +85,7 @@ def test_targets_count_the_accounts_sales_through_the_as_of_date_and_only_the_ta
 
 
 def test_a_deleted_agreement_has_no_target_row(store):
-    rid = dossier.add_agreement(store, SYSTEM, "Acme", {"title": "t", "valid_from": "2025-01-01",
+    rid = dossier.add_record(store, SYSTEM, "agreements", "Acme", {"title": "t", "valid_from": "2025-01-01",
                                                         "valid_to": "2025-12-31", "target_amount": 1})
-    dossier.delete_agreement(store, SYSTEM, rid)
+    dossier.delete_record(store, SYSTEM, "agreements", rid)
     assert targets.targets_frame(store, SYSTEM).empty

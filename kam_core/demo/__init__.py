@@ -609,13 +609,13 @@ def load_demo_extras(store: Store, *, with_users: bool = False, top: int = 20,
     users' passwords, to be printed once. The dashboard's first start does not
     create users: the first person to open it creates the administrator.
     """
-    from kam_core import dossier
     from kam_core.auth import DEMO_USERS, demo_users
+    from kam_core.demo.dossiers import load_demo_dossiers
 
     day = _as_date(today)
     created = demo_users(store) if with_users else {}
     owners = [name for name, role in DEMO_USERS.items() if role == "manager"] if with_users else []
     year = day.year - 1
     accounts = account_sales.top_accounts(store, date(year, 1, 1), date(year + 1, 1, 1), top)
-    dossier.load_demo_dossiers(store, accounts, owners=owners, today=day)
+    load_demo_dossiers(store, accounts, owners=owners, today=day)
     return created

@@ -1,6 +1,6 @@
 """Win-win marketing (policy §5): joint plans read beside the sales they should move.
 
-Writes go through :mod:`kam_core.dossier` (validated, versioned, audited);
+Writes go through :mod:`kam_core.dossier.records` (validated, versioned, audited);
 this module only reads plans and sales and derives budgets and uplift.
 """
 from __future__ import annotations
@@ -10,8 +10,9 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-from kam_core import dossier, permissions
-from kam_core.dossier import EXCHANGE_ITEMS, PLAN_KINDS, PROMOTION_KINDS
+from kam_core import permissions
+from kam_core.dossier import queries, records
+from kam_core.dossier.fields import EXCHANGE_ITEMS, PLAN_KINDS, PROMOTION_KINDS, NotFound, ValidationError
 from kam_core.permissions import User
 from kam_core.sales import accounts as account_sales
 from kam_core.store import Store
@@ -19,14 +20,6 @@ from kam_core.store import Store
 EXCHANGE_STEPS: dict[str, int] = {
     "their_marketing_structure": 1, "their_ad_agencies": 1, "their_contact_person": 1,
     "our_marketing_structure_sent": 2, "our_event_calendar_sent": 2, "our_seasonal_promotions_sent": 2,
-}
-EXCHANGE_LABELS: dict[str, tuple[str, str]] = {
-    "their_marketing_structure": ("Their marketing structure, heads and contacts received", "已获取对方市场部结构、负责人及联系方式"),
-    "their_ad_agencies": ("Their advertising agencies known", "已了解对方合作的广告公司"),
-    "their_contact_person": ("Their appointed contact person and duties known", "已明确对方指定联系人及其职责"),
-    "our_marketing_structure_sent": ("Our marketing structure, duties and contacts sent", "已提供我方市场部结构、职责及联系方式"),
-    "our_event_calendar_sent": ("Our coming major events sent", "已提供我方近期重大活动"),
-    "our_seasonal_promotions_sent": ("Our seasonal promotions and dates sent", "已提供我方季节性促销及日期"),
 }
 PLAN_COLUMNS = ["id", "account", "kind", "side", "title", "period_start", "period_end", "budget", "status",
                 "notes", "version", "updated_by", "updated_at"]
@@ -140,7 +133,7 @@ def promotion_uplift(store: Store, plan: int | tuple[str, dt.date, dt.date]) -> 
     else:
         row = cur.execute("select account, period_start, period_end from plans where id = ?", [int(plan)]).fetchone()
         if row is None:
-            raise dossier.NotFound(f"plan {plan} does not exist")
+            raise NotFound(f"plan {plan} does not exist")
         account, start, end = row[0], as_date(row[1]), as_date(row[2])
     if start is None or end is None:
         raise ValueError("the plan needs a start and an end date to measure uplift")
@@ -172,7 +165,7 @@ def price_change_effect(store: Store, record_id: int, days: int = 30) -> dict:
     cur = store.cursor()
     row = cur.execute("select account, changed_on, product from price_changes where id = ?", [int(record_id)]).fetchone()
     if row is None:
-        raise dossier.NotFound(f"price change {record_id} does not exist")
+        raise NotFound(f"price change {record_id} does not exist")
     account, changed, product = row[0], as_date(row[1]), row[2]
     b0, b1 = changed - dt.timedelta(days=days), changed - dt.timedelta(days=1)
     a0, a1 = changed, changed + dt.timedelta(days=days - 1)
@@ -239,7 +232,7 @@ def uplift_frame(store: Store, user: User, today: dt.date, account: str | None =
 
 def get_exchange_checklist(store: Store, user: User, account: str) -> dict[str, bool]:
     """The §5 steps 1–2 items for ``account``, each done (True) or not; all False without a dossier."""
-    acct = dossier.get_account(store, user, account)
+    acct = queries.get_account(store, user, account)
     if acct is None:
         return {k: False for k in EXCHANGE_ITEMS}
     return acct["exchange_checklist"]
@@ -250,13 +243,13 @@ def set_exchange_checklist(store: Store, user: User, account: str, items: dict[s
     """Tick or untick §5 items (others keep their state), through the dossier's audited write.
 
     ``expected_version`` is the account version the user loaded (see
-    :func:`kam_core.dossier.upsert_account`). Returns the stored checklist.
+    :func:`kam_core.records.upsert_account`). Returns the stored checklist.
     """
     current = get_exchange_checklist(store, user, account)
     unknown = set(items) - set(EXCHANGE_ITEMS)
     if unknown:
-        raise dossier.ValidationError({"exchange_checklist": "unknown items: " + ", ".join(sorted(unknown))})
-    acct = dossier.upsert_account(store, user, account, {"exchange_checklist": {**current, **items}}, expected_version)
+        raise ValidationError({"exchange_checklist": "unknown items: " + ", ".join(sorted(unknown))})
+    acct = records.upsert_account(store, user, account, {"exchange_checklist": {**current, **items}}, expected_version)
     return acct["exchange_checklist"]
 
 
@@ -274,6 +267,6 @@ def exchange_frame(store: Store, user: User, accounts: Sequence[str] | None = No
     for name, text in rows:
         if wanted is not None and name not in wanted:
             continue
-        items = dossier._checklist(text)
+        items = queries.checklist(text)
         data.append({"account": name, **items, "done": sum(items.values())})
     return pd.DataFrame(data, columns=["account", *EXCHANGE_ITEMS, "done"])

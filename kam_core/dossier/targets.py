@@ -24,9 +24,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from kam_core import dossier
-
-from kam_core.dossier import plans
+from kam_core.dossier import plans, queries
 from kam_core.permissions import User
 from kam_core.sales import accounts as account_sales
 from kam_core.sales.periods import as_of_date
@@ -82,7 +80,7 @@ def targets_frame(store: Store, user: User, accounts: Sequence[str] | None = Non
     Columns :data:`TARGET_COLUMNS`, by account and end date. ``as_of``: the
     day sales are counted through (default: the store's as-of date).
     """
-    agreements = dossier.agreements_with_targets(store, user, accounts)
+    agreements = queries.agreements_with_targets(store, user, accounts)
     as_of = as_of if as_of is not None else as_of_date(store)
     rows, windows = [], []
     for a in agreements.to_dict("records"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import openpyxl
 import pandas as pd
@@ -18,7 +19,7 @@ from kam_core.sales import tiers
 from kam_core.locales.formatting import format_amount, format_signed_pct
 from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.store import open_store
-from kam_core.ui.dossier_view import org_chart_dot
+from kam_core.ui.org_chart import org_chart_dot
 
 from core_fixtures import as_shown
 
@@ -103,7 +104,7 @@ def test_a_version_conflict_is_shown_with_both_values_and_nothing_is_overwritten
     # someone else saves the same contact after this page was rendered
     store = open_store(demo_db)
     try:
-        dossier.update_contact(store, SYSTEM, int(contacts["id"][0]), {"title": "他们的职务"}, expected_version=None)
+        dossier.update_record(store, SYSTEM, "contacts", int(contacts["id"][0]), {"title": "他们的职务"}, expected_version=None)
     finally:
         store.close()
     key = f"dz_edit_contacts_{account}_0"
@@ -378,7 +379,7 @@ def test_a_built_dossier_export_is_withdrawn_once_the_dossier_changes(app, demo_
     assert [b.key for b in at.download_button if b.key == "dz_export_download"] == ["dz_export_download"]
     store = open_store(demo_db)
     try:
-        dossier.update_contact(store, SYSTEM, int(contacts["id"][0]), {"title": "新职务"}, expected_version=None)
+        dossier.update_record(store, SYSTEM, "contacts", int(contacts["id"][0]), {"title": "新职务"}, expected_version=None)
     finally:
         store.close()
     at.run()
@@ -398,3 +399,103 @@ def test_a_refused_share_pack_shows_the_refusal_and_no_download(app, demo_db, mo
     assert not at.exception
     assert "没有权限：local may not export report" in [e.value for e in at.error]
     assert [b for b in at.download_button if b.key == "dz_share_download"] == []
+
+
+# -- issue 16: words and behaviour -------------------------------------------
+def test_after_saving_the_dossier_stays_on_the_tab_the_user_was_on(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}).run()
+    at.session_state["dz_tab"] = "过程记录"                   # the user opens the records tab
+    at.run()
+    key = f"dz_edit_negotiations_{account}_0"
+    at.session_state[key] = {"edited_rows": {0: {"topic": "新的议题"}}, "added_rows": [], "deleted_rows": []}
+    at.button(key=f"dz_save_negotiations_{account}_0").click().run()   # saving reruns the page
+    assert not at.exception
+    assert [s.value for s in at.success] == ["已保存 1 处修改。"]
+    assert at.session_state["dz_tab"] == "过程记录"
+
+
+def test_the_exports_panel_stays_open_after_building_the_share_pack(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}).run()
+    panel = next(e for e in at.expander if e.label == "导出与数据共享")
+    assert panel.proto.expanded is False                       # closed until the user opens it
+    at.session_state["dz_exports"] = True                      # the user opens it
+    at.run()
+    at.button(key=f"dz_share_build_{account}").click().run()   # 生成数据共享包
+    assert not at.exception
+    panel = next(e for e in at.expander if e.label == "导出与数据共享")
+    assert panel.proto.expanded is True
+    assert at.download_button(key="dz_share_download").label == "下载"
+
+
+def test_edit_grids_show_empty_cells_and_take_dates_as_yyyy_mm_dd(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}).run()
+    editors = {e.key: e for e in at.data_editor}
+    plans_editor = editors[f"dz_edit_plans_{account}_0"]
+    assert plans_editor.proto.placeholder == ""                # a blank 备注 or new row shows empty, not "None"
+    assert all(e.proto.placeholder == "" for e in editors.values())
+    columns = json.loads(plans_editor.proto.columns)
+    for name in ("period_start", "period_end"):
+        assert columns[name]["type_config"] == {"type": "text", "validate": r"^\d{4}-\d{2}-\d{2}$"}
+        assert "YYYY-MM-DD" in columns[name]["help"]
+    shown = plans_editor.value
+    assert all(v is None or (isinstance(v, str) and len(v) == 10 and v[4] == "-" and v[7] == "-")
+               for v in shown["period_start"])
+    assert shown["period_start"].notna().any()
+
+
+def test_a_date_typed_as_yyyy_mm_dd_is_saved_as_that_date(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}).run()
+    key = f"dz_edit_negotiations_{account}_0"
+    at.session_state[key] = {"edited_rows": {0: {"follow_up_on": "2031-02-03"}}, "added_rows": [], "deleted_rows": []}
+    at.button(key=f"dz_save_negotiations_{account}_0").click().run()
+    assert not at.exception
+    store = open_store(demo_db)
+    try:
+        rows = dossier.list_records(store, SYSTEM, account, "negotiations")
+    finally:
+        store.close()
+    assert pd.Timestamp(rows["follow_up_on"].iloc[0]).date().isoformat() == "2031-02-03"
+
+
+def test_a_read_only_grid_shows_a_dash_for_an_empty_cell(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}, role="viewer").run()
+    assert not at.exception
+    plans_table = next(d for d in at.dataframe if {"side", "notes", "budget"} <= set(d.value.columns))
+    assert plans_table.value["notes"].isna().any()            # the demo plans have no notes …
+    assert plans_table.proto.placeholder == "—"                # … and an empty 备注 shows "—", not "None"
+
+
+def test_the_history_shows_labels_not_codes(app, demo_db):
+    account, _ = first_dossier(demo_db)
+    at = app(PAGE, query={"account": account}).run()
+    history = next(d.value for d in at.dataframe if "修改人" in d.value.columns and "字段" in d.value.columns)
+    values = set(history["新值"].astype(str)) | set(history["原值"].astype(str))
+    codes = {"proposed", "ours", "theirs", "quarterly_advertising", "done", "finance_director", "chairman", "None"}
+    assert values & codes == set()
+    # the first demo dossier has a quarterly advertising plan proposed by us and a finance director
+    assert {"季度广告计划", "我方", "提议中", "财务总监"} <= values
+    assert "account" not in set(history["字段"]) and "客户/供应商" in set(history["字段"])
+
+
+def test_the_completeness_line_and_the_facts_tab_name_a_field_the_same_way(app, demo_db):
+    store = open_store(demo_db)
+    try:
+        name = store.cursor().execute(
+            "select account from sales where account not in (select name from accounts) order by account limit 1"
+        ).fetchone()[0]
+        dossier.upsert_account(store, SYSTEM, name, {"phone": "021-12345678"})
+    finally:
+        store.close()
+    at = app(PAGE, query={"account": name}).run()
+    assert not at.exception
+    missing = next(c.value for c in at.caption if c.value.startswith("缺少："))
+    labels = {w.label for w in [*at.text_input, *at.text_area]}
+    for word in ("电邮", "组织架构", "竞争对手状况", "供应商状况", "采购员", "至少一份协议"):
+        assert word in missing
+    assert {"电邮", "组织架构", "竞争对手状况", "供应商状况"} <= labels
+    assert "电子邮件" not in missing and "组织结构" not in missing

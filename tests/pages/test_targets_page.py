@@ -22,10 +22,10 @@ from core_fixtures import dataframe_with, fixture_db, fixture_db_file, open_page
 def targets_db(fixture_db):
     s = open_store(fixture_db)
     try:
-        dossier.add_agreement(s, SYSTEM, "Alpha", {"title": "饮料目标", "valid_from": "2025-01-01",
+        dossier.add_record(s, SYSTEM, "agreements", "Alpha", {"title": "饮料目标", "valid_from": "2025-01-01",
                                                    "valid_to": "2025-12-31", "target_amount": 60_000_000,
                                                    "category": "饮料", "status": "active"})
-        dossier.add_agreement(s, SYSTEM, "Bravo", {"title": "年度目标", "valid_from": "2025-01-01",
+        dossier.add_record(s, SYSTEM, "agreements", "Bravo", {"title": "年度目标", "valid_from": "2025-01-01",
                                                    "valid_to": "2025-12-31", "target_amount": 50_000_000,
                                                    "status": "active"})
     finally:
@@ -83,7 +83,7 @@ def test_an_action_added_on_the_account_plan_is_saved_audited_and_shows_when_ove
 def test_markdown_in_an_agreements_title_is_shown_as_typed_not_rendered(targets_db):
     s = open_store(targets_db)
     try:
-        dossier.add_agreement(s, SYSTEM, "Charlie", {"title": "**加急** :red[目标]", "valid_from": "2025-01-01",
+        dossier.add_record(s, SYSTEM, "agreements", "Charlie", {"title": "**加急** :red[目标]", "valid_from": "2025-01-01",
                                                      "valid_to": "2025-12-31", "target_amount": 10_000_000})
     finally:
         s.close()
