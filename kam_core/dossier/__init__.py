@@ -23,7 +23,7 @@ from kam_core.dossier.fields import (ACCOUNT_FACT_FIELDS, ACCOUNT_SPEC, ACTION_S
                                      PLAN_SIDES, PLAN_STATUSES, POLICY_BASIC_FIELDS, POLICY_LEVELS,
                                      PROMOTION_KINDS, RECORD_KINDS, SCORE_FIELDS, SPECS, TARGET_TIERS, NotFound,
                                      ValidationError, VersionConflict, item_label_key)
-from kam_core.dossier.queries import (OVERDUE_COLUMNS, TARGET_AGREEMENT_COLUMNS, account_history,
+from kam_core.dossier.queries import (OVERDUE_COLUMNS, TARGET_AGREEMENT_COLUMNS, account_history, account_owners,
                                       active_user_names, agreements_with_targets, completeness,
                                       completeness_scores, department_gaps, dossier_accounts, dossier_version,
                                       expiring_agreements, get_account, last_negotiations, list_contacts,
@@ -37,7 +37,7 @@ __all__ = [
     "CLOSED_AGREEMENT_STATUSES", "COMPLETENESS_RECORDS", "CONTACT_ROLES", "DECISION_ROLES", "EXCHANGE_ITEMS",
     "GOAL_STATUSES", "INFLUENCE", "MASK", "OPEN_ACTION_STATUSES", "OVERDUE_COLUMNS", "OWNER_ROLES",
     "PERSONAL_FIELDS", "PLAN_KINDS", "PLAN_RECORD_KINDS", "PLAN_SIDES", "PLAN_STATUSES", "POLICY_BASIC_FIELDS",
-    "POLICY_LEVELS", "PROMOTION_KINDS", "RECORD_KINDS", "SCORE_FIELDS", "SPECS", "TARGET_AGREEMENT_COLUMNS",
+    "POLICY_LEVELS", "PROMOTION_KINDS", "RECORD_KINDS", "SCORE_FIELDS", "SPECS", "TARGET_AGREEMENT_COLUMNS", "account_owners",
     "TARGET_TIERS", "NotFound", "ValidationError", "VersionConflict", "account_history", "active_user_names",
     "add_record", "agreements_with_targets", "completeness", "completeness_scores", "delete_record",
     "department_gaps", "dossier_accounts", "dossier_version", "expiring_agreements", "get_account", "item_label_key",

@@ -316,6 +316,12 @@ def active_user_names(store: Store) -> list[str]:
     return sorted(u["name"] for u in auth.list_users(store) if not u["disabled"])
 
 
+def account_owners(store: Store) -> dict[str, str | None]:
+    """The owner of every account that has a dossier (None where nobody is set), by account name."""
+    return dict(store.cursor().execute(
+        "select name, owner from accounts where deleted_at is null order by name").fetchall())
+
+
 def dossier_accounts(store: Store) -> list[str]:
     """Every account that has a dossier, by name."""
     return [r[0] for r in store.cursor().execute(

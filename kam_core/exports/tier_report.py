@@ -27,11 +27,8 @@ def account_owners(store: Store, user: User) -> pd.DataFrame:
     """``account, owner`` of every dossier (owner None when nobody is set), read through :mod:`kam_core.dossier`."""
     from kam_core import dossier
 
-    rows = []
-    for name in dossier.dossier_accounts(store):
-        facts = dossier.get_account(store, user, name) or {}
-        rows.append((name, facts.get("owner")))
-    return pd.DataFrame(rows, columns=["account", "owner"], dtype=object)
+    require(user, "read_dossier")
+    return pd.DataFrame(list(dossier.account_owners(store).items()), columns=["account", "owner"], dtype=object)
 
 
 def build_tier_report(

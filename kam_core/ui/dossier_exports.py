@@ -46,7 +46,7 @@ def share_pack_box(ctx: context.Context, account: str) -> None:
     stamp = ("share", account, ctx.year, ctx.version, ctx.user)
     if st.button(ctx.t("dossier.build_share_pack"), key=f"dz_share_build_{account}"):
         _build(ctx, "dz_share", lambda: stamp,
-               lambda: reports.build_share_pack(ctx.store, account, int(ctx.year), user=ctx.user))
+               lambda: reports.build_share_pack(ctx.store, account, int(ctx.year), user=ctx.user, lang=ctx.lang))
     data = _stashed("dz_share", stamp)
     if data is not None:
         name = reports.download_name("share_pack", ctx.year, account)
