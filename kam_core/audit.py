@@ -1,9 +1,16 @@
-"""The audit log: every dossier write, sign-in and export of personal data."""
+"""The audit log: every dossier write, sign-in and export of personal data.
+
+This module is the only code that reads or writes ``audit_log``.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import duckdb
+import pandas as pd
+
+COLUMNS = ["happened_at", "who", "action", "table_name", "record_key", "field", "old_value", "new_value"]
+_KEY_SEPARATOR = "\x1f"
 
 
 def _text(value: Any) -> str | None:
@@ -36,3 +43,19 @@ def history(cur: duckdb.DuckDBPyConnection, table: str | None = None, key: Any =
     params.append(limit)
     cols = ["happened_at", "who", "action", "table_name", "record_key", "field", "old_value", "new_value"]
     return [dict(zip(cols, row)) for row in cur.execute(sql, params).fetchall()]
+
+
+def latest_change(cur: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> int:
+    """The id of the newest audit row on any of ``tables`` (0 when none): it changes with every audited write."""
+    row = cur.execute("select coalesce(max(id), 0) from audit_log where list_contains(?, table_name)",
+                      [list(tables)]).fetchone()
+    return int(row[0])
+
+
+def history_of(cur: duckdb.DuckDBPyConnection, records: Iterable[tuple[str, Any]], limit: int = 1000) -> pd.DataFrame:
+    """The audit rows of the given ``(table, record key)`` pairs, newest first, as a frame of :data:`COLUMNS`."""
+    keys = [f"{table}{_KEY_SEPARATOR}{key}" for table, key in records]
+    return cur.execute(
+        f"select {', '.join(COLUMNS)} from audit_log"
+        " where list_contains(?, table_name || chr(31) || coalesce(record_key, '')) order by id desc limit ?",
+        [keys, int(limit)]).df()

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from kam_core import auth, permissions
+from kam_core import audit, auth, permissions
 from kam_core.dossier.fields import (ACCOUNT_FACT_FIELDS, CLOSED_AGREEMENT_STATUSES, COMPLETENESS_RECORDS,
                                      CONTACT_ROLES, DECISION_ROLES, EXCHANGE_ITEMS, MASK, OPEN_ACTION_STATUSES,
                                      PERSONAL_FIELDS, POLICY_BASIC_FIELDS, POLICY_LEVELS, RECORD_KINDS,
@@ -40,11 +40,7 @@ def account_row(cur, name: str) -> dict | None:
 
 def dossier_version(store: Store) -> int:
     """Changes whenever any dossier table is written: a cheap cache key for pages."""
-    tables = ["accounts", *RECORD_KINDS]
-    r = store.cursor().execute(
-        f"select coalesce(max(id), 0) from audit_log where table_name in ({', '.join('?' for _ in tables)})", tables
-    ).fetchone()
-    return int(r[0])
+    return audit.latest_change(store.cursor(), ["accounts", *RECORD_KINDS])
 
 
 def _owners(cur, account: str) -> tuple[str | None, str | None]:
@@ -125,16 +121,12 @@ def account_history(store: Store, user: User, account: str, limit: int = 1000) -
     """
     permissions.require(user, "read_dossier")
     cur = store.cursor()
-    parts = ["(table_name = ? and record_key = ?)"]
-    params: list[Any] = ["accounts", account]
+    records: list[tuple[str, Any]] = [("accounts", account)]
     for kind in RECORD_KINDS:
         table = SPECS[kind].table           # a fixed mapping, never input
-        parts.append(f"(table_name = ? and record_key in (select cast(id as varchar) from {table} where account = ?))")
-        params += [table, account]
-    df = cur.execute(
-        "select happened_at, who, action, table_name, record_key, field, old_value, new_value from audit_log"
-        f" where {' or '.join(parts)} order by id desc limit ?", [*params, int(limit)],
-    ).df()
+        records += [(table, str(r[0])) for r in cur.execute(f"select id from {table} where account = ?",
+                                                             [account]).fetchall()]
+    df = audit.history_of(cur, records, limit)
     owner, backup = _owners(cur, account)
     if not permissions.can(user, "read_personal", owner=owner, backup_owner=backup) and len(df):
         personal = (df["table_name"] == "contacts") & df["field"].isin(PERSONAL_FIELDS)
