@@ -231,7 +231,7 @@ def create_first_admin(store: Store, name: str, password: str, email: str | None
         # Checked inside the writing transaction: writers are serialised, so two browsers
         # racing on a fresh install cannot both become administrator.
         if cur.execute("select exists (select 1 from users)").fetchone()[0]:
-            raise PermissionDenied("An administrator already exists; ask them to create your user.")
+            raise PermissionDenied("admin_exists")
         _insert_user(cur, name, "director", password_hash, email, name)
     return User(name, "director")
 

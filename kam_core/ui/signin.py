@@ -40,6 +40,7 @@ from kam_core.locales.labels import LABELS, normalise_lang
 from kam_core.permissions import PermissionDenied, User
 from kam_core.store import Store
 from kam_core.ui import web
+from kam_core.ui.errors import permission_text
 from kam_core.ui.text import escape_md
 
 TOKEN_KEY = "kam_session_token"
@@ -285,7 +286,10 @@ def _first_admin_form(store: Store, text: dict, lang: str | None) -> None:
         try:
             user = auth.create_first_admin(store, name, password)
             auth.authenticate(store, user.name, password)  # audited as a sign-in like any other
-        except (PasswordPolicyError, UserError, PermissionDenied, AuthError) as exc:
+        except PermissionDenied as exc:
+            st.error(permission_text(exc, lang))
+            return
+        except (PasswordPolicyError, UserError, AuthError) as exc:
             st.error(escape_md(exc))
             return
         _start_session(store, user)
