@@ -221,22 +221,37 @@ def url_params(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return out
 
 
-def prepare(store: Store, user: User) -> Context:
-    """Render the shared sidebar and return the context for this run."""
+LANGS = ("zh", "en")
+
+
+def choose_language(store: Store) -> str:
+    """The language of this run, with the sidebar's switch: the switch, else ``?lang=`` in the URL, else the
+    settings' default. ``dashboard.py`` calls it first, so the first start, the sign-in and the
+    create-administrator forms speak it too, and a visitor can switch before signing in.
+
+    The label is in the page's language; each choice is named in its own ("中文", "English"), so a
+    reader of the other language finds the switch without a bilingual label.
+    """
+    _remember_url()
+    lang_param = st.query_params.get("lang")
+    lang = lang_param if lang_param in LANGS else get_settings(store)["language"]
+    choice = st.sidebar.radio(t("sidebar.language", lang), LANGS, index=LANGS.index(lang),
+                              format_func=lambda v: t(f"lang.{v}", v), horizontal=True, key="kam_lang")
+    if choice != lang:
+        lang = choice
+        _set_url("lang", lang)
+    return lang
+
+
+def prepare(store: Store, user: User, lang: str) -> Context:
+    """Render the shared sidebar (below the language switch) and return the context for this run."""
     _remember_url()
     settings = get_settings(store)
-    lang_param = st.query_params.get("lang")
-    lang = lang_param if lang_param in ("zh", "en") else settings["language"]
     version = store.data_version()
     opts = _options(store)
     years = _years(store)
 
     sb = st.sidebar
-    choice = sb.radio("语言 · Language", ("zh", "en"), index=0 if lang == "zh" else 1,
-                      format_func=lambda v: t(f"lang.{v}", v), horizontal=True, key="kam_lang")
-    if choice != lang:
-        lang = choice
-        _set_url("lang", lang)
     sb.subheader(t("sidebar.filters", lang))
     year = None
     if years:
