@@ -62,6 +62,14 @@ def test_the_language_switch_changes_the_labels_on_every_page(fixture_db):
     assert [t.value for t in at.title] == ["设置"]
 
 
+def create_administrator(at: AppTest, name: str, password: str, button: str = "创建并登录") -> None:
+    """Fill in the create-administrator form (the password typed twice) and submit it with ``button``."""
+    at.text_input(key="kam_first_name").input(name)
+    at.text_input(key="kam_first_password").input(password)
+    at.text_input(key="kam_first_repeat").input(password)
+    at.button(key=f"FormSubmitter:kam_first_admin-{button}").click().run()
+
+
 def test_with_sign_in_on_and_no_users_every_page_shows_only_the_create_administrator_form(auth_db):
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT).run()
     for page in [None, *PAGES]:
@@ -76,10 +84,7 @@ def test_with_sign_in_on_and_no_users_every_page_shows_only_the_create_administr
 
 def test_creating_the_administrator_opens_the_dashboard(auth_db):
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT).run()
-    at.text_input(key="kam_first_name").input("chen")
-    at.text_input(key="kam_first_password").input("Kam-board-2026")
-    at.text_input(key="kam_first_repeat").input("Kam-board-2026")
-    at.button(key="FormSubmitter:kam_first_admin-创建并登录").click().run()
+    create_administrator(at, "chen", "Kam-board-2026", button="创建并登录")
     assert not at.exception
     assert [t.value for t in at.title] == ["总览"]
     assert metrics_by_label(at)["客户数"] == "5"
@@ -114,15 +119,20 @@ def test_loading_the_demo_from_the_empty_state_fills_the_overview(empty_db):
 
 # -- before signing in: the link's page, the URL's language, the language switch
 
-def test_a_link_to_a_page_opened_signed_out_opens_that_page_with_its_filters_after_sign_in(auth_db):
+def _add_director(path) -> None:
+    """The director ``zhao`` (password ``Kam-board-2026``) in the database at ``path``."""
     from kam_core import auth
     from kam_core.store import open_store
 
-    store = open_store(auth_db)
+    store = open_store(path)
     try:
         auth.create_user(store, "zhao", "director", "Kam-board-2026")
     finally:
         store.close()
+
+
+def test_a_link_to_a_page_opened_signed_out_opens_that_page_with_its_filters_after_sign_in(auth_db):
+    _add_director(auth_db)
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
     at.context = {"url": "http://localhost:8501/tiers"}           # /tiers?year=2024&region=华东
     at.query_params.update({"year": "2024", "region": "华东"})
@@ -153,23 +163,13 @@ def test_the_create_administrator_page_honours_lang_en_and_has_the_language_swit
     assert [t.value for t in at.title] == ["创建管理员"]
     assert at.query_params["lang"] == "zh"
     sidebar_widget(at, "radio", "kam_lang").set_value("en").run()
-    at.text_input(key="kam_first_name").input("chen")
-    at.text_input(key="kam_first_password").input("Kam-board-2026")
-    at.text_input(key="kam_first_repeat").input("Kam-board-2026")
-    at.button(key="FormSubmitter:kam_first_admin-Create and sign in").click().run()
+    create_administrator(at, "chen", "Kam-board-2026", button="Create and sign in")
     assert not at.exception
     assert [t.value for t in at.title] == ["Overview"]          # and the dashboard keeps the language
 
 
 def test_the_sign_in_page_follows_the_language_switch(auth_db):
-    from kam_core import auth
-    from kam_core.store import open_store
-
-    store = open_store(auth_db)
-    try:
-        auth.create_user(store, "zhao", "director", "Kam-board-2026")
-    finally:
-        store.close()
+    _add_director(auth_db)
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT).run()
     assert [t.value for t in at.title] == ["登录"]
     sidebar_widget(at, "radio", "kam_lang").set_value("en").run()
@@ -202,15 +202,9 @@ def test_the_first_start_loads_the_demo_under_a_spinner_in_the_urls_language(emp
 
 def test_the_create_administrator_form_refuses_a_short_password_and_an_empty_name_in_the_pages_language(auth_db):
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT).run()
-    at.text_input(key="kam_first_name").input("chen")
-    at.text_input(key="kam_first_password").input("short")
-    at.text_input(key="kam_first_repeat").input("short")
-    at.button(key="FormSubmitter:kam_first_admin-创建并登录").click().run()
+    create_administrator(at, "chen", "short", button="创建并登录")
     assert [e.value for e in at.error] == ["密码至少需要 8 个字符。"]
     sidebar_widget(at, "radio", "kam_lang").set_value("en").run()
-    at.text_input(key="kam_first_name").input("   ")
-    at.text_input(key="kam_first_password").input("Kam-board-2026")
-    at.text_input(key="kam_first_repeat").input("Kam-board-2026")
-    at.button(key="FormSubmitter:kam_first_admin-Create and sign in").click().run()
+    create_administrator(at, "   ", "Kam-board-2026", button="Create and sign in")
     assert [e.value for e in at.error] == ["The user name is empty."]
     assert [t.value for t in at.title] == ["Create the administrator"]
