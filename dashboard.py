@@ -11,12 +11,13 @@ st.set_page_config(page_title="大客户管理看板 · KAM Dashboard", page_ico
 # A failure anywhere in the frame or a page is a short message with an error id; the trace goes to the log.
 with errors.guard():
     store = busy.store_or_wait()   # another process holding the file: a notice that retries, not a traceback
-    context.ensure_first_start_data(store, st.query_params.get("lang", "zh"))
+    lang = context.choose_language(store)   # the sidebar's switch, before anything else speaks
+    context.ensure_first_start_data(store, lang)
 
     from kam_core.ui import signin  # noqa: E402  (after page config)
 
-    user = signin.require_sign_in(store)
-    ctx = context.prepare(store, user)
+    user = signin.require_sign_in(store, lang)
+    ctx = context.prepare(store, user, lang)
     signin.sign_out_button(ctx.lang)
 
     here = Path(__file__).parent

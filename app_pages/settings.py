@@ -1,78 +1,54 @@
-"""Settings: the policy's thresholds and the display choices, validated, applied everywhere at once."""
+"""Settings: the policy's thresholds and the display choices, validated, applied everywhere at once.
+
+The form is drawn from :data:`kam_core.settings.SETTINGS`: each setting's group, kind, bounds and step,
+so a setting and its limits are declared once. Ratios are shown and typed as percentages.
+"""
 import streamlit as st
 
 from kam_core.locales.labels import setting_help, setting_label
 from kam_core.permissions import can
-from kam_core.settings import SETTINGS
+from kam_core.settings import GROUPS, SETTINGS, Setting
 from kam_core.ui import context, schedules
 
 ctx = context.current()
 st.title(ctx.t("page.settings"))
-s = ctx.settings
 editable = can(ctx.user, "manage_settings")
 if not editable:
     st.info(ctx.t("settings.read_only"))
 
 
-def label(key):
-    return setting_label(key, ctx.lang)
+def widget(where, s: Setting, value):
+    """The input for ``s`` in ``where``, returning the value to store (a ratio typed as a percentage → 0–1)."""
+    label, help_text = setting_label(s.key, ctx.lang), setting_help(s.key, ctx.lang)
+    if s.kind == "choice":
+        return where.radio(label, s.choices, index=s.choices.index(value), horizontal=True, help=help_text,
+                           format_func=lambda v: ctx.t(f"{s.choice_label}.{v}"))
+    if s.kind == "month":
+        months = list(range(int(s.low), int(s.high) + 1))
+        return where.selectbox(label, months, index=months.index(value), help=help_text)
+    if s.kind == "ratio":
+        digits = context.percent_digits(s)
+        shown = where.number_input(ctx.t("settings.percent", label=label), float(s.low) * 100, float(s.high) * 100,
+                                   round(float(value) * 100, 6), round(s.step * 100, 6), format=f"%.{digits}f",
+                                   help=help_text)
+        return round(shown / 100, 10)
+    return int(where.number_input(label, None if s.low is None else int(s.low), None if s.high is None else int(s.high),
+                                  int(value), int(s.step or 1), help=help_text))
 
 
-def helptext(key):
-    return setting_help(key, ctx.lang)
-
-
+values = {}
 with st.form("settings_form"):
-    st.subheader(ctx.t("settings.group.tiers"))
-    c = st.columns(3)
-    strategic = c[0].number_input(label("tier_strategic_min"), min_value=0, value=int(s["tier_strategic_min"]),
-                                  step=1_000_000, help=helptext("tier_strategic_min"))
-    partner = c[1].number_input(label("tier_partner_min"), min_value=0, value=int(s["tier_partner_min"]),
-                                step=1_000_000, help=helptext("tier_partner_min"))
-    ordinary = c[2].number_input(label("tier_ordinary_min"), min_value=0, value=int(s["tier_ordinary_min"]),
-                                 step=1_000_000, help=helptext("tier_ordinary_min"))
-    basis = st.radio(label("tier_basis"), SETTINGS["tier_basis"].choices, horizontal=True,
-                     index=SETTINGS["tier_basis"].choices.index(s["tier_basis"]),
-                     format_func=lambda v: ctx.t(f"tier.basis.{v}"), help=helptext("tier_basis"))
-    st.subheader(ctx.t("settings.group.abc"))
-    c = st.columns(3)
-    a_max = c[0].number_input(label("abc_a_max"), 0.0, 1.0, float(s["abc_a_max"]), 0.01, help=helptext("abc_a_max"))
-    b_max = c[1].number_input(label("abc_b_max"), 0.0, 1.0, float(s["abc_b_max"]), 0.01, help=helptext("abc_b_max"))
-    fiscal = c[2].selectbox(label("fiscal_start_month"), list(range(1, 13)), index=s["fiscal_start_month"] - 1,
-                            help=helptext("fiscal_start_month"))
-    st.subheader(ctx.t("settings.group.criteria"))
-    c = st.columns(2)
-    min_share = c[0].number_input(label("criteria_min_share"), 0.0, 1.0, float(s["criteria_min_share"]), 0.005,
-                                  format="%.3f", help=helptext("criteria_min_share"))
-    top_n = c[1].number_input(label("criteria_top_n"), 1, 100, int(s["criteria_top_n"]), help=helptext("criteria_top_n"))
-    st.subheader(ctx.t("settings.group.attention"))
-    c = st.columns(2)
-    drop = c[0].number_input(label("attention_sales_drop_share"), 0.0, 1.0, float(s["attention_sales_drop_share"]),
-                             0.01, help=helptext("attention_sales_drop_share"))
-    completeness = c[1].number_input(label("attention_min_completeness"), 0.0, 1.0,
-                                     float(s["attention_min_completeness"]), 0.05,
-                                     help=helptext("attention_min_completeness"))
-    st.subheader(ctx.t("settings.group.import"))
-    max_columns = st.number_input(label("import_max_columns"), 20, 16_384, int(s["import_max_columns"]), 10,
-                                  help=helptext("import_max_columns"))
-    st.subheader(ctx.t("settings.group.display"))
-    c = st.columns(2)
-    unit = c[0].radio(label("amount_unit"), SETTINGS["amount_unit"].choices, horizontal=True,
-                      index=SETTINGS["amount_unit"].choices.index(s["amount_unit"]),
-                      format_func=lambda v: ctx.t(f"unit.{v}"), help=helptext("amount_unit"))
-    language = c[1].radio(label("language"), SETTINGS["language"].choices, horizontal=True,
-                          index=SETTINGS["language"].choices.index(s["language"]),
-                          format_func=lambda v: ctx.t(f"lang.{v}"), help=helptext("language"))
+    for group in GROUPS:
+        st.subheader(ctx.t(f"settings.group.{group}"))
+        shown = [s for s in SETTINGS.values() if s.group == group]
+        width = min(3, len(shown))
+        for start in range(0, len(shown), width):
+            for where, s in zip(st.columns(width), shown[start:start + width]):
+                values[s.key] = widget(where, s, ctx.settings[s.key])
     submitted = st.form_submit_button(ctx.t("action.save"), disabled=not editable)
 
 if submitted:
-    changes = {"tier_strategic_min": int(strategic), "tier_partner_min": int(partner),
-               "tier_ordinary_min": int(ordinary), "tier_basis": basis, "abc_a_max": float(a_max),
-               "abc_b_max": float(b_max), "fiscal_start_month": int(fiscal), "criteria_min_share": float(min_share),
-               "criteria_top_n": int(top_n), "attention_sales_drop_share": float(drop),
-               "attention_min_completeness": float(completeness), "import_max_columns": int(max_columns),
-               "amount_unit": unit, "language": language}
-    refused = context.save_changed_settings(ctx, changes)
+    refused = context.save_changed_settings(ctx, values)
     if refused:
         st.error(ctx.t("settings.error", message=refused))
     else:

@@ -65,11 +65,25 @@ class AuthError(Exception):
 
 
 class PasswordPolicyError(ValueError):
-    """The new password does not meet the policy (length)."""
+    """The new password does not meet the policy. ``code``: ``not_text``, ``too_short`` (``min``),
+    ``too_long`` (``max``) or ``blank``; ``str()`` is the command line's English sentence."""
+
+    def __init__(self, code: str, message: str, **params: int):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class UserError(ValueError):
-    """A user change that cannot be made: bad name or role, duplicate, unknown user, last director."""
+    """A user change that cannot be made: bad name or role, duplicate, unknown user, last director.
+
+    ``code`` names the refusals of a user name a form can meet (``name_not_text``, ``name_empty``,
+    ``name_too_long`` with ``max``, ``name_bad_characters``); others are ``other``, said by ``str()``."""
+
+    def __init__(self, message: str, code: str = "other", **params: int):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def utcnow() -> datetime:
@@ -81,13 +95,15 @@ def utcnow() -> datetime:
 def check_password_policy(password: str) -> None:
     """Raise :class:`PasswordPolicyError` unless ``password`` is acceptable."""
     if not isinstance(password, str):
-        raise PasswordPolicyError("The password must be text.")
+        raise PasswordPolicyError("not_text", "The password must be text.")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordPolicyError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+        raise PasswordPolicyError("too_short", f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+                                  min=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise PasswordPolicyError(f"The password must have at most {MAX_PASSWORD_LENGTH} characters.")
+        raise PasswordPolicyError("too_long", f"The password must have at most {MAX_PASSWORD_LENGTH} characters.",
+                                  max=MAX_PASSWORD_LENGTH)
     if not password.strip():
-        raise PasswordPolicyError("The password cannot be only spaces.")
+        raise PasswordPolicyError("blank", "The password cannot be only spaces.")
 
 
 def hash_password(password: str) -> str:
@@ -116,14 +132,15 @@ def _burn_time(password: str) -> None:
 # -- users -----------------------------------------------------------------
 def _clean_name(name: str) -> str:
     if not isinstance(name, str):
-        raise UserError("The user name must be text.")
+        raise UserError("The user name must be text.", "name_not_text")
     name = unicodedata.normalize("NFKC", name).strip()
     if not name:
-        raise UserError("The user name is empty.")
+        raise UserError("The user name is empty.", "name_empty")
     if len(name) > MAX_NAME_LENGTH:
-        raise UserError(f"The user name must have at most {MAX_NAME_LENGTH} characters.")
+        raise UserError(f"The user name must have at most {MAX_NAME_LENGTH} characters.", "name_too_long",
+                        max=MAX_NAME_LENGTH)
     if any(unicodedata.category(ch)[0] in "CZ" and ch != " " for ch in name):
-        raise UserError("The user name contains control or separator characters.")
+        raise UserError("The user name contains control or separator characters.", "name_bad_characters")
     return name
 
 
@@ -232,7 +249,7 @@ def create_first_admin(store: Store, name: str, password: str, email: str | None
         # Checked inside the writing transaction: writers are serialised, so two browsers
         # racing on a fresh install cannot both become administrator.
         if cur.execute("select exists (select 1 from users)").fetchone()[0]:
-            raise PermissionDenied("An administrator already exists; ask them to create your user.")
+            raise PermissionDenied("admin_exists")
         _insert_user(cur, name, "director", password_hash, email, name)
     return User(name, "director")
 

@@ -42,7 +42,25 @@ SYSTEM = User("system", "director")
 
 
 class PermissionDenied(PermissionError):
-    """The acting user may not do this; the message names the action."""
+    """The acting user may not do this. ``code`` names the refusal, ``params`` its details; ``str()`` is an
+    English sentence for the command line, the pages say it from the catalogue (``permission.<code>``).
+
+    Codes: ``denied`` (user, action: one of :data:`ACTIONS`) and ``admin_exists`` (the first administrator
+    is made once).
+    """
+
+    def __init__(self, code: str, **params: str):
+        self.code = code
+        self.params = params
+        super().__init__(_english(code, params))
+
+
+def _english(code: str, p: dict[str, str]) -> str:
+    if code == "denied":
+        return f"{p['user']} may not {p['action'].replace('_', ' ')}"
+    if code == "admin_exists":
+        return "An administrator already exists; ask them to create your user."
+    return code
 
 
 def can(user: User | None, action: str, *, owner: str | None = None, backup_owner: str | None = None) -> bool:
@@ -58,5 +76,4 @@ def can(user: User | None, action: str, *, owner: str | None = None, backup_owne
 def require(user: User | None, action: str, *, owner: str | None = None, backup_owner: str | None = None) -> None:
     """Raise :class:`PermissionDenied` unless :func:`can` allows it."""
     if not can(user, action, owner=owner, backup_owner=backup_owner):
-        who = user.name if user else "anonymous"
-        raise PermissionDenied(f"{who} may not {action.replace('_', ' ')}")
+        raise PermissionDenied("denied", user=user.name if user else "anonymous", action=action)

@@ -70,8 +70,9 @@ def test_first_admin_only_on_an_empty_database(store):
     assert not auth.has_users(store)
     admin = auth.create_first_admin(store, "zhang", PW)
     assert admin == User("zhang", "director") and auth.has_users(store)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as refused:
         auth.create_first_admin(store, "intruder", PW)
+    assert refused.value.code == "admin_exists"
     assert [u["name"] for u in auth.list_users(store)] == ["zhang"]
 
 

@@ -64,8 +64,25 @@ def test_no_user_or_an_unknown_role_may_do_nothing(user):
 
 
 def test_require_raises_permission_denied_naming_the_action():
-    with pytest.raises(PermissionDenied, match="wang may not edit dossier"):
+    with pytest.raises(PermissionDenied, match="wang may not edit dossier") as refused:
         require(User("wang", "viewer"), "edit_dossier", owner="wang")
+    assert (refused.value.code, refused.value.params) == ("denied", {"user": "wang", "action": "edit_dossier"})
+
+
+def test_a_refusal_is_said_in_the_pages_language_from_its_code():
+    from kam_core.ui.errors import permission_text
+
+    with pytest.raises(PermissionDenied) as refused:
+        require(User("wang_*x*", "viewer"), "undo_import")
+    assert permission_text(refused.value, "zh") == "wang\\_\\*x\\* 没有权限撤销导入。"   # the name shown as text
+    assert permission_text(refused.value, "en") == "wang\\_\\*x\\* may not undo imports."
+    assert permission_text(PermissionDenied("admin_exists"), "zh") == "管理员已存在，请让管理员为你创建用户。"
+
+
+def test_every_action_has_words_in_both_languages():
+    from kam_core.locales.labels import t
+
+    assert all(t(f"permission.action.{a}", lang) for a in ACTIONS for lang in ("zh", "en"))
 
 
 def test_require_is_silent_when_allowed_and_system_is_a_director():

@@ -25,14 +25,16 @@ import streamlit as st
 from kam_core.ui import charts
 
 from kam_core import dossier
-from kam_core.locales.formatting import format_pct
-from kam_core.locales.labels import join_items, t
+from kam_core.locales.formatting import format_number, format_pct
+from kam_core.imports.pipeline import list_imports
+from kam_core.locales.labels import join_items, setting_help, setting_label, t
 from kam_core.sales import accounts as account_sales
 from kam_core.sales import figures, periods, tiers
 from kam_core.sales import projection as projections
 from kam_core.permissions import User, can
-from kam_core.settings import SettingsError, get_settings, save_settings
+from kam_core.settings import SETTINGS, Setting, SettingsError, get_settings, save_settings
 from kam_core.store import Store, open_store, resolve_db_path
+from kam_core.ui.text import escape_md
 
 URL_KEYS = ("year", "region", "category", "store", "lang", "account", "mine")
 
@@ -59,6 +61,51 @@ class Context:
 
     def t(self, key: str, **fmt: Any) -> str:
         return t(key, self.lang, **fmt)
+
+
+# ---------------------------------------------------------------- cached readers
+# The store or context is not hashed; the db path, the data version (every import,
+# undo or settings change bumps it), the year and the filters in the key make every
+# change a miss. Dossier readers add the dossier's version as an argument.
+# Results are small frames, never lines.
+
+def cached_by_data_version(max_entries: int = 32) -> Callable:
+    """Cache ``reader(source, *args)`` per database, data version and ``args``; when ``source`` is a
+    :class:`Context` (a page's view), also per selected year and filters. The one cache of this module's
+    readers: ``source`` itself is not hashed, its key is."""
+    def decorate(reader: Callable) -> Callable:
+        def compute(key: tuple, args: tuple, _source: Context | Store) -> Any:
+            return reader(_source, *args)
+
+        # Streamlit keys a cache by the function's qualified name and source: give each its own.
+        compute.__qualname__ = compute.__name__ = f"{reader.__qualname__}_cached"
+        cached = st.cache_data(show_spinner=False, max_entries=max_entries)(compute)
+
+        @functools.wraps(reader)
+        def read(source: Context | Store, *args: Any) -> Any:
+            return cached(_cache_key(source), args, source)
+        return read
+    return decorate
+
+
+def _cache_key(source: Context | Store) -> tuple:
+    if isinstance(source, Context):
+        return (str(source.store.path), source.version, source.year, _fkey(source))
+    return (str(source.path), source.data_version())
+
+
+@cached_by_data_version(max_entries=8)
+def _options(store: Store) -> dict[str, Any]:
+    return account_sales.filter_options(store)
+
+
+@cached_by_data_version(max_entries=8)
+def _years(store: Store) -> list[int]:
+    return figures.available_years(store)
+
+
+def _fkey(ctx: Context) -> str:
+    return json.dumps([ctx.filters.region, ctx.filters.category, ctx.filters.store], ensure_ascii=False)
 
 
 @st.cache_resource(show_spinner=False)
@@ -128,7 +175,10 @@ def ensure_first_start_data(store: Store, lang: str) -> None:
     """On a fresh database (no import ever), load the demo data so the product is alive at once."""
     if os.environ.get("KAM_AUTO_DEMO", "1") == "0":
         return
-    if store.cursor().execute("select count(*) from imports").fetchone()[0] > 0:
+    if st.session_state.get("_kam_started") == str(store.path):
+        return
+    if list_imports(store):
+        st.session_state["_kam_started"] = str(store.path)
         return
     from kam_core import demo
 
@@ -171,22 +221,37 @@ def url_params(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return out
 
 
-def prepare(store: Store, user: User) -> Context:
-    """Render the shared sidebar and return the context for this run."""
-    _remember_url()
-    settings = get_settings(store)
-    lang_param = st.query_params.get("lang")
-    lang = lang_param if lang_param in ("zh", "en") else settings["language"]
-    version = store.data_version()
-    opts = _options(str(store.path), version)
-    years = _years(str(store.path), version, settings["fiscal_start_month"], store)
+LANGS = ("zh", "en")
 
-    sb = st.sidebar
-    choice = sb.radio("语言 · Language", ("zh", "en"), index=0 if lang == "zh" else 1,
-                      format_func=lambda v: t(f"lang.{v}", v), horizontal=True, key="kam_lang")
+
+def choose_language(store: Store) -> str:
+    """The language of this run, with the sidebar's switch: the switch, else ``?lang=`` in the URL, else the
+    settings' default. ``dashboard.py`` calls it first, so the first start, the sign-in and the
+    create-administrator forms speak it too, and a visitor can switch before signing in.
+
+    The label is in the page's language; each choice is named in its own ("中文", "English"), so a
+    reader of the other language finds the switch without a bilingual label.
+    """
+    _remember_url()
+    lang_param = st.query_params.get("lang")
+    lang = lang_param if lang_param in LANGS else get_settings(store)["language"]
+    choice = st.sidebar.radio(t("sidebar.language", lang), LANGS, index=LANGS.index(lang),
+                              format_func=lambda v: t(f"lang.{v}", v), horizontal=True, key="kam_lang")
     if choice != lang:
         lang = choice
         _set_url("lang", lang)
+    return lang
+
+
+def prepare(store: Store, user: User, lang: str) -> Context:
+    """Render the shared sidebar (below the language switch) and return the context for this run."""
+    _remember_url()
+    settings = get_settings(store)
+    version = store.data_version()
+    opts = _options(store)
+    years = _years(store)
+
+    sb = st.sidebar
     sb.subheader(t("sidebar.filters", lang))
     year = None
     if years:
@@ -218,9 +283,9 @@ def prepare(store: Store, user: User) -> Context:
     return ctx
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _owned(db: str, dossier_version: int, name: str) -> tuple[str, ...]:
-    return tuple(dossier.owned_accounts(_store_for(db), name))
+@cached_by_data_version(max_entries=64)
+def _owned(store: Store, dossier_version: int, name: str) -> tuple[str, ...]:
+    return tuple(dossier.owned_accounts(store, name))
 
 
 def _my_accounts_switch(store: Store, user: User, lang: str) -> frozenset[str] | None:
@@ -230,7 +295,7 @@ def _my_accounts_switch(store: Store, user: User, lang: str) -> frozenset[str] |
     URL only when it differs from that default, so a shared link shows each
     reader their own default. Returns the accounts when on, else None.
     """
-    owned = _owned(str(store.path), dossier.dossier_version(store), user.name)
+    owned = _owned(store, dossier.dossier_version(store), user.name)
     if not owned:
         return None
     default = user.role == "manager"
@@ -257,42 +322,6 @@ def mine_note(ctx: Context) -> None:
 def current() -> Context:
     """The context ``dashboard.py`` prepared for this run."""
     return st.session_state["kam_ctx"]
-
-
-# ---------------------------------------------------------------- cached readers
-# The store is passed with a leading underscore (not hashed); the db path, the
-# data version (every import, undo or settings change bumps it) and the filters
-# in the key make every change a miss. Results are small frames, never lines.
-
-def cached_by_data_version(max_entries: int = 32) -> Callable:
-    """Cache ``reader(ctx, *args)`` per database, data version, selected year, filters and ``args``."""
-    def decorate(reader: Callable) -> Callable:
-        def compute(db: str, version: int, year: int | None, fkey: str, args: tuple, _ctx: Context) -> Any:
-            return reader(_ctx, *args)
-
-        # Streamlit keys a cache by the function's qualified name and source: give each its own.
-        compute.__qualname__ = compute.__name__ = f"{reader.__qualname__}_cached"
-        cached = st.cache_data(show_spinner=False, max_entries=max_entries)(compute)
-
-        @functools.wraps(reader)
-        def read(ctx: Context, *args: Any) -> Any:
-            return cached(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), args, ctx)
-        return read
-    return decorate
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _options(db: str, version: int) -> dict[str, Any]:
-    return account_sales.filter_options(_store_for(db))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _years(db: str, version: int, fiscal_start: int, _store: Store) -> list[int]:
-    return figures.available_years(_store)
-
-
-def _fkey(ctx: Context) -> str:
-    return json.dumps([ctx.filters.region, ctx.filters.category, ctx.filters.store], ensure_ascii=False)
 
 
 @cached_by_data_version(max_entries=32)
@@ -363,13 +392,13 @@ def stop_impact(ctx: Context) -> pd.DataFrame:
 
 def criteria(ctx: Context) -> pd.DataFrame:
     """The six criteria of the year's accounts in the view (company-wide), with the dossiers' scores."""
-    return _criteria(str(ctx.store.path), ctx.version, ctx.year, _fkey(ctx), dossier.dossier_version(ctx.store), ctx)
+    return _criteria(ctx, dossier.dossier_version(ctx.store))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _criteria(db: str, version: int, year: int, fkey: str, dossier_version: int, _ctx: Context) -> pd.DataFrame:
-    return tiers.criteria_checklist(_ctx.store, year, settings=_ctx.settings, scores=dossier.scores_frame(_ctx.store),
-                                    filters=_ctx.filters, table=tier_table(_ctx, year))
+@cached_by_data_version(max_entries=16)
+def _criteria(ctx: Context, dossier_version: int) -> pd.DataFrame:
+    return tiers.criteria_checklist(ctx.store, ctx.year, settings=ctx.settings, scores=dossier.scores_frame(ctx.store),
+                                    filters=ctx.filters, table=tier_table(ctx))
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
@@ -413,6 +442,8 @@ def account_recent_orders(ctx: Context, account: str) -> pd.DataFrame:
 @cached_by_data_version(max_entries=64)
 def account_stock(ctx: Context, account: str) -> pd.DataFrame:
     return account_sales.weeks_of_cover(ctx.store, account)
+
+
 def attention(ctx: Context, today: dt.date | None = None, accounts: tuple[str, ...] | None = None) -> list:
     """The needs-attention items ("my accounts" when on, or ``accounts``) for the selected year and today."""
     today = today or dt.date.today()
@@ -491,9 +522,43 @@ def empty_state(ctx: Context, no_year_data: bool = False) -> None:
     st.stop()
 
 
-# kam_core.settings raises English messages; the two rules a user meets on the forms have labels.
-_SETTINGS_ERRORS = {"tier thresholds must increase": "settings.thresholds_increase",
-                    "ABC cut-offs must increase": "settings.abc_increase"}
+def percent_digits(setting: Setting) -> int:
+    """Decimals a ratio setting shows as a percentage: as many as its step has (step 0.005 → 0.5 % → 1)."""
+    return len(f"{(setting.step or 0.01) * 100:g}".partition(".")[2])
+
+
+def setting_value_text(ctx: Context, setting: Setting | None, value: Any) -> str:
+    """A setting's value as the Settings page shows it: ratios as percentages, numbers with separators."""
+    if setting is not None and setting.kind == "ratio" and isinstance(value, (int, float)):
+        return format_pct(value, percent_digits(setting))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_number(value, 0 if float(value).is_integer() else 2)
+    if setting is not None and setting.choice_label and value in (setting.choices or ()):
+        return ctx.t(f"{setting.choice_label}.{value}")
+    return escape_md(repr(value) if isinstance(value, str) else value)
+
+
+def settings_refusal(ctx: Context, exc: SettingsError) -> str:
+    """A refusal of :mod:`kam_core.settings` in the user's words, from its code and figures (Markdown-safe)."""
+    p = exc.params
+    setting = SETTINGS.get(p.get("key"))
+    fmt: dict[str, Any] = {}
+    if "key" in p:
+        fmt["setting"] = setting_label(setting.key, ctx.lang) if setting else escape_md(p["key"])
+    if "value" in p:
+        fmt["value"] = setting_value_text(ctx, setting, p["value"])
+    if exc.code == "not_choice":
+        fmt["choices"] = join_items([setting_value_text(ctx, setting, c) for c in p["choices"]], ctx.lang)
+    if exc.code == "invalid":
+        fmt["help"] = setting_help(setting.key, ctx.lang)
+    code = exc.code
+    if code == "out_of_bounds":
+        fmt["low"] = setting_value_text(ctx, setting, p["low"])
+        if p["high"] is None:
+            code = "below_low"
+        else:
+            fmt["high"] = setting_value_text(ctx, setting, p["high"])
+    return ctx.t(f"settings.refused.{code}", **fmt)
 
 
 def save_changed_settings(ctx: Context, values: dict[str, Any]) -> str | None:
@@ -504,7 +569,5 @@ def save_changed_settings(ctx: Context, values: dict[str, Any]) -> str | None:
         if changes:
             save_settings(ctx.store, changes, user=ctx.user)
     except SettingsError as exc:
-        message = str(exc)
-        key = next((k for prefix, k in _SETTINGS_ERRORS.items() if message.startswith(prefix)), None)
-        return ctx.t(key) if key else message
+        return settings_refusal(ctx, exc)
     return None

@@ -18,6 +18,8 @@ from typing import Iterator
 import streamlit as st
 
 from kam_core.locales.labels import normalise_lang, t
+from kam_core.permissions import PermissionDenied
+from kam_core.ui.text import escape_md
 
 LOG = logging.getLogger("kam_core.dashboard")
 
@@ -64,3 +66,13 @@ def guard() -> Iterator[None]:
         yield
     except Exception as exc:
         show_failure(exc)
+
+
+def permission_text(exc: PermissionDenied, lang: str) -> str:
+    """A refusal of :mod:`kam_core.permissions` in the user's words (Markdown-safe), from its code."""
+    params = dict(exc.params)
+    if "action" in params:
+        params["action"] = t(f"permission.action.{params['action']}", lang)
+    if "user" in params:
+        params["user"] = escape_md(params["user"])
+    return t(f"permission.{exc.code}", lang, **params)

@@ -9,6 +9,7 @@ import streamlit as st
 from kam_core import schedules as sched
 from kam_core.locales.labels import join_items, setting_help
 from kam_core.permissions import can
+from kam_core.settings import SETTINGS
 from kam_core.ui import inbox as inbox_view
 from kam_core.ui.context import Context, save_changed_settings
 
@@ -175,7 +176,9 @@ def _mail_server(ctx: Context) -> None:
     with st.form("mail_server_form"):
         c = st.columns([3, 1, 1])
         host = c[0].text_input(ctx.t("setting.smtp_host"), value=s["smtp_host"], help=setting_help("smtp_host", ctx.lang))
-        port = c[1].number_input(ctx.t("setting.smtp_port"), 1, 65535, int(s["smtp_port"]), help=setting_help("smtp_port", ctx.lang))
+        port_setting = SETTINGS["smtp_port"]   # bounds declared once, with the setting
+        port = c[1].number_input(ctx.t("setting.smtp_port"), int(port_setting.low), int(port_setting.high),
+                                 int(s["smtp_port"]), help=setting_help("smtp_port", ctx.lang))
         starttls = c[2].checkbox(ctx.t("setting.smtp_starttls"), value=bool(s["smtp_starttls"]),
                                  help=setting_help("smtp_starttls", ctx.lang))
         c = st.columns(3)

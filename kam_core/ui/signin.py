@@ -36,10 +36,11 @@ import streamlit as st
 
 from kam_core import auth
 from kam_core.auth import AuthError, PasswordPolicyError, UserError
-from kam_core.locales.labels import LABELS, normalise_lang
+from kam_core.locales.labels import LABELS, normalise_lang, t
 from kam_core.permissions import PermissionDenied, User
 from kam_core.store import Store
 from kam_core.ui import web
+from kam_core.ui.errors import permission_text
 from kam_core.ui.text import escape_md
 
 TOKEN_KEY = "kam_session_token"
@@ -285,8 +286,15 @@ def _first_admin_form(store: Store, text: dict, lang: str | None) -> None:
         try:
             user = auth.create_first_admin(store, name, password)
             auth.authenticate(store, user.name, password)  # audited as a sign-in like any other
-        except (PasswordPolicyError, UserError, PermissionDenied, AuthError) as exc:
-            st.error(escape_md(exc))
+        except PermissionDenied as exc:
+            st.error(permission_text(exc, lang))
+            return
+        except (PasswordPolicyError, UserError) as exc:
+            st.error(t(f"signin.refused.{exc.code}", normalise_lang(lang), **exc.params) if exc.code != "other"
+                     else escape_md(exc))
+            return
+        except AuthError as exc:
+            st.error(_error_text(exc, lang))
             return
         _start_session(store, user)
         st.rerun()
@@ -313,8 +321,8 @@ def sign_out(store: Store | None = None) -> None:
     token = st.session_state.get(TOKEN_KEY)
     cookie = _cookie_token()
     if store is not None:
-        for t in dict.fromkeys(x for x in (token, cookie) if x):
-            auth.end_session(store, t, "sign_out", _now())
+        for ended in dict.fromkeys(x for x in (token, cookie) if x):
+            auth.end_session(store, ended, "sign_out", _now())
     st.session_state.clear()
     st.session_state["_kam_notice"] = "signed_out"
     _queue_cookie(None)
