@@ -2,8 +2,7 @@
 import streamlit as st
 
 from kam_core.permissions import PermissionDenied
-from kam_core.ui import aliases, context, dossier_tabs
-from kam_core.ui.text import escape_md
+from kam_core.ui import aliases, context, dossier_tabs, errors
 
 ctx = context.current()
 st.title(ctx.t("page.dossier"))
@@ -20,4 +19,4 @@ try:
     dossier_tabs.department_section(ctx)
     aliases.alias_section(ctx)
 except PermissionDenied as exc:
-    st.error(ctx.t("dossier.denied", message=escape_md(exc)))
+    st.error(errors.permission_text(exc, ctx.lang))

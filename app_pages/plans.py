@@ -2,8 +2,7 @@
 import streamlit as st
 
 from kam_core.permissions import PermissionDenied
-from kam_core.ui import context, plans_page
-from kam_core.ui.text import escape_md
+from kam_core.ui import context, errors, plans_page
 
 ctx = context.current()
 st.title(ctx.t("page.plans"))
@@ -13,4 +12,4 @@ context.mine_note(ctx)
 try:
     plans_page.plans_page(ctx)
 except PermissionDenied as exc:
-    st.error(ctx.t("dossier.denied", message=escape_md(exc)))
+    st.error(errors.permission_text(exc, ctx.lang))

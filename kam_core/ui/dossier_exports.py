@@ -8,8 +8,7 @@ import streamlit as st
 from kam_core import dossier
 from kam_core.exports import reports
 from kam_core.permissions import PermissionDenied, can
-from kam_core.ui import context
-from kam_core.ui.text import escape_md
+from kam_core.ui import context, errors
 
 EXPANDER_KEY = "dz_exports"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,7 +32,7 @@ def _build(ctx: context.Context, name: str, stamp: Any, build: Any) -> None:
             data = build()
     except PermissionDenied as exc:
         st.session_state.pop(name, None)
-        st.error(ctx.t("dossier.denied", message=escape_md(exc)))
+        st.error(errors.permission_text(exc, ctx.lang))
         return
     # One build per kind is kept, so switching accounts does not pile workbooks up in the session.
     st.session_state[name] = {"stamp": stamp(), "data": data}

@@ -21,7 +21,7 @@ from kam_core.dossier.records import OWNER_ROLES
 from kam_core.locales.formatting import MISSING, format_amount, format_number, format_pct, format_signed_pct, tier_label
 from kam_core.locales.labels import join_items, label_or
 from kam_core.permissions import PermissionDenied, can
-from kam_core.ui import attention as attention_view
+from kam_core.ui import attention as attention_view, errors
 from kam_core.ui import charts, context, tables
 from kam_core.ui.dossier_exports import exports_section
 from kam_core.ui.org_chart import org_chart_dot
@@ -118,7 +118,7 @@ def no_dossier(ctx: context.Context, account: str) -> None:
             try:
                 dossier.upsert_account(ctx.store, ctx.user, account, {})
             except PermissionDenied as exc:
-                st.error(ctx.t("dossier.denied", message=escape_md(exc)))
+                st.error(errors.permission_text(exc, ctx.lang))
                 return
             flash("success", ctx.t("dossier.created"))
             st.rerun()
@@ -448,7 +448,7 @@ def owner_section(ctx: context.Context, account: str, acct: dict | None) -> None
             st.error(line)
         return
     except PermissionDenied as exc:
-        st.error(ctx.t("dossier.denied", message=escape_md(exc)))
+        st.error(errors.permission_text(exc, ctx.lang))
         return
     flash("success", ctx.t("dossier.owners_saved"))
     st.rerun()

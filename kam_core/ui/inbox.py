@@ -12,7 +12,7 @@ from kam_core.locales.labels import setting_help
 from kam_core.imports.errors import DecisionNeeded, ImportRejected
 from kam_core.settings import SettingsError, save_settings
 from kam_core.ui import importer
-from kam_core.ui.context import Context
+from kam_core.ui.context import Context, settings_refusal
 
 
 @dataclass
@@ -95,7 +95,7 @@ def folder_setting(ctx: Context) -> None:
         try:
             save_settings(ctx.store, {"inbox_dir": value.strip()}, user=ctx.user)
         except SettingsError as exc:
-            st.error(ctx.t("settings.error", message=str(exc)))
+            st.error(settings_refusal(ctx, exc))
         else:
             st.session_state["schedule_message"] = ("ok", ctx.t("settings.saved"))
             st.rerun()

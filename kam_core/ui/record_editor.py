@@ -18,7 +18,7 @@ from kam_core.dossier.fields import ACCOUNT_FACT_FIELDS, BASIC_FIELDS, RECORD_KI
 from kam_core.locales.formatting import MISSING
 from kam_core.locales.labels import label_or, t
 from kam_core.permissions import PermissionDenied
-from kam_core.ui import context
+from kam_core.ui import context, errors
 from kam_core.ui.text import escape_md
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -113,7 +113,7 @@ def save_account(ctx, snap_key: str, n: int, save) -> None:
         for line in conflict_lines(exc, "accounts", ctx.lang):
             flash("error", line)
     except PermissionDenied as exc:
-        st.error(ctx.t("dossier.denied", message=escape_md(exc)))
+        st.error(errors.permission_text(exc, ctx.lang))
         return
     else:
         flash("success", ctx.t("dossier.saved", n=n))
@@ -240,7 +240,7 @@ def apply_edits(ctx: context.Context, account: str, kind: str, shown: pd.DataFra
         except dossier.VersionConflict as exc:
             problems += [("conflict", f"{escape_md(name)}: {m}") for m in conflict_lines(exc, kind, ctx.lang)]
         except (PermissionDenied, dossier.NotFound) as exc:
-            problems.append(("denied", f"{escape_md(name)}: " + ctx.t("dossier.denied", message=escape_md(exc))))
+            problems.append(("denied", f"{escape_md(name)}: " + errors.permission_text(exc, ctx.lang)))
     return saved, problems
 
 
@@ -331,7 +331,7 @@ def _deleted_records(ctx: context.Context, account: str, kind: str) -> None:
             try:
                 dossier.restore_record(ctx.store, ctx.user, kind, int(pick))
             except PermissionDenied as exc:
-                st.error(ctx.t("dossier.denied", message=escape_md(exc)))
+                st.error(errors.permission_text(exc, ctx.lang))
                 return
             st.session_state.pop(f"dz_snap_{kind}_{account}", None)
             flash("success", ctx.t("dossier.restored"))

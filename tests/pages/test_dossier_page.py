@@ -391,13 +391,13 @@ def test_a_refused_share_pack_shows_the_refusal_and_no_download(app, demo_db, mo
     account, _ = first_dossier(demo_db)
 
     def refuse(*args, **kwargs):
-        raise PermissionDenied("local may not export report")
+        raise PermissionDenied("denied", user="local", action="export_report")
 
     monkeypatch.setattr(reports, "build_share_pack", refuse)
     at = app(PAGE, query={"account": account}).run()
     at.button(key=f"dz_share_build_{account}").click().run()
     assert not at.exception
-    assert "没有权限：local may not export report" in [e.value for e in at.error]
+    assert "local 没有权限导出报表。" in [e.value for e in at.error]
     assert [b for b in at.download_button if b.key == "dz_share_download"] == []
 
 
