@@ -194,3 +194,25 @@ def test_missing_dates_and_texts_show_a_dash(value):
 def test_month_labels_follow_the_language():
     assert month_label("2026-01-15", "zh") == "2026年1月"
     assert month_label(pd.Timestamp("2026-12-01"), "en") == "Dec 2026"
+
+
+def test_a_closed_year_whose_data_stops_early_is_not_called_unfinished():
+    import datetime as dt
+
+    from kam_core.locales.formatting import period_sentence
+    from kam_core.sales.figures import period_note
+    from kam_core.sales.periods import year_period
+
+    settings = {"fiscal_start_month": 1}
+    p2018 = year_period(2018, dt.date(2018, 12, 3), settings)        # the data ends on 3 December 2018
+    assert p2018.unfinished
+    code, values = period_note(p2018, today=dt.date(2026, 12, 7))
+    assert code == "data_through"
+    text = period_sentence(code, values, "zh")
+    assert "尚未结束" not in text
+    assert text == "2018 年的数据截至 2018-12-03：统计 2018-01-01 至 2018-12-03，与上年同期 2017-01-01 至 2017-12-03 比较。"
+    # the same data seen during 2018 is an unfinished year
+    assert period_note(p2018, today=dt.date(2018, 12, 5))[0] == "unfinished"
+    assert "not finished" in period_sentence(*period_note(p2018, dt.date(2018, 12, 5)), "en")
+    assert period_note(year_period(2017, dt.date(2018, 12, 3), settings), dt.date(2026, 1, 1))[0] == "complete"
+    assert period_note(year_period(2017, None, settings), dt.date(2026, 1, 1)) is None

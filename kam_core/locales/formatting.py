@@ -310,3 +310,13 @@ def movement_label(movement: object, lang: str) -> str:
         return MISSING
     code = str(movement)
     return label_or(f"move.{code}", lang, code)
+
+
+PERIOD_NOTE_KEYS = {"unfinished": "period.unfinished", "complete": "period.complete",
+                    "data_through": "overview.data_through"}
+
+
+def period_sentence(code: str, values: dict, lang: str) -> str:
+    """The note on the days counted (:func:`kam_core.sales.figures.period_note`) as a sentence, dates as dates."""
+    shown = {k: format_date(v, lang) if isinstance(v, (dt.date, pd.Timestamp)) else v for k, v in values.items()}
+    return t(PERIOD_NOTE_KEYS[code], lang, **shown)

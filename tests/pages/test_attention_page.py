@@ -82,7 +82,7 @@ def test_the_list_speaks_english_when_the_page_does(owned_db, monkeypatch):
     at.run()
     assert "Needs attention" in [h.value for h in at.subheader]
     assert attention_rows(at)[0] == ("Bravo", "Like-for-like sales −20.0% on a year earlier.",
-                                     "now 2,000.00 (10k CNY), same days last year 2,500.00 (10k CNY)")
+                                     "now 20.00 M CNY, same days last year 25.00 M CNY")
 
 
 def test_the_dossier_shows_its_own_accounts_items_at_the_top(owned_db, monkeypatch):
