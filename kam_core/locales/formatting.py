@@ -14,9 +14,9 @@ Amounts are in yuan on the way in and are scaled for reading:
 - the ``amount_unit`` setting overrides the scale: ``yuan`` shows every amount
   in full (``¥12,345,678.90``), ``thousand`` in 千元 / K CNY.
 
-A table column takes one scale for all its rows (:func:`amount_scale` with the
-column's :func:`typical` amount), and a chart one for its axis (its :func:`largest`),
-so the numbers stay comparable and sortable.
+Tables keep one scale for every amount (:func:`amount_scale` without a
+magnitude: 万元 / M CNY), so two tables on a page read alike; a chart takes
+one for its axis from its :func:`largest` amount.
 """
 from __future__ import annotations
 
@@ -140,16 +140,6 @@ def largest(values: Iterable[object]) -> float | None:
     """The largest absolute amount among ``values`` (None when none is a number), for :func:`amount_scale`."""
     numbers = [abs(v) for v in (as_number(x) for x in values) if v is not None]
     return max(numbers) if numbers else None
-
-
-def typical(values: Iterable[object]) -> float | None:
-    """The median absolute non-zero amount among ``values`` (None when there is none): a table column's
-    scale, so that most of its rows read well and a small account is not ``0.00 亿元``."""
-    numbers = sorted(abs(v) for v in (as_number(x) for x in values) if v)
-    if not numbers:
-        return None
-    mid = len(numbers) // 2
-    return numbers[mid] if len(numbers) % 2 else (numbers[mid - 1] + numbers[mid]) / 2
 
 
 def format_amount(x: object, unit: str = "wan", lang: str = "zh", digits: int = 2) -> str:

@@ -2,7 +2,8 @@
 
 Cells are shown through :mod:`kam_core.locales.formatting` (Babel): thousands
 separators, "—" for none (never "None"/"nan"), while the frame under them
-keeps numbers, so a column still sorts by value. The unit of an amount
+keeps numbers, so a column still sorts by value. Every table's amounts are in
+the same scale (万元, M CNY in English, or yuan by the setting). The unit of an amount
 column goes in the header's help (the tooltip), not in its title, and every
 column gets a width that fits its header and its widest cell, so nothing is
 cut with "…" on a 1,280 px screen.
@@ -17,7 +18,7 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from kam_core.locales.formatting import (MISSING, amount_scale, format_date, format_number, format_text, is_missing,
-                                         movement_label, tier_label, typical)
+                                         movement_label, tier_label)
 from kam_core.locales.labels import label_or, t
 
 AMOUNT_COLUMNS = {"sales", "gross_profit", "cost", "to_next_tier", "basis_amount", "projected", "projected_naive",
@@ -69,9 +70,9 @@ def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
              ) -> tuple[Styler, dict[str, Any]]:
     """A display table of ``df[columns]`` and the matching ``st.column_config``.
 
-    Amounts are divided into one scale per column, picked for its largest
-    value (万元 or 亿元 / K, M or bn CNY; the ``yuan`` setting keeps yuan), the
-    scale named in the header's help; ratios become percentages; tier and
+    Amounts are divided into the tables' one scale (万元 / M CNY, so that two
+    tables on a page read alike; the ``yuan`` setting keeps yuan), named in the
+    header's help; ratios become percentages; tier and
     movement codes become the policy's words; missing cells read "—". With
     ``link_accounts`` an extra column links to the account's dossier (with
     ``link_params``: the view's year and filters, :func:`kam_core.ui.context.url_params`).
@@ -86,7 +87,7 @@ def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
         label = t(labels[col], lang) if labels and col in labels else label_or(f"col.{col}", lang, col)
         values = df[col]
         if col in AMOUNT_COLUMNS:
-            divisor, suffix = amount_scale(unit, lang, typical(values))
+            divisor, suffix = amount_scale(unit, lang)
             digits = 0 if unit == "yuan" else 2
             out[col] = pd.to_numeric(values, errors="coerce") / divisor
             formats[col] = lambda v, d=digits: format_number(v, d, lang)
@@ -242,7 +243,7 @@ def targets_view(frame: pd.DataFrame, lang: str, unit: str) -> tuple[Styler, dic
                                                                 ["2026-12-31"])),
     }
     formats: dict[str, Callable[[Any], str]] = {}
-    divisor, suffix = amount_scale(unit, lang, typical(pd.concat([frame[c] for c in TARGET_AMOUNTS])))
+    divisor, suffix = amount_scale(unit, lang)
     digits = 0 if unit == "yuan" else 2
     for col in TARGET_AMOUNTS:
         label = label_or(f"target.col.{col}", lang, col)

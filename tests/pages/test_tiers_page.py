@@ -89,8 +89,7 @@ def test_the_stop_impact_shows_each_top_accounts_share_of_the_total(at):
     impact = dataframe_with(at, "sales_drop_share")
     assert list(impact["account"]) == ["Alpha", "Echo", "Bravo", "Charlie", "Delta"]
     assert impact["sales_drop_share"].iloc[0] == pytest.approx(40.0)
-    # totals without each: 75M, 80M, 105M, 120M, 120M; most pass one 亿, so the column is in 亿元
-    assert impact["sales_without"].iloc[0] == pytest.approx(0.75)
+    assert impact["sales_without"].iloc[0] == pytest.approx(7500.0)           # 万元
 
 
 def test_the_tier_table_can_be_downloaded_as_csv_and_built_as_a_workbook(at):
@@ -122,10 +121,10 @@ def test_the_stop_impact_shows_labels_not_codes_in_both_languages(at):
     config = headers(at, "sales_drop_share")
     assert [config[c]["label"] for c in ("sales_without", "sales_drop_share", "profit_drop_share")] == [
         "停止后总销售额", "销售额降幅", "毛利降幅"]
-    assert config["sales_without"]["help"] == "单位：亿元"
+    assert config["sales_without"]["help"] == "单位：万元"     # every table in the one scale
     cells = shown_cells(at, "sales_drop_share")
     assert cells["sales_drop_share"].iloc[0] == "40.0%"      # Alpha: 50M of 125M
-    assert cells["sales_without"].iloc[0] == "0.75"
+    assert cells["sales_without"].iloc[0] == "7,500.00"
     en = open_page("tiers", lang="en")
     config = headers(en, "sales_drop_share")
     assert [config[c]["label"] for c in ("sales_without", "sales_drop_share", "profit_drop_share")] == [
