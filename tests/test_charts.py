@@ -351,3 +351,12 @@ def test_the_sankey_names_its_nodes_outside_the_two_columns():
     # each name is level with its node (paper y counts from the bottom, node y from the top)
     assert [round(1 - a.y, 4) for a in names] == list(sankey.node.y)
     assert list(sankey.node.y[:5]) == sorted(sankey.node.y[:5])
+
+
+def test_the_top_n_bars_are_labelled_in_the_axis_one_scale():
+    big = TIERS.assign(sales=[2.27e8, 8.6e7, 1e7, 5e6])      # the top above one 亿, the rest below
+    fig = charts.top_n_bar(big, 3, "sales", "wan", "zh")
+    assert fig.layout.xaxis.title.text == "销售额（亿元）"
+    assert list(fig.data[0].text) == ["2.27 亿元", "0.86 亿元", "0.10 亿元"]
+    fig = charts.top_n_bar(big, 2, "sales", "wan", "en")
+    assert list(fig.data[0].text) == ["227.00 M CNY", "86.00 M CNY"]

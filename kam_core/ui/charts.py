@@ -20,7 +20,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from kam_core.locales.formatting import amount_scale, format_amount, largest, month_label, tier_label
+from kam_core.locales.formatting import amount_scale, format_amount, format_number, largest, month_label, tier_label
 from kam_core.locales.labels import label_or, normalise_lang, t
 
 FONT_FAMILY = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -395,7 +395,9 @@ def top_n_bar(tier_table: pd.DataFrame, n: int = 10, by: str = "sales", unit: st
         x=(data[by].astype(float) / divisor).tolist(), y=accounts, orientation="h",
         name=t(f"col.{by}", lang),
         marker_color=[_tier_colour(c) for c in tiers],
-        text=[format_amount(v, unit, lang) for v in data[by]], textposition="auto",
+        # every bar in the axis' one scale (a mix of 亿元 and 万元 would not compare at a glance)
+        text=[format_amount(v, unit, lang) if unit == "yuan" else f"{format_number(v / divisor, 2, lang)} {suffix}"
+              for v in data[by]], textposition="auto",
         customdata=[tier_label(c, lang) for c in tiers],
         hovertemplate=f"<b>%{{y}}</b><br>{_amount_hover(unit, suffix, 'x')}<br>%{{customdata}}<extra></extra>",
     )
