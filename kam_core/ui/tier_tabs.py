@@ -54,9 +54,8 @@ def near_tab(ctx: context.Context, table: pd.DataFrame) -> None:
         "account": near["account"], "tier": [tier_label(v, ctx.lang) for v in near["tier"]],
         "gap": [ctx.t("tier.gap_up", amount=gap_text(ctx, v)) for v in near["to_next_tier"]],
     })
-    config = {"account": st.column_config.TextColumn(ctx.t("col.account")),
-              "tier": st.column_config.TextColumn(ctx.t("col.tier")),
-              "gap": st.column_config.TextColumn(ctx.t("col.to_next_tier"))}
+    config = {name: st.column_config.TextColumn(ctx.t(key), width=tables.fit_width(ctx.t(key), list(shown[name])))
+              for name, key in (("account", "col.account"), ("tier", "col.tier"), ("gap", "col.to_next_tier"))}
     clickthrough.table(shown, "tiers_near", near["account"], column_config=config)
 
 
