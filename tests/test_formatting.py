@@ -216,3 +216,19 @@ def test_a_closed_year_whose_data_stops_early_is_not_called_unfinished():
     assert "not finished" in period_sentence(*period_note(p2018, dt.date(2018, 12, 5)), "en")
     assert period_note(year_period(2017, dt.date(2018, 12, 3), settings), dt.date(2026, 1, 1))[0] == "complete"
     assert period_note(year_period(2017, None, settings), dt.date(2026, 1, 1)) is None
+
+
+def test_a_page_table_shows_dates_as_dates_counts_with_separators_and_a_dash_for_none():
+    from kam_core.ui.tables import localise
+
+    orders = pd.DataFrame({"date": [pd.Timestamp("2026-12-03 00:00:00"), pd.NaT], "lines": [1466, None],
+                           "qty": [3386428, 2], "sales": [1_936_249_300.0, None], "months_covered": [11.0968, None]})
+    shown, config = localise(orders, ["date", "lines", "qty", "sales", "months_covered"], "zh", "wan")
+    cells = shown._translate(False, False)["body"]        # what Streamlit shows: the Styler's cell texts
+    texts = [[c["display_value"] for c in row[1:]] for row in cells]
+    assert texts[0] == ["2026-12-03", "1,466", "3,386,428", "193,624.93", "11.1"]
+    assert texts[1] == ["—", "—", "2", "—", "—"]
+    assert shown.data["sales"].iloc[0] == pytest.approx(193_624.93)   # the numbers stay numbers (sorting)
+    assert config["sales"]["label"] == "销售额" and config["sales"]["help"] == "单位：万元"
+    _, english = localise(orders, ["sales"], "en", "wan")
+    assert english["sales"]["label"] == "Sales" and english["sales"]["help"] == "In M CNY"
