@@ -41,7 +41,7 @@ import pandas as pd
 from kam_core import dossier
 
 from kam_core.dossier import targets
-from kam_core.locales.formatting import format_amount, format_pct, format_signed_pct, tier_label
+from kam_core.locales.formatting import format_amount, format_date, format_pct, format_signed_pct, format_text, tier_label
 from kam_core.locales.labels import t
 from kam_core.permissions import User
 from kam_core.store import Store
@@ -216,7 +216,7 @@ def describe(item: Item, lang: str, unit: str = "wan") -> tuple[str, str]:
         return format_amount(x, unit, lang)
 
     def day(x: Any) -> str:
-        return "—" if x is None else x.isoformat()
+        return format_date(x, lang)
 
     if item.rule == "projected_lower_tier":
         return (t("attention.projected_lower_tier", lang, tier=tier_label(v["tier"], lang),
@@ -228,7 +228,7 @@ def describe(item: Item, lang: str, unit: str = "wan") -> tuple[str, str]:
                 t("attention.projected_near_next.figure", lang, projected=money(v["projected"]),
                   gap=money(v["gap"]), threshold=money(v["threshold"])))
     if item.rule == "sales_down":
-        return (t("attention.sales_down", lang, yoy=format_signed_pct(v["yoy"])),
+        return (t("attention.sales_down", lang, yoy=format_signed_pct(v["yoy"], lang=lang)),
                 t("attention.sales_down.figure", lang, sales=money(v["sales"]), before=money(v["sales_before"])))
     if item.rule == "agreement_expiring":
         return (t("attention.agreement_expiring", lang, title=v["title"], days=v["days_left"]),
@@ -237,14 +237,14 @@ def describe(item: Item, lang: str, unit: str = "wan") -> tuple[str, str]:
         scope = v["category"] or t("attention.all_categories", lang)
         return (t("attention.target_behind", lang, title=v["title"], scope=scope),
                 t("attention.target_behind.figure", lang, actual=money(v["actual"]), expected=money(v["expected"]),
-                  target=money(v["target"]), progress=format_pct(v["progress_share"]),
+                  target=money(v["target"]), progress=format_pct(v["progress_share"], lang=lang),
                   projected=money(v["projected_end"]), through=day(v["counted_through"])))
     if item.rule == "action_overdue":
         return (t("attention.action_overdue", lang, title=v["title"], days=v["days_overdue"]),
-                t("attention.action_overdue.figure", lang, date=day(v["due_on"]), owner=v["owner"] or "—"))
+                t("attention.action_overdue.figure", lang, date=day(v["due_on"]), owner=format_text(v["owner"] or None)))
     if item.rule == "completeness_low":
-        return (t("attention.completeness_low", lang, minimum=format_pct(v["minimum"], 0)),
-                t("attention.completeness_low.figure", lang, score=format_pct(v["score"], 0)))
+        return (t("attention.completeness_low", lang, minimum=format_pct(v["minimum"], 0, lang)),
+                t("attention.completeness_low.figure", lang, score=format_pct(v["score"], 0, lang)))
     if item.rule == "no_negotiation":
         if v["last"] is None:
             return t("attention.no_negotiation.never", lang), "—"

@@ -140,7 +140,7 @@ def test_each_item_reads_as_a_sentence_with_its_figure_in_both_languages():
     down = attention.describe(Item("Acme", "sales_down", {"yoy": -0.25, "sales": 30e6, "sales_before": 40e6}),
                               "en", "wan")
     assert down == ("Like-for-like sales −25.0% on a year earlier.",
-                    "now 3,000.00 (10k CNY), same days last year 4,000.00 (10k CNY)")
+                    "now 30.00 M CNY, same days last year 40.00 M CNY")   # English counts in millions
 
 
 def test_the_whole_list_for_a_manager_holds_only_the_accounts_given_in_rule_order(store):

@@ -96,7 +96,7 @@ def test_monthly_trend_labels_dated_months_as_year_month():
     monthly = pd.DataFrame({"month": pd.to_datetime(["2025-02-01", "2025-01-01"]),
                             "tier": ["partner", "partner"], "sales": [1.0, 2.0]})
     fig = charts.monthly_trend_by_tier(monthly, "yuan", "en")
-    assert list(fig.data[0].x) == ["2025-01", "2025-02"]
+    assert list(fig.data[0].x) == ["Jan 2025", "Feb 2025"]
     assert fig.layout.yaxis.title.text == "Sales (CNY)"
 
 
@@ -117,8 +117,8 @@ def test_tier_distribution_counts_accounts_and_sums_sales_for_all_four_tiers():
     assert list(counts.y) == ["Strategic key account", "Partner key account", "Ordinary key account",
                               "Not a key account"]
     assert list(counts.x) == [1, 1, 2, 0]
-    assert list(sales.x) == [6000.0, 2500.0, 1500.0, 0.0]
-    assert [a.text for a in fig.layout.annotations] == ["Accounts", "Sales (10k CNY)"]  # panel titles
+    assert list(sales.x) == [60.0, 25.0, 15.0, 0.0]   # 60,000,000 yuan = 60 M CNY (English counts in millions)
+    assert [a.text for a in fig.layout.annotations] == ["Accounts", "Sales (M CNY)"]  # panel titles
 
 
 def test_tier_distribution_panel_titles_in_chinese():
@@ -152,7 +152,7 @@ def test_pareto_draws_dashed_cut_lines_on_the_share_axis():
 
 
 @pytest.mark.parametrize(("lang", "y1", "y2"), [("zh", "销售额（万元）", "累计占比"),
-                                                 ("en", "Sales (10k CNY)", "Cumulative share")])
+                                                 ("en", "Sales (M CNY)", "Cumulative share")])
 def test_pareto_axis_titles_are_localised(lang, y1, y2):
     fig = charts.pareto_chart(TIERS, lang)
     assert (fig.layout.yaxis.title.text, fig.layout.yaxis2.title.text) == (y1, y2)
@@ -186,9 +186,11 @@ def test_portfolio_uses_a_log_sales_axis_when_sales_span_over_a_hundredfold():
                          "tier": ["strategic", "partner", "none"]})
     fig = charts.portfolio_scatter(wide, "wan", "en")
     assert fig.layout.xaxis.type == "log"
-    assert fig.layout.shapes[0].x0 == 1000.0  # shapes keep data coordinates: median 1e7 yuan = 1000 万元
+    # the largest, 1e9 yuan, sets the scale: bn CNY; shapes keep data coordinates: median 1e7 yuan = 0.01 bn
+    assert fig.layout.shapes[0].x0 == pytest.approx(0.01)
     median_note = next(a for a in fig.layout.annotations if a.yref == "paper")
-    assert median_note.x == pytest.approx(3.0)  # annotations take log10 positions
+    assert median_note.x == pytest.approx(-2.0)  # annotations take log10 positions
+    assert fig.layout.xaxis.title.text == "Sales (bn CNY)"
 
 
 def test_portfolio_keeps_a_linear_axis_for_a_narrow_sales_range():
@@ -279,9 +281,9 @@ def test_budget_by_quarter_sums_ours_and_theirs_per_starting_quarter():
     ours, theirs = fig.data
     assert (ours.name, theirs.name) == ("Ours", "Theirs")
     assert list(ours.x) == ["2025 Q1", "2025 Q2"]
-    assert list(ours.y) == [1.5, 0.0]  # 10,000 + 5,000 yuan in Q1 = 1.5 万元
-    assert list(theirs.y) == [0.0, 2.0]
-    assert fig.layout.yaxis.title.text == "Budget (10k CNY)"
+    assert list(ours.y) == [15.0, 0.0]  # 10,000 + 5,000 yuan in Q1 = 15 K CNY
+    assert list(theirs.y) == [0.0, 20.0]
+    assert fig.layout.yaxis.title.text == "Budget (K CNY)"
 
 
 def test_budget_by_quarter_without_any_budget_is_a_no_data_figure():
@@ -315,3 +317,46 @@ def test_an_account_name_with_plotly_tags_is_shown_as_text_and_still_opens_its_d
         assert "&lt;a href=" in shown
     escaped = charts.pareto_chart(table).to_dict()["data"][0]["x"][0]
     assert account_of_point({"x": escaped}, {name, "Beta"}) == name
+
+
+def test_month_axes_speak_chinese_in_the_chinese_ui():
+    monthly = pd.DataFrame({"month": pd.to_datetime(["2025-02-01", "2025-01-01"]),
+                            "tier": ["partner", "partner"], "sales": [1.0, 2.0]})
+    assert list(charts.monthly_trend_by_tier(monthly, "wan", "zh").data[0].x) == ["2025年1月", "2025年2月"]
+    assert list(charts.monthly_trend_by_tier(monthly.assign(month=["2025-02", "2025-01"]), "wan", "zh").data[0].x) \
+        == ["2025年1月", "2025年2月"]
+    trend = charts.sales_trend(MONTHLY_ONE, None, None, "wan", "zh")
+    assert trend.layout.xaxis.tickformat == "%Y年%-m月"
+    assert charts.plans_timeline(PLANS, "zh").layout.xaxis.tickformat == "%Y年%-m月"
+    assert charts.plans_timeline(PLANS, "en").layout.xaxis.tickformat == "%b %Y"
+
+
+def test_chinese_amounts_of_a_hundred_million_and_more_are_charted_in_yi():
+    big = TIERS.assign(sales=TIERS["sales"] * 1000)       # the top: 60,000,000,000 yuan = 600 亿元
+    fig = charts.pareto_chart(big, "zh")
+    assert fig.layout.yaxis.title.text == "销售额（亿元）"
+    assert list(fig.data[0].y) == [600.0, 250.0, 100.0, 50.0]
+
+
+def test_the_sankey_names_its_nodes_outside_the_two_columns():
+    fig = charts.migration_sankey(MIGRATION, "zh")
+    sankey = fig.data[0]
+    left_edge, right_edge = sankey.domain.x
+    assert sankey.textfont.color == "rgba(0,0,0,0)"          # plotly's own names (over the links) are hidden
+    names = [a for a in fig.layout.annotations if a.text not in ("上年", "本年")]
+    # five nodes on the left (strategic, partner, ordinary, none, new), four on the right
+    assert [a.text for a in names[:5]] == ["战略性大客户 · 1", "伙伴式大客户 · 1", "普通大客户 · 2", "非大客户 · 1", "新增 · 1"]
+    assert all(a.x < left_edge and a.xanchor == "right" for a in names[:5])
+    assert all(a.x > right_edge and a.xanchor == "left" for a in names[5:])
+    # each name is level with its node (paper y counts from the bottom, node y from the top)
+    assert [round(1 - a.y, 4) for a in names] == list(sankey.node.y)
+    assert list(sankey.node.y[:5]) == sorted(sankey.node.y[:5])
+
+
+def test_the_top_n_bars_are_labelled_in_the_axis_one_scale():
+    big = TIERS.assign(sales=[2.27e8, 8.6e7, 1e7, 5e6])      # the top above one 亿, the rest below
+    fig = charts.top_n_bar(big, 3, "sales", "wan", "zh")
+    assert fig.layout.xaxis.title.text == "销售额（亿元）"
+    assert list(fig.data[0].text) == ["2.27 亿元", "0.86 亿元", "0.10 亿元"]
+    fig = charts.top_n_bar(big, 2, "sales", "wan", "en")
+    assert list(fig.data[0].text) == ["227.00 M CNY", "86.00 M CNY"]

@@ -174,3 +174,28 @@ def test_criteria_five_and_six_from_data_sit_beside_the_score_and_decide_only_wi
     # in the first year of data every SKU would look new: no verdict from data
     first_year = tiers.criteria_checklist(s, 2024).set_index("account")
     assert set(first_year["c6_data"]) == {"unknown"}
+
+
+def test_the_pages_csv_has_the_languages_headers_and_rounded_values():
+    import io
+
+    from kam_core.ui.tables import table_csv
+
+    table = pd.DataFrame({
+        "account": ["Alpha", "=cmd"], "year": [2025, 2025], "sales": [50_000_000.004, 1234.5],
+        "gross_profit": [5e6, None], "margin": [0.1, None], "share": [0.10918320825407463, 3.03e-05],
+        "profit_share": [0.4, None], "rank": [1, 2], "profit_rank": [1, None], "cum_share": [0.4, 1.0],
+        "abc": ["A", "C"], "yoy": [0.25, None], "tier": ["strategic", "none"], "to_next_tier": [None, 4_998_765.5]})
+    raw = table_csv(table, tiers.TIER_COLUMNS, "zh")
+    assert raw.startswith("\ufeff".encode())                      # Chinese Excel reads UTF-8 with its BOM
+    frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(frame.columns) == ["客户/供应商", "年度", "销售额（元）", "毛利（元）", "毛利率（%）", "销售占比（%）",
+                                   "毛利占比（%）", "销售排名", "毛利排名", "累计占比（%）", "ABC 分类", "同比（%）",
+                                   "级别", "距下一级（元）"]
+    assert frame.iloc[0].tolist() == ["Alpha", "2025", "50000000.0", "5000000.0", "10.0", "10.92", "40.0", "1",
+                                      "1", "40.0", "A", "25.0", "战略性大客户", ""]
+    assert frame.iloc[1].tolist() == ["'=cmd", "2025", "1234.5", "", "", "0.0", "", "2", "", "100.0", "C", "",
+                                      "非大客户", "4998765.5"]
+    english = pd.read_csv(io.BytesIO(table_csv(table, tiers.TIER_COLUMNS, "en")), encoding="utf-8-sig")
+    assert list(english.columns[:3]) == ["Account", "Year", "Sales (CNY)"]
+    assert english["Tier"].tolist() == ["Strategic key account", "Not a key account"]

@@ -492,6 +492,24 @@ def year_changes(now: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str,
     }
 
 
+def period_note(period: Period, today: dt.date) -> tuple[str, dict[str, Any]] | None:
+    """What the note under a page's title says about the days counted: a code and its values.
+
+    ``unfinished``: the year is still running and counted through the as-of
+    date; ``data_through``: the year is over by ``today`` but the data stops
+    before its last day (a closed year is never called unfinished); ``complete``:
+    the whole year. None for an empty store. Values: ``year``, ``start``,
+    ``through``, ``prev_start``, ``prev_through`` (dates).
+    """
+    if period.as_of is None:
+        return None
+    values = {"year": period.year, "start": period.start, "through": period.through,
+              "prev_start": period.prev_start, "prev_through": period.prev_through}
+    if not period.unfinished:
+        return "complete", values
+    return ("data_through" if today >= period.end else "unfinished"), values
+
+
 def monthly_sales(
     store: Store, year: int, filters: Filters | None = None, settings: Mapping[str, Any] | None = None
 ) -> pd.DataFrame:

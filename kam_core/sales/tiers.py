@@ -28,7 +28,7 @@ import csv
 import io
 import json
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -67,6 +67,29 @@ def tier_counts(table: pd.DataFrame, before: pd.DataFrame | None = None) -> list
         out.append({"tier": tier, "accounts": n, "sales": float(table.loc[part, "sales"].sum()),
                     "change": None if prev is None else n - int(prev.get(tier, 0))})
     return out
+
+def tier_thresholds(table: pd.DataFrame, settings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The policy's thresholds beside the accounts per tier: what the Tiers page shows above its tabs.
+
+    ``[{tier, accounts, bound, relation}]`` in :func:`tiers_in` order: ``relation``
+    is ``from`` (a tier from ``bound`` yuan up), ``below`` (``none``: under the
+    ordinary tier's ``bound``) or ``unknown`` (accounts without a basis amount;
+    ``bound`` None).
+    """
+    lower = {"strategic": settings["tier_strategic_min"], "partner": settings["tier_partner_min"],
+             "ordinary": settings["tier_ordinary_min"]}
+    rows = []
+    for row in tier_counts(table):
+        tier = row["tier"]
+        if tier in lower:
+            bound, relation = float(lower[tier]), "from"
+        elif tier == UNKNOWN:
+            bound, relation = None, "unknown"
+        else:
+            bound, relation = float(lower["ordinary"]), "below"
+        rows.append({"tier": tier, "accounts": row["accounts"], "bound": bound, "relation": relation})
+    return rows
+
 
 TIER_COLUMNS = [
     "account", "year", "sales", "gross_profit", "margin", "share", "profit_share",
@@ -329,6 +352,13 @@ CRITERIA_COLUMNS = ["account", *CRITERIA, "c5_data", "c6_data", "c5_by", "c6_by"
                     "c1_score", "c4_score", "c5_score", "c6_score"]
 
 
+def criteria_met(checklist: pd.DataFrame) -> pd.Series:
+    """How many of the six criteria each row of a :func:`criteria_checklist` frame meets (0–6)."""
+    if not len(checklist):
+        return pd.Series([], dtype="int64")
+    return (checklist[list(CRITERIA)] == "pass").sum(axis=1).astype("int64")
+
+
 def _opt(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
@@ -346,10 +376,12 @@ def stop_impact(
     top: int = 10,
     filters: Filters | None = None,
     settings: Mapping[str, Any] | None = None,
+    accounts: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """"If this account stopped": the company's totals without each of the top accounts.
 
-    For the ``top`` accounts by rank: sales and gross_profit, the year's totals
+    For the ``top`` accounts by rank (or the ``accounts`` named, in rank order,
+    when given): sales and gross_profit, the year's totals
     without them (``sales_without``, ``gross_profit_without``; an account with
     unknown profit leaves the known profit total unchanged) and the fraction
     lost (``sales_drop_share`` = sales / total, ``profit_drop_share`` =
@@ -359,7 +391,7 @@ def stop_impact(
     total_sales = math.fsum(table["sales"])
     known = table["gross_profit"].dropna()
     total_profit = math.fsum(known) if len(known) else math.nan
-    head = table.head(top)
+    head = table.head(top) if accounts is None else table[table["account"].isin(set(accounts))]
     gross = head["gross_profit"]
     return pd.DataFrame(
         {

@@ -41,10 +41,18 @@ def dossier_attention(ctx: context.Context, account: str, today: dt.date | None 
 
 def _view(ctx: context.Context, frame: pd.DataFrame, link: bool) -> tuple[pd.DataFrame, dict]:
     shown = frame[[c for c in ("account", "reason", "figure") if c in frame.columns]].copy()
-    config = {"account": st.column_config.TextColumn(ctx.t("col.account")),
-              "reason": st.column_config.TextColumn(ctx.t("attention.col.reason"), width="large"),
-              "figure": st.column_config.TextColumn(ctx.t("attention.col.figure"), width="large")}
+    # wide enough for the sentences (the table scrolls sideways rather than cutting them)
+    config = {"account": st.column_config.TextColumn(ctx.t("col.account"), width=tables.fit_width(
+                  ctx.t("col.account"), [str(a) for a in shown["account"]]) if "account" in shown.columns else None),
+              "reason": st.column_config.TextColumn(ctx.t("attention.col.reason"), width=_sentence_width(
+                  ctx.t("attention.col.reason"), shown["reason"])),
+              "figure": st.column_config.TextColumn(ctx.t("attention.col.figure"), width=_sentence_width(
+                  ctx.t("attention.col.figure"), shown["figure"]))}
     if link:
         shown["dossier"] = [tables.dossier_link(a, context.url_params()) for a in frame["account"]]
         config["dossier"] = st.column_config.LinkColumn(ctx.t("col.dossier"), display_text=ctx.t("col.dossier"))
     return shown, config
+
+
+def _sentence_width(label: str, cells: pd.Series) -> int:
+    return max(400, min(720, max([tables.text_px(label), *(tables.text_px(c) for c in cells)]) + 24))

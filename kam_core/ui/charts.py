@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import html
 import math
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -19,7 +20,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from kam_core.locales.formatting import amount_scale, format_amount, tier_label
+from kam_core.locales.formatting import amount_scale, format_amount, format_number, largest, month_label, tier_label
 from kam_core.locales.labels import label_or, normalise_lang, t
 
 FONT_FAMILY = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -130,22 +131,24 @@ def empty_figure(lang: str, title: str | None = None) -> go.Figure:
     return _styled(fig, title)
 
 
-def _amount_title(key: str, unit: str, lang: str) -> str:
-    """Axis title with the unit: ``销售额（万元）`` / ``Sales (10k CNY)``."""
-    _, suffix = amount_scale(unit, lang)
+def _scale(unit: str, lang: str, values: "pd.Series | Sequence[object] | float | None") -> tuple[int, str]:
+    """The one scale of a chart's amounts, from the largest of ``values`` (yuan): 万元 or 亿元, K / M / bn CNY."""
+    magnitude = values if isinstance(values, (int, float)) or values is None else largest(values)
+    return amount_scale(unit, lang, magnitude)
+
+
+def _amount_title(key: str, suffix: str, lang: str) -> str:
+    """Axis title with the scale: ``销售额（万元）`` / ``Sales (M CNY)``."""
     if normalise_lang(lang) == "zh":
         return f"{t(key, lang)}（{suffix}）"
     return f"{t(key, lang)} ({suffix})"
 
 
-def _amount_hover(unit: str, lang: str, var: str) -> str:
-    """Hover-template piece for an amount already divided into ``unit``."""
-    _, suffix = amount_scale(unit, lang)
+def _amount_hover(unit: str, suffix: str, var: str) -> str:
+    """Hover-template piece for an amount already divided into the chart's scale (``suffix``)."""
     if unit == "yuan":
         return f"¥%{{{var}:,.2f}}"
-    if normalise_lang(lang) == "zh":
-        return f"%{{{var}:,.2f}} {suffix}"
-    return f"%{{{var}:,.2f}} ({suffix})"
+    return f"%{{{var}:,.2f}} {suffix}"
 
 
 def _tiers_in(values: Sequence[object]) -> list[str]:
@@ -158,9 +161,25 @@ def _tier_colour(code: str) -> str:
     return TIER_COLOURS.get(code, _OTHER_COLOUR)
 
 
-def _month_labels(months: pd.Series) -> list[str]:
-    """``2026-01`` for datetimes and dates alike (a month axis needs no day)."""
-    return [m.strftime("%Y-%m") if hasattr(m, "strftime") else str(m) for m in months]
+def _month_labels(months: pd.Series, lang: str = "zh") -> list[str]:
+    """``2026年1月`` / ``Jan 2026`` for datetimes, dates and ``2026-01`` texts alike (a month axis needs no day)."""
+    def one(m: object) -> str:
+        if hasattr(m, "strftime"):
+            return month_label(m, lang)
+        text = str(m)
+        return month_label(f"{text}-01", lang) if re.fullmatch(r"\d{4}-\d{2}", text) else text
+
+    return [one(m) for m in months]
+
+
+def month_tickformat(lang: str) -> str:
+    """A date axis' month ticks in the page's language (plotly's d3 format): ``2026年1月`` / ``Jan 2026``."""
+    return "%Y年%-m月" if normalise_lang(lang) == "zh" else "%b %Y"
+
+
+def day_hoverformat(lang: str) -> str:
+    """A day in hover text: ``2026-01-15`` in both languages."""
+    return "%Y-%m-%d"
 
 
 def _by_rank(tier_table: pd.DataFrame) -> pd.DataFrame:
@@ -196,16 +215,16 @@ def monthly_trend_by_tier(monthly: pd.DataFrame, unit: str = "wan", lang: str = 
     title = t("chart.monthly_trend", lang)
     if _is_empty(monthly):
         return empty_figure(lang, title)
-    divisor, _ = amount_scale(unit, lang)
     table = monthly.pivot_table(index="month", columns="tier", values="sales", aggfunc="sum", fill_value=0)
     table = table.sort_index()
-    x = _month_labels(pd.Series(table.index))
-    hover = f"%{{fullData.name}}<br>%{{x}}: {_amount_hover(unit, lang, 'y')}<extra></extra>"
+    divisor, suffix = _scale(unit, lang, table.sum(axis=1))
+    x = _month_labels(pd.Series(table.index), lang)
+    hover = f"%{{fullData.name}}<br>%{{x}}: {_amount_hover(unit, suffix, 'y')}<extra></extra>"
     data = [{"type": "bar", "x": x, "y": (table[code] / divisor).tolist(), "name": tier_label(code, lang),
              "marker": {"color": _tier_colour(code)}, "hovertemplate": hover}
             for code in _tiers_in(list(table.columns))]
     layout = {"barmode": "stack", "xaxis": {"title": {"text": t("col.month", lang)}, "type": "category"},
-              "yaxis": {"title": {"text": _amount_title("col.sales", unit, lang)}, "tickformat": ","}}
+              "yaxis": {"title": {"text": _amount_title("col.sales", suffix, lang)}, "tickformat": ","}}
     return _built(data, layout, title)
 
 
@@ -218,10 +237,10 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     title = t("chart.tier_distribution", lang)
     if _is_empty(tier_table):
         return empty_figure(lang, title)
-    divisor, _ = amount_scale(unit, lang)
     codes = tier_table["tier"].astype(object).where(tier_table["tier"].notna(), "unknown")
     order = list(TIER_ORDER) + (["unknown"] if (codes == "unknown").any() else [])
     grouped = tier_table.assign(tier=codes).groupby("tier")["sales"].agg(["count", "sum"]).reindex(order, fill_value=0)
+    divisor, suffix = _scale(unit, lang, grouped["sum"])
     labels = [tier_label(c, lang) for c in order]
     colours = [_tier_colour(c) for c in order]
     # Horizontal bars on one shared tier axis: the tier names read level, once,
@@ -231,7 +250,7 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
         {**bars, "x": grouped["count"].astype(int).tolist(), "name": t("chart.accounts", lang),
          "hovertemplate": "%{y}: %{x:,}<extra></extra>", "xaxis": "x", "yaxis": "y"},
         {**bars, "x": (grouped["sum"] / divisor).tolist(), "name": t("col.sales", lang),
-         "hovertemplate": f"%{{y}}: {_amount_hover(unit, lang, 'x')}<extra></extra>", "xaxis": "x2", "yaxis": "y2"},
+         "hovertemplate": f"%{{y}}: {_amount_hover(unit, suffix, 'x')}<extra></extra>", "xaxis": "x2", "yaxis": "y2"},
     ]
     panel_title = {"font": {"size": 16}, "showarrow": False, "xanchor": "center", "xref": "paper", "y": 1.0,
                    "yanchor": "bottom", "yref": "paper"}
@@ -241,7 +260,7 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
         "xaxis2": {"anchor": "y2", "domain": [0.436, 1.0], "tickformat": ",", "nticks": 3},
         "yaxis2": {"anchor": "x2", "domain": [0.0, 1.0], "matches": "y", "showticklabels": False},
         "annotations": [{**panel_title, "text": t("chart.accounts", lang), "x": 0.188},
-                        {**panel_title, "text": _amount_title("col.sales", unit, lang), "x": 0.718}],
+                        {**panel_title, "text": _amount_title("col.sales", suffix, lang), "x": 0.718}],
     }
     return _built(data, layout, title)
 
@@ -262,7 +281,7 @@ def pareto_chart(tier_table: pd.DataFrame, lang: str = "zh", a_cut: float = 0.8,
     total = float(sales.sum())
     if total <= 0:
         return empty_figure(lang, title)
-    divisor, _ = amount_scale(unit, lang)
+    divisor, suffix = _scale(unit, lang, sales)
     cum = sales.cumsum() / total
     before = cum - sales / total
     classes = ["A" if b < a_cut else "B" if b < b_cut else "C" for b in before]
@@ -271,7 +290,7 @@ def pareto_chart(tier_table: pd.DataFrame, lang: str = "zh", a_cut: float = 0.8,
         {"type": "bar", "x": accounts, "y": (sales / divisor).tolist(), "name": t("col.sales", lang),
          "marker": {"color": [ABC_COLOURS[c] for c in classes]},
          "customdata": [t(f"abc.{c}", lang) for c in classes],
-         "hovertemplate": f"%{{x}}<br>{_amount_hover(unit, lang, 'y')}<br>%{{customdata}}<extra></extra>",
+         "hovertemplate": f"%{{x}}<br>{_amount_hover(unit, suffix, 'y')}<br>%{{customdata}}<extra></extra>",
          "xaxis": "x", "yaxis": "y"},
         {"type": "scatter", "x": accounts, "y": cum.tolist(), "name": t("chart.cum_share", lang),
          "mode": "lines+markers", "line": {"color": "#c0392b", "width": 2}, "marker": {"size": 4},
@@ -282,7 +301,7 @@ def pareto_chart(tier_table: pd.DataFrame, lang: str = "zh", a_cut: float = 0.8,
         "xaxis": {"anchor": "y", "domain": [0.0, 0.94], "title": {"text": t("chart.rank_axis", lang)},
                   "type": "category", "categoryorder": "array", "categoryarray": accounts,
                   "showticklabels": len(accounts) <= _MAX_NAMED_BARS},
-        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": _amount_title("col.sales", unit, lang)},
+        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": _amount_title("col.sales", suffix, lang)},
                   "tickformat": ","},
         # Own ticks: by default the right axis copies the left axis' tick spacing (7 %, 21 %, …).
         "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right", "title": {"text": t("chart.cum_share", lang)},
@@ -311,7 +330,7 @@ def portfolio_scatter(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     data = _complete_rows(tier_table, ["sales", "margin"])
     if _is_empty(data):
         return empty_figure(lang, title)
-    divisor, _ = amount_scale(unit, lang)
+    divisor, suffix = _scale(unit, lang, data["sales"])
     x_all = data["sales"].astype(float) / divisor
     gp = data["gross_profit"].astype(float).fillna(0.0)
     size_all = gp.abs() / divisor
@@ -330,9 +349,9 @@ def portfolio_scatter(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
                         color=_tier_colour(code), opacity=0.75, line=dict(width=0.5, color="white")),
             hovertemplate=(
                 "<b>%{text}</b><br>"
-                f"{t('col.sales', lang)}: {_amount_hover(unit, lang, 'x')}<br>"
+                f"{t('col.sales', lang)}: {_amount_hover(unit, suffix, 'x')}<br>"
                 f"{t('col.margin', lang)}: %{{y:.1%}}<br>"
-                f"{t('col.gross_profit', lang)}: {_amount_hover(unit, lang, 'customdata')}"
+                f"{t('col.gross_profit', lang)}: {_amount_hover(unit, suffix, 'customdata')}"
                 "<extra>%{fullData.name}</extra>"
             ),
         )
@@ -348,7 +367,7 @@ def portfolio_scatter(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     fig.add_hline(y=float(data["margin"].astype(float).median()), line_dash="dash", line_color="#7f8c8d",
                   line_width=1, annotation_text=median, annotation_position="top left",
                   annotation_font=dict(size=11, color="#5d6d7e"))
-    fig.update_xaxes(title_text=_amount_title("col.sales", unit, lang), tickformat=",",
+    fig.update_xaxes(title_text=_amount_title("col.sales", suffix, lang), tickformat=",",
                      type="log" if log_x else "linear")
     fig.update_yaxes(title_text=t("col.margin", lang), tickformat=".0%")
     return _styled(fig, title)
@@ -368,7 +387,7 @@ def top_n_bar(tier_table: pd.DataFrame, n: int = 10, by: str = "sales", unit: st
     if _is_empty(data):
         return empty_figure(lang, title)
     data = data.sort_values([by, "account"], ascending=[False, True], kind="stable").head(n)
-    divisor, _ = amount_scale(unit, lang)
+    divisor, suffix = _scale(unit, lang, data[by])
     accounts = _names(data["account"])
     tiers = data["tier"].astype(str).tolist() if "tier" in data.columns else ["none"] * len(data)
     fig = _figure()
@@ -376,13 +395,15 @@ def top_n_bar(tier_table: pd.DataFrame, n: int = 10, by: str = "sales", unit: st
         x=(data[by].astype(float) / divisor).tolist(), y=accounts, orientation="h",
         name=t(f"col.{by}", lang),
         marker_color=[_tier_colour(c) for c in tiers],
-        text=[format_amount(v, unit, lang) for v in data[by]], textposition="auto",
+        # every bar in the axis' one scale (a mix of 亿元 and 万元 would not compare at a glance)
+        text=[format_amount(v, unit, lang) if unit == "yuan" else f"{format_number(v / divisor, 2, lang)} {suffix}"
+              for v in data[by]], textposition="auto",
         customdata=[tier_label(c, lang) for c in tiers],
-        hovertemplate=f"<b>%{{y}}</b><br>{_amount_hover(unit, lang, 'x')}<br>%{{customdata}}<extra></extra>",
+        hovertemplate=f"<b>%{{y}}</b><br>{_amount_hover(unit, suffix, 'x')}<br>%{{customdata}}<extra></extra>",
     )
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=accounts, autorange="reversed",
                      title_text=t("col.account", lang))
-    fig.update_xaxes(title_text=_amount_title(f"col.{by}", unit, lang), tickformat=",")
+    fig.update_xaxes(title_text=_amount_title(f"col.{by}", suffix, lang), tickformat=",")
     return _styled(fig, title)
 
 
@@ -425,9 +446,16 @@ def migration_sankey(migration: pd.DataFrame, lang: str = "zh") -> go.Figure:
         d=[len(left) + right.index(c) for c in flows["dst"]],
     ).sort_values(["s", "d"])
     n_accounts = t("chart.n_accounts", lang, n="%{value}")
+    # Plotly draws a node's name beside it, across the links (and over the other column when the
+    # chart is narrow); the names are drawn instead outside the two columns, level with their nodes.
+    left_sizes = [int(flows.loc[flows["src"] == c, "value"].sum()) for c in left]
+    right_sizes = [int(flows.loc[flows["dst"] == c, "value"].sum()) for c in right]
+    left_y, right_y = _sankey_centres(left_sizes, right_sizes)
     sankey = dict(type="sankey",
-        arrangement="snap",
-        node=dict(label=labels, color=colours, customdata=sides, pad=18, thickness=18,
+        arrangement="fixed", domain={"x": [_SANKEY_LEFT, 1 - _SANKEY_LEFT], "y": [0, 1]},
+        textfont={"color": "rgba(0,0,0,0)", "size": 1, "shadow": "none"},
+        node=dict(label=labels, color=colours, customdata=sides, pad=_SANKEY_PAD_PX, thickness=18,
+                  x=[0.001] * len(left) + [0.999] * len(right), y=left_y + right_y,
                   hovertemplate=f"%{{customdata}} · %{{label}}<br>{n_accounts}<extra></extra>"),
         link=dict(
             source=flows["s"].tolist(), target=flows["d"].tolist(), value=flows["value"].astype(int).tolist(),
@@ -436,7 +464,44 @@ def migration_sankey(migration: pd.DataFrame, lang: str = "zh") -> go.Figure:
             hovertemplate=f"%{{source.label}} → %{{target.label}}<br>%{{customdata}}: {n_accounts}<extra></extra>",
         ),
     )
-    return _built([sankey], {}, title)
+    names = [{"text": f"{html.escape(label, quote=False)} · {n}", "x": x, "xanchor": anchor, "y": 1 - y,
+              "xref": "paper", "yref": "paper", "yanchor": "middle", "showarrow": False, "font": {"size": 12}}
+             for label, n, y, x, anchor in zip(
+                 labels, left_sizes + right_sizes, left_y + right_y,
+                 [_SANKEY_LEFT - 0.015] * len(left) + [1 - _SANKEY_LEFT + 0.015] * len(right),
+                 ["right"] * len(left) + ["left"] * len(right))]
+    sides_titles = [{"text": word, "x": x, "xanchor": anchor, "y": 1.0, "yanchor": "bottom", "xref": "paper",
+                     "yref": "paper", "showarrow": False, "font": {"size": 12, "color": "#5d6d7e"}}
+                    for word, x, anchor in ((prev_word, _SANKEY_LEFT, "left"), (this_word, 1 - _SANKEY_LEFT, "right"))]
+    return _built([sankey], {"annotations": names + sides_titles, "height": _SANKEY_HEIGHT}, title)
+
+
+_SANKEY_LEFT = 0.22        # the columns' names take the outer 22 % on each side
+_SANKEY_HEIGHT = 460
+_SANKEY_PAD_PX = 18
+_SANKEY_PLOT_PX = _SANKEY_HEIGHT - 110 - 50   # the figure less the shared top and bottom margins
+
+
+def _sankey_centres(left: list[int], right: list[int]) -> tuple[list[float], list[float]]:
+    """Each node's centre (0 = top, 1 = bottom), as plotly stacks them: one scale for both columns,
+    set by the column that needs it most, and the nodes a pad apart from the top down."""
+    pad = _SANKEY_PAD_PX / _SANKEY_PLOT_PX
+
+    def scale(sizes: list[int]) -> float:
+        total = sum(sizes)
+        return (1 - pad * (len(sizes) - 1)) / total if total else 0.0
+
+    k = min(scale(left), scale(right))
+
+    def centres(sizes: list[int]) -> list[float]:
+        out, top = [], 0.0
+        for size in sizes:
+            h = max(size * k, 0.001)
+            out.append(round(top + h / 2, 4))
+            top += h + pad
+        return out
+
+    return centres(left), centres(right)
 
 
 # --- Dossier ---------------------------------------------------------------
@@ -453,14 +518,14 @@ def sales_trend(monthly_one_account: pd.DataFrame, promotions: pd.DataFrame | No
     title = t("chart.sales_trend", lang)
     if _is_empty(monthly_one_account):
         return empty_figure(lang, title)
-    divisor, _ = amount_scale(unit, lang)
     data = monthly_one_account.assign(month=pd.to_datetime(monthly_one_account["month"].astype(str)))
     data = data.groupby("month", as_index=False)["sales"].sum().sort_values("month")
+    divisor, suffix = _scale(unit, lang, data["sales"])
     fig = _figure()
     _add(fig, "scatter",
         x=data["month"].dt.strftime("%Y-%m-%d").tolist(), y=(data["sales"] / divisor).tolist(),
         mode="lines+markers", name=t("col.sales", lang), line=dict(color=TIER_COLOURS["strategic"], width=2),
-        hovertemplate=f"%{{x|%Y-%m}}<br>{_amount_hover(unit, lang, 'y')}<extra></extra>",
+        hovertemplate=f"%{{x|{month_tickformat(lang)}}}<br>{_amount_hover(unit, suffix, 'y')}<extra></extra>",
     )
     if not _is_empty(promotions):
         promo_word = t("chart.promotion", lang)
@@ -485,8 +550,8 @@ def sales_trend(monthly_one_account: pd.DataFrame, promotions: pd.DataFrame | No
                 text=changes["label"].astype(str).tolist(),
                 hovertemplate="%{x|%Y-%m-%d}<br>%{text}<extra>%{fullData.name}</extra>",
             )
-    fig.update_xaxes(title_text=t("col.month", lang), type="date", tickformat="%Y-%m")
-    fig.update_yaxes(title_text=_amount_title("col.sales", unit, lang), tickformat=",", rangemode="tozero")
+    fig.update_xaxes(title_text=t("col.month", lang), type="date", tickformat=month_tickformat(lang))
+    fig.update_yaxes(title_text=_amount_title("col.sales", suffix, lang), tickformat=",", rangemode="tozero")
     return _styled(fig, title)
 
 
@@ -535,7 +600,7 @@ def plans_timeline(plans: pd.DataFrame, lang: str = "zh") -> go.Figure:
                 "status": t("plan.status", lang), "start": t("plan.start", lang), "end": t("plan.end", lang)},
     )
     fig.update_yaxes(autorange="reversed", title_text=t("col.account", lang))
-    fig.update_xaxes(title_text=t("chart.period", lang))
+    fig.update_xaxes(title_text=t("chart.period", lang), tickformat=month_tickformat(lang))
     fig = _styled(fig, title)
     # the legend names the sides by itself; its title would sit on the chart title
     fig.update_layout(legend_title_text="", height=max(320, 120 + 22 * frame["row"].nunique()))
@@ -552,20 +617,20 @@ def budget_by_quarter(plans: pd.DataFrame, lang: str = "zh", unit: str = "wan") 
     data = _complete_rows(plans, ["start", "budget"])
     if _is_empty(data):
         return empty_figure(lang, title)
-    divisor, _ = amount_scale(unit, lang)
     quarters = pd.to_datetime(data["start"]).dt.to_period("Q")
     table = (data.assign(quarter=quarters, budget=data["budget"].astype(float))
              .pivot_table(index="quarter", columns="side", values="budget", aggfunc="sum", fill_value=0)
              .sort_index())
+    divisor, suffix = _scale(unit, lang, table.to_numpy().ravel())
     x = [f"{p.year} Q{p.quarter}" for p in table.index]
     fig = _figure()
     for side in ("ours", "theirs"):
         values = table[side] if side in table.columns else pd.Series(0.0, index=table.index)
         _add(fig, "bar",
             x=x, y=(values / divisor).tolist(), name=t(f"plan.side.{side}", lang), marker_color=SIDE_COLOURS[side],
-            hovertemplate=f"%{{fullData.name}}<br>%{{x}}: {_amount_hover(unit, lang, 'y')}<extra></extra>",
+            hovertemplate=f"%{{fullData.name}}<br>%{{x}}: {_amount_hover(unit, suffix, 'y')}<extra></extra>",
         )
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text=t("chart.quarter", lang), type="category")
-    fig.update_yaxes(title_text=_amount_title("chart.budget", unit, lang), tickformat=",")
+    fig.update_yaxes(title_text=_amount_title("chart.budget", suffix, lang), tickformat=",")
     return _styled(fig, title)

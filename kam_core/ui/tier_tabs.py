@@ -8,8 +8,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from kam_core import dossier
+from kam_core.exports import reports
 from kam_core.ui import charts
-from kam_core.locales.formatting import amount_scale, format_amount, tier_label
+from kam_core.locales.formatting import amount_scale, format_amount, format_rate, tier_label
 from kam_core.sales import tiers
 from kam_core.ui import clickthrough, context, tables
 
@@ -52,9 +54,8 @@ def near_tab(ctx: context.Context, table: pd.DataFrame) -> None:
         "account": near["account"], "tier": [tier_label(v, ctx.lang) for v in near["tier"]],
         "gap": [ctx.t("tier.gap_up", amount=gap_text(ctx, v)) for v in near["to_next_tier"]],
     })
-    config = {"account": st.column_config.TextColumn(ctx.t("col.account")),
-              "tier": st.column_config.TextColumn(ctx.t("col.tier")),
-              "gap": st.column_config.TextColumn(ctx.t("col.to_next_tier"))}
+    config = {name: st.column_config.TextColumn(ctx.t(key), width=tables.fit_width(ctx.t(key), list(shown[name])))
+              for name, key in (("account", "col.account"), ("tier", "col.tier"), ("gap", "col.to_next_tier"))}
     clickthrough.table(shown, "tiers_near", near["account"], column_config=config)
 
 
@@ -71,22 +72,39 @@ def migration_tab(ctx: context.Context) -> None:
 
 
 def criteria_tab(ctx: context.Context) -> None:
-    """The six criteria (policy 1.2) with the data beside scores ⑤ and ⑥."""
+    """The six criteria (policy 1.2) with how many each account meets, the data beside scores ⑤ and ⑥,
+    and a link to the dossier (a row opens it too)."""
     s = ctx.settings
     checklist = context.listed(ctx, context.criteria(ctx)).head(50)
     st.caption(ctx.t("crit.2.rule", n=s["criteria_top_n"]) + " · "
-               + ctx.t("crit.3.rule", pct=f"{s['criteria_min_share'] * 100:g}%") + " · " + ctx.t("crit.score.rule"))
+               + ctx.t("crit.3.rule", pct=format_rate(s["criteria_min_share"], ctx.lang)) + " · "
+               + ctx.t("crit.score.rule"))
     st.caption(ctx.t("crit.data.rule"))
-    shown, config = tables.criteria_view(checklist, ctx.lang)
+    shown, config = tables.criteria_view(checklist, ctx.lang, context.url_params())
     clickthrough.table(shown, "tiers_criteria", checklist["account"], column_config=config)
 
 
-def stop_tab(ctx: context.Context) -> None:
-    """If one of the top ten stopped: the totals without it."""
-    impact = context.listed(ctx, context.stop_impact(ctx))
-    shown, config = tables.localise(
-        impact, ["account", "sales", "gross_profit", "sales_without", "sales_drop_share", "profit_drop_share"],
-        ctx.lang, ctx.unit)
+STOP_COLUMNS = ["account", "sales", "gross_profit", "sales_without", "sales_drop_share", "profit_drop_share"]
+STOP_LABELS = {"sales_without": "tiers.stop.sales_without", "sales_drop_share": "tiers.stop.sales_drop_share",
+               "profit_drop_share": "tiers.stop.profit_drop_share"}
+
+
+@context.cached_by_data_version(max_entries=16)
+def _stop_impact(ctx: context.Context, picked: tuple[str, ...]) -> pd.DataFrame:
+    return tiers.stop_impact(ctx.store, ctx.year, filters=ctx.filters, settings=ctx.settings, accounts=picked)
+
+
+def stop_tab(ctx: context.Context, table: pd.DataFrame | None = None) -> None:
+    """If one of the picked accounts stopped (the top ten unless others are picked): the totals without it."""
+    table = context.tier_table(ctx) if table is None else table
+    names = list(context.listed(ctx, table)["account"])
+    picked = st.multiselect(ctx.t("tiers.stop.pick"), names, default=names[:10], key="tiers_stop_pick",
+                            placeholder=ctx.t("tiers.stop.pick_placeholder"))
+    if not picked:
+        st.info(ctx.t("tiers.stop.none_picked"))
+        return
+    impact = _stop_impact(ctx, tuple(picked))
+    shown, config = tables.localise(impact, STOP_COLUMNS, ctx.lang, ctx.unit, labels=STOP_LABELS)
     clickthrough.table(shown, "tiers_stop", impact["account"], column_config=config)
 
 
@@ -99,3 +117,20 @@ def targets_tab(ctx: context.Context) -> None:
         return
     shown, config = tables.targets_view(frame, ctx.lang, ctx.unit)
     clickthrough.table(shown, "tiers_targets", frame["account"], column_config=config)
+
+
+def downloads(ctx: context.Context, table: pd.DataFrame) -> None:
+    """The tier report (built on click for exactly this view; a stale one is never offered) and the table as CSV."""
+    c1, c2 = st.columns(2)
+    stamp = (ctx.year, ctx.filters, ctx.lang, ctx.version, ctx.user.name, dossier.dossier_version(ctx.store))
+    if c1.button(ctx.t("tier.export_xlsx"), key="tiers_build"):
+        with st.spinner("…"):
+            st.session_state["tiers_xlsx"] = (stamp, reports.build_tier_report(
+                ctx.store, ctx.year, lang=ctx.lang, user=ctx.user, filters=ctx.filters))
+    built = st.session_state.get("tiers_xlsx")
+    if built and built[0] == stamp:
+        c1.download_button(ctx.t("action.download"), built[1],
+                           file_name=reports.download_name("tier_report", ctx.year), key="tiers_download",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    c2.download_button(ctx.t("tier.export_csv"), tables.table_csv(table, tiers.TIER_COLUMNS, ctx.lang),
+                       file_name=f"kam_tiers_{ctx.year}.csv", mime="text/csv", key="tiers_csv")

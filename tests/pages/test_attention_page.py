@@ -82,7 +82,7 @@ def test_the_list_speaks_english_when_the_page_does(owned_db, monkeypatch):
     at.run()
     assert "Needs attention" in [h.value for h in at.subheader]
     assert attention_rows(at)[0] == ("Bravo", "Like-for-like sales −20.0% on a year earlier.",
-                                     "now 2,000.00 (10k CNY), same days last year 2,500.00 (10k CNY)")
+                                     "now 20.00 M CNY, same days last year 25.00 M CNY")
 
 
 def test_the_dossier_shows_its_own_accounts_items_at_the_top(owned_db, monkeypatch):
@@ -94,3 +94,17 @@ def test_the_dossier_shows_its_own_accounts_items_at_the_top(owned_db, monkeypat
     assert at.subheader[0].value == "Charlie"
     frame = next(df.value for df in at.dataframe if "reason" in df.value.columns)
     assert list(frame["reason"]) == ["同口径销售额同比 −16.7%。", "档案完整度低于 50%。", "档案中还没有谈判记录。"]
+
+
+def test_the_list_is_wide_enough_for_its_sentences(owned_db, monkeypatch):
+    import json
+
+    at = overview_as(monkeypatch, "director")
+    element = next(df for df in at.dataframe if "reason" in df.value.columns)
+    config = json.loads(element.proto.columns)
+    from kam_core.ui.tables import text_px
+
+    longest = max(text_px(r) for _, r, _ in attention_rows(at))   # 15 px a Chinese character, 8 a Latin one
+    assert config["reason"]["width"] >= max(400, min(720, longest))
+    assert config["figure"]["width"] >= max(400, min(720, max(text_px(f) for _, _, f in attention_rows(at))))
+    assert config["account"]["width"] >= 15 * len("客户/供应商")

@@ -9,11 +9,11 @@ def test_the_overview_shows_the_years_kpis_worked_out_by_hand(fixture_db):
     at = open_page()
     assert [t.value for t in at.title] == ["总览"]
     shown = metrics_by_label(at)
-    assert shown["销售额"] == "12,500.00 万元"          # 125,000,000.00
+    assert shown["销售额"] == "1.25 亿元"               # 125,000,000.00: from one 亿 up, in 亿元
     assert shown["毛利"] == "1,400.00 万元"            # 14,000,000
     assert shown["毛利率"] == "11.2%"                  # 14 / 125
     assert shown["前十大占比"] == "100.0%"             # five accounts
-    assert shown["HHI"] == "3,184"                     # 10,000 × Σ share²
+    assert shown["集中度指数 HHI"] == "3,184"          # 10,000 × Σ share²
     assert shown["客户数"] == "5"
 
 
@@ -23,7 +23,7 @@ def test_the_kpis_compare_with_last_year(fixture_db):
     assert delta["销售额"] == "+45.3%"                 # 125 / 86 − 1
     assert delta["毛利"] == "+55.6%"                   # 14 / 9 − 1
     assert delta["毛利率"] == "+0.7 个百分点"          # 11.2 % − 10.47 %, in the page's words
-    assert delta["HHI"] == "-42"                       # 3,184 − 3,226.07
+    assert delta["集中度指数 HHI"] == "-42"            # 3,184 − 3,226.07
 
 
 def test_the_overview_counts_the_accounts_per_tier_and_their_change(fixture_db):
@@ -55,3 +55,12 @@ def test_a_region_filter_narrows_the_kpis(fixture_db):
     assert shown["销售额"] == "5,500.00 万元"          # Echo + Charlie + Delta
     assert shown["客户数"] == "3"
     assert shown["战略性大客户"] == "0"
+
+
+def test_the_english_overview_counts_money_in_millions_of_cny(fixture_db):
+    at = open_page(lang="en")
+    shown, delta = metrics_by_label(at), deltas_by_label(at)
+    assert shown["Sales"] == "125.00 M CNY"             # never "12,500.00 (10k CNY)"
+    assert shown["Gross profit"] == "14.00 M CNY"
+    assert delta["Margin"] == "+0.7 pp"
+    assert "None" not in " ".join(shown.values()) and "nan" not in " ".join(shown.values())

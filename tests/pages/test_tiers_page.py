@@ -3,7 +3,27 @@ from __future__ import annotations
 
 import pytest
 
+import json
+
+import pandas as pd
+import pyarrow as pa
+
 from core_fixtures import dataframe_with, fixture_db, fixture_db_file, metrics_by_label, open_page  # noqa: F401
+
+
+def element_with(at, column: str):
+    return next(df for df in at.dataframe if column in df.value.columns)
+
+
+def shown_cells(at, column: str) -> pd.DataFrame:
+    """The cell texts the reader sees in the first table with ``column`` (the Styler's display values)."""
+    styler = element_with(at, column).proto.arrow_data.styler
+    return pa.ipc.open_stream(styler.display_values).read_pandas()
+
+
+def headers(at, column: str) -> dict[str, dict]:
+    """The column configs (label, help, width) of the first table with ``column``."""
+    return json.loads(element_with(at, column).proto.columns)
 
 
 @pytest.fixture
@@ -77,3 +97,54 @@ def test_the_tier_table_can_be_downloaded_as_csv_and_built_as_a_workbook(at):
     at.button(key="tiers_build").click().run()
     assert not at.exception
     assert [b.label for b in at.download_button] == ["下载", "导出 CSV"]
+
+
+def test_to_next_tier_reads_a_dash_for_the_top_tier_and_amounts_carry_separators(at):
+    cells = shown_cells(at, "basis_amount")
+    assert list(cells["to_next_tier"]) == ["—"]            # Alpha is strategic: no next tier, never "None"
+    assert list(cells["sales"]) == ["5,000.00"]            # 50,000,000 yuan in 万元
+    assert list(cells["yoy"]) == ["25.0%"]
+    at.button_group(key="tiers_pick").set_value("partner").run()
+    assert list(shown_cells(at, "basis_amount")["to_next_tier"]) == ["500.00", "3,000.00"]
+
+
+def test_amount_headers_carry_no_unit_the_help_does_and_every_column_has_a_width(at):
+    config = headers(at, "basis_amount")
+    assert config["sales"]["label"] == "销售额" and config["sales"]["help"] == "单位：万元"
+    assert config["to_next_tier"]["label"] == "距下一级"
+    assert [k for k, c in config.items() if not isinstance(c.get("width"), int)] == ["_index"]   # hidden
+    # the header fits: at least 15 px per Chinese character and the sort arrow's room
+    assert config["basis_amount"]["width"] >= 6 * 15 + 30
+
+
+def test_the_stop_impact_shows_labels_not_codes_in_both_languages(at):
+    config = headers(at, "sales_drop_share")
+    assert [config[c]["label"] for c in ("sales_without", "sales_drop_share", "profit_drop_share")] == [
+        "停止后总销售额", "销售额降幅", "毛利降幅"]
+    assert config["sales_without"]["help"] == "单位：万元"     # every table in the one scale
+    cells = shown_cells(at, "sales_drop_share")
+    assert cells["sales_drop_share"].iloc[0] == "40.0%"      # Alpha: 50M of 125M
+    assert cells["sales_without"].iloc[0] == "7,500.00"
+    en = open_page("tiers", lang="en")
+    config = headers(en, "sales_drop_share")
+    assert [config[c]["label"] for c in ("sales_without", "sales_drop_share", "profit_drop_share")] == [
+        "Total sales without it", "Sales lost", "Profit lost"]
+    assert config["sales_without"]["help"] == "In M CNY"
+
+
+def test_the_stop_impact_has_an_account_picker(at):
+    picker = at.multiselect(key="tiers_stop_pick")
+    assert picker.value == ["Alpha", "Echo", "Bravo", "Charlie", "Delta"]    # the top ten by default
+    picker.set_value(["Delta"]).run()
+    impact = dataframe_with(at, "sales_drop_share")
+    assert list(impact["account"]) == ["Delta"]
+    assert impact["sales_drop_share"].iloc[0] == pytest.approx(100 * 4_999_999.99 / 125_000_000)
+
+
+def test_the_criteria_table_scores_each_account_and_links_its_dossier(at):
+    checklist = dataframe_with(at, "c2")
+    # c2 and c3 pass for all five, c1 c4 c5 c6 are unknown (no scores, no inventory): 2 of 6 met
+    assert list(checklist["criteria_met"]) == [2, 2, 2, 2, 2]
+    assert list(shown_cells(at, "c2")["criteria_met"]) == ["满足 2/6 项"] * 5
+    assert checklist["dossier"].iloc[0] == "./dossier?year=2025&account=Alpha"
+    assert headers(at, "c2")["criteria_met"]["label"] == "满足标准数"
