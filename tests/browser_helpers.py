@@ -260,7 +260,9 @@ _READ_PAGE_JS = r"""
       const title = (c.title || '').trim();
       if (!title) return;
       headers.push(title);
-      const room = widths[i] - 2 * pad - (c.icon ? (th.headerIconSize || 18) + pad / 2 : 0);
+      // Glide draws the title from the left padding (after the icon, 1.3 icon sizes) and clips it
+      // at the column's right edge.
+      const room = widths[i] - pad - (c.icon ? Math.ceil((th.headerIconSize || 18) * 1.3) : 0);
       const need = measure.measureText(title).width;
       if (title.endsWith('…') || need > room + 0.5) cut.push({text: title, need: Math.round(need), room: Math.round(room)});
     });
@@ -304,8 +306,11 @@ _READ_PAGE_JS = r"""
   // Material icons are drawn from their names (a font ligature): the name is in the text, not on screen.
   const icons = [...new Set([...document.querySelectorAll('[data-testid="stIconMaterial"]')]
       .map(e => e.textContent.trim()).filter(Boolean))];
+  // A failed page: a traceback, or an error box (the frame's "something went wrong, error id …").
+  const errors = [...document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]')]
+      .filter(shown).map(e => e.innerText.trim().split('\n')[0]);
   return {main: mainEl ? mainEl.innerText : '', sidebar: sideEl ? sideEl.innerText : '', code, icons, grids,
-          cut: cutEls};
+          cut: cutEls, errors};
 }
 """
 
@@ -314,7 +319,8 @@ def read_page(page: Page, max_rows: int = 1000) -> dict:
     """What the page shows now: ``main`` and ``sidebar`` text (charts' SVG text included),
     ``code`` (literal spans), ``icons`` (names of the Material icons, which are in the text
     but drawn as pictures), ``grids`` (per dataframe: ``headers``, drawn ``cells``, ``cut`` headers
-    as {text, need, room} in pixels) and ``cut`` (metric, tab, expander or table-header texts cut short).
+    as {text, need, room} in pixels), ``cut`` (metric, tab, expander or table-header texts cut short)
+    and ``errors`` (first lines of tracebacks and error boxes).
     """
     return page.evaluate(_READ_PAGE_JS, max_rows)
 
@@ -325,7 +331,9 @@ _DRAWN_JS = r"""
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.height > 0 && !el.closest('details:not([open])');
   };
-  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;   // a script run
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;   // a script run
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
   if (document.querySelector('[data-stale="true"]')) return false;
   const m = document.querySelector('[data-testid="stMain"]');
   if (!m) return false;
@@ -337,8 +345,9 @@ _DRAWN_JS = r"""
 
 
 def wait_drawn(page: Page, pause: int = 100, timeout: float = 30_000) -> None:
-    """After a change in the browser alone (a tab shown, the window resized): two frames and ``pause`` ms,
-    then until no script runs and every visible chart and dataframe has drawn."""
+    """Two frames and ``pause`` ms, then until no script runs (the app's own run state) and every
+    visible chart and dataframe has drawn. For a change in the browser alone (a tab shown, the
+    window resized), and after a page load to wait for the whole run, not only its first elements."""
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.wait_for_timeout(pause)
     page.wait_for_function(_DRAWN_JS, timeout=timeout, polling="raf")

@@ -15,6 +15,7 @@ has no DOM text, see ``browser_helpers.read_page``). It fails on
   names and texts (accounts, suppliers, brands, products, stores, regions,
   categories, and what the demo dossiers hold: names, addresses, notes);
 * ``none``: "None", "nan", "NaN", "NaT" or "<NA>";
+* ``error``: a traceback or an error box (the page failed, so it could not be read);
 * ``cut``: a metric (label, value, delta), tab or expander title or static table
   header whose text ends in "…" or overflows its box, or a dataframe column
   title wider than its column, at 1,440 px and at 1,280 px.
@@ -217,6 +218,8 @@ class Checker:
                     self.add(lang, page, "cjk", f"{m.group(0)} in «{shown}»")
 
     def page_text(self, lang: str, page: str, seen: dict, sidebar: bool) -> None:
+        for error in seen.get("errors", []):
+            self.add(lang, page, "error", error)
         icons = frozenset(seen["icons"])
         self.words(lang, page, seen["main"], seen["code"], icons)
         if sidebar:
@@ -240,9 +243,11 @@ class Checker:
 
 # ---------------------------------------------------------------- the browser walk
 def settle(page: Page) -> None:
-    """After a script run: idle, then every visible chart and dataframe drawn."""
+    """After a page load: the run finished (twice, 200 ms apart, for a page that reruns itself), then every
+    visible chart and dataframe drawn."""
     wait_idle(page)
     wait_drawn(page, 0)
+    wait_drawn(page, 200)
 
 
 def sign_in(page: Page, url: str, password: str) -> None:
