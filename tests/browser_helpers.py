@@ -200,3 +200,176 @@ def shoot(page: Page, path: Path, height: int | None = None) -> Path:
     page.set_viewport_size(size)
     page.wait_for_timeout(300)
     return path
+
+
+# ---------------------------------------------------------------- reading what a page shows
+# Streamlit's dataframes are drawn on a canvas (Glide Data Grid). Its hidden accessibility
+# table holds only the rows in view and the raw values (11.560443620779749, not "11.56%"),
+# so the grid's own props are read instead, through React's fiber on the canvas: the
+# columns with their drawn widths, and getCellContent([col, row]) whose displayData is
+# the text the canvas draws. A missing value is drawn as the element's placeholder, by
+# default "None" (Streamlit's DataFrame widget: cells with isMissingValue).
+_READ_PAGE_JS = r"""
+(maxRows) => {
+  const shown = (el) => {
+    if (!el) return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'
+        && !el.closest('details:not([open])');   // a closed expander keeps its content laid out
+  };
+  const mainEl = document.querySelector('[data-testid="stMain"]');
+  const sideEl = document.querySelector('[data-testid="stSidebar"]');
+  const code = [...document.querySelectorAll('[data-testid="stMain"] code, [data-testid="stMain"] pre, '
+                                            + '[data-testid="stSidebar"] code')]
+      .filter(shown).map(e => e.innerText.trim()).filter(Boolean);
+  const gridProps = (canvas) => {
+    const key = Object.keys(canvas).find(k => k.startsWith('__reactFiber'));
+    let f = key ? canvas[key] : null, grid = null, placeholder = null;
+    while (f) {
+      const p = f.memoizedProps;
+      if (p && typeof p === 'object') {
+        if (!grid && Array.isArray(p.columns) && typeof p.getCellContent === 'function' && p.theme) grid = p;
+        if (p.element && typeof p.element === 'object' && 'placeholder' in p.element) {
+          placeholder = p.element.placeholder; break;
+        }
+      }
+      f = f.return;
+    }
+    return {grid, placeholder};
+  };
+  const measure = document.createElement('canvas').getContext('2d');
+  const grids = [];
+  for (const df of document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"]')) {
+    if (!shown(df)) continue;
+    let found = null;
+    for (const c of df.querySelectorAll('canvas')) { const r = gridProps(c); if (r.grid) { found = r; break; } }
+    if (!found) { grids.push({headers: [], cells: [], cut: [], unreadable: true}); continue; }
+    const p = found.grid, th = p.theme;
+    const missing = (found.placeholder === null || found.placeholder === undefined) ? 'None' : found.placeholder;
+    const canvasWidth = (df.querySelector('canvas') || df).clientWidth;
+    // Glide widens columns with "grow" when the columns do not fill the grid.
+    const base = p.columns.map(c => c.width || 0);
+    const total = base.reduce((a, b) => a + b, 0);
+    const growTotal = p.columns.reduce((a, c) => a + (c.grow || 0), 0);
+    const extra = Math.max(0, canvasWidth - total);
+    const widths = p.columns.map((c, i) => base[i] + (growTotal > 0 ? extra * (c.grow || 0) / growTotal : 0));
+    measure.font = th.headerFontFull || `${th.headerFontStyle} ${th.fontFamily}`;
+    const pad = th.cellHorizontalPadding || 8;
+    const headers = [], cut = [];
+    p.columns.forEach((c, i) => {
+      const title = (c.title || '').trim();
+      if (!title) return;
+      headers.push(title);
+      // Glide draws the title from the left padding (after the icon, 1.3 icon sizes) and clips it
+      // at the column's right edge.
+      const room = widths[i] - pad - (c.icon ? Math.ceil((th.headerIconSize || 18) * 1.3) : 0);
+      const need = measure.measureText(title).width;
+      if (title.endsWith('…') || need > room + 0.5) cut.push({text: title, need: Math.round(need), room: Math.round(room)});
+    });
+    const cells = [];
+    const rows = Math.min(p.rows || 0, maxRows);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < p.columns.length; c++) {
+        let cell;
+        try { cell = p.getCellContent([c, r]); } catch (e) { continue; }
+        if (!cell || cell.kind === 'marker') continue;
+        if (cell.isMissingValue) { if (missing) cells.push(missing); continue; }
+        const d = cell.data;
+        if (typeof cell.displayData === 'string') cells.push(cell.displayData);
+        else if (Array.isArray(d)) d.forEach(v => typeof v === 'string' && cells.push(v));
+        else if (d && typeof d === 'object') {
+          for (const k of ['label', 'displayText', 'displayDate']) if (typeof d[k] === 'string') cells.push(d[k]);
+          for (const k of ['displayValues', 'values', 'tags']) if (Array.isArray(d[k])) d[k].forEach(v => typeof v === 'string' && cells.push(v));
+        }
+      }
+    }
+    grids.push({headers, cells: cells.filter(s => s && s.trim()), cut});
+  }
+  // Elements whose text is cut: metric labels, values and deltas, tab names, expander titles,
+  // static table headers. Cut = the text ends with "…" or an element inside scrolls sideways.
+  const cutEls = [];
+  const boxes = document.querySelectorAll(
+      '[data-testid="stMain"] [data-testid="stMetricLabel"], [data-testid="stMain"] [data-testid="stMetricValue"], '
+      + '[data-testid="stMain"] [data-testid="stMetricDelta"], [data-testid="stMain"] [role="tab"], '
+      + '[data-testid="stMain"] [data-testid="stExpander"] summary, [data-testid="stMain"] [data-testid="stTable"] th, '
+      + '[data-testid="stMain"] [data-testid="stMarkdownContainer"] th');
+  for (const box of boxes) {
+    if (!shown(box)) continue;
+    const text = box.innerText.trim();
+    if (!text) continue;
+    let over = text.endsWith('…');
+    for (const el of [box, ...box.querySelectorAll('*')]) {
+      if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') over = true;
+    }
+    if (over) cutEls.push(text);
+  }
+  // Material icons are drawn from their names (a font ligature): the name is in the text, not on screen.
+  const icons = [...new Set([...document.querySelectorAll('[data-testid="stIconMaterial"]')]
+      .map(e => e.textContent.trim()).filter(Boolean))];
+  // A failed page: a traceback, or an error box (the frame's "something went wrong, error id …").
+  const errors = [...document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]')]
+      .filter(shown).map(e => e.innerText.trim().split('\n')[0]);
+  return {main: mainEl ? mainEl.innerText : '', sidebar: sideEl ? sideEl.innerText : '', code, icons, grids,
+          cut: cutEls, errors};
+}
+"""
+
+
+def read_page(page: Page, max_rows: int = 1000) -> dict:
+    """What the page shows now: ``main`` and ``sidebar`` text (charts' SVG text included),
+    ``code`` (literal spans), ``icons`` (names of the Material icons, which are in the text
+    but drawn as pictures), ``grids`` (per dataframe: ``headers``, drawn ``cells``, ``cut`` headers
+    as {text, need, room} in pixels), ``cut`` (metric, tab, expander or table-header texts cut short)
+    and ``errors`` (first lines of tracebacks and error boxes).
+    """
+    return page.evaluate(_READ_PAGE_JS, max_rows)
+
+
+_DRAWN_JS = r"""
+() => {
+  const shown = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && !el.closest('details:not([open])');
+  };
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;   // a script run
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  const m = document.querySelector('[data-testid="stMain"]');
+  if (!m) return false;
+  for (const c of m.querySelectorAll('[data-testid="stPlotlyChart"]')) if (shown(c) && !c.querySelector('.main-svg')) return false;
+  for (const g of m.querySelectorAll('[data-testid="stDataFrame"]')) if (shown(g) && !g.querySelector('canvas')) return false;
+  return true;
+}
+"""
+
+
+def wait_drawn(page: Page, pause: int = 100, timeout: float = 30_000) -> None:
+    """Two frames and ``pause`` ms, then until no script runs (the app's own run state) and every
+    visible chart and dataframe has drawn. For a change in the browser alone (a tab shown, the
+    window resized), and after a page load to wait for the whole run, not only its first elements."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_timeout(pause)
+    page.wait_for_function(_DRAWN_JS, timeout=timeout, polling="raf")
+
+
+def wait_grids(page: Page, timeout: float = 30_000) -> None:
+    """Wait until every visible dataframe on the page has drawn its canvas."""
+    grids = main(page).locator('[data-testid="stDataFrame"]:visible')
+    for i in range(grids.count()):
+        grids.nth(i).locator("canvas").first.wait_for(state="attached", timeout=timeout)
+
+
+def open_expanders(page: Page) -> int:
+    """Open every closed, visible expander in the main area (a click on its title, which runs no script);
+    returns how many were opened."""
+    opened = page.evaluate("""() => {
+        const closed = [...document.querySelectorAll(
+            '[data-testid="stMain"] [data-testid="stExpander"] details:not([open]) > summary')]
+            .filter(s => { const r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0; });
+        closed.forEach(s => s.click());
+        return closed.length;
+    }""")
+    if opened:
+        wait_drawn(page)
+    return int(opened)

@@ -1,0 +1,353 @@
+"""Every page read in both languages, in a real browser: no code names, no other language, no "None", nothing cut.
+
+The demo database (sales plus the demo dossiers) with one director is served by
+``streamlit run app.py``; Debian's Chromium signs in once and visits Overview,
+Import, Rankings, Tiers (every tab), Dossier (every tab, for the demo's top
+account), Plans and Settings, first in Chinese, then in English (``?lang=``).
+On each page (and tab) every expander is opened and what a user can read is
+collected: the main area's and the sidebar's text (chart text included) and
+every dataframe's headers and drawn cells (read from the grid itself: the canvas
+has no DOM text, see ``browser_helpers.read_page``). It fails on
+
+* ``snake_case``: an ASCII code name such as ``sales_without`` (both languages);
+* ``english``: an English word on a Chinese page, outside the allowlist below;
+* ``cjk``: a Chinese character on an English page outside the demo data's own
+  names and texts (accounts, suppliers, brands, products, stores, regions,
+  categories, and what the demo dossiers hold: names, addresses, notes);
+* ``none``: "None", "nan", "NaN", "NaT" or "<NA>";
+* ``error``: a traceback or an error box (the page failed, so it could not be read);
+* ``cut``: a metric (label, value, delta), tab or expander title or static table
+  header whose text ends in "…" or overflows its box, or a dataframe column
+  title wider than its column, at 1,440 px and at 1,280 px.
+
+The failure lists every violation as ``(language, page, kind, text)``, one a
+line, so the message is the defect list.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
+pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from kam_core import auth, demo  # noqa: E402
+from kam_core.sales import figures, tiers  # noqa: E402
+from kam_core.store import open_store  # noqa: E402
+
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, StreamlitServer, main, open_expanders,  # noqa: E402
+                             read_page, shoot, wait_drawn, wait_idle)
+
+DIRECTOR = "zhao_director"
+WIDTHS = (1440, 1280)
+HEIGHT = 900
+# (name in the report, URL path); the Dossier adds ?account=
+PAGES = [("Overview", ""), ("Import", "import"), ("Rankings", "rankings"), ("Tiers", "tiers"),
+         ("Dossier", "dossier"), ("Plans", "plans"), ("Settings", "settings")]
+
+# ASCII words a Chinese page may show, each with its reason. Anything else in Latin letters
+# (two or more) on a Chinese page is an English word to translate.
+ZH_ASCII_ALLOWED = {
+    "SKU": "the stock-keeping unit: Chinese retail writes SKU",
+    "CNY": "the currency code",
+    "KPI": "the usual abbreviation in Chinese business reports",
+    "ABC": "ABC 分类, the name of the method",
+    "HHI": "赫芬达尔指数 (HHI), the index's standard abbreviation",
+    "Excel": "a product name",
+    "CSV": "a file format's name",
+    "XML": "a file format's name",
+    "MB": "a unit",
+    "SMTP": "a protocol's name (mail settings)",
+    "STARTTLS": "a protocol's name (mail settings)",
+}
+# Whole lines allowed anywhere: the language switch names each language in its own words, so a
+# reader who cannot read the current language still finds it.
+SWITCH_LINES = {"语言 · Language", "中文", "English"}
+
+SNAKE = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![A-Za-z0-9_])")
+WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e\u2e80-\u2fdf]+")
+RAW_NONE = re.compile(r"(?<![A-Za-z])(None|nan|NaN|NaT|<NA>)(?![A-Za-z])")
+# Not words: addresses, e-mail, file names with an extension, file paths.
+NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|\S+\.(?:xlsx|xls|xlsb|xlsm|csv|ods|duckdb|json|png|pdf)\b"
+                       r"|(?<![\w/])(?:~|\.{1,2})?(?:/[\w.\-]+){2,}/?", re.IGNORECASE)
+CODE_VALUE = re.compile(r"^[a-z0-9_]+$")
+
+
+# ---------------------------------------------------------------- the demo store and its own words
+class Hidden(str):
+    """A password that does not show in pytest's tracebacks or logs."""
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+DOSSIER_TABLES = ("accounts", "contacts", "negotiations", "agreements", "price_changes", "plans", "goals",
+                  "action_items")
+NAME_COLUMNS = {"sales": ("account", "account_raw", "supplier", "brand", "category", "store", "region", "sku",
+                          "product"),
+                "inventory": ("account", "account_raw", "sku", "product", "store")}
+
+
+def data_literals(store) -> set[str]:
+    """Every text the demo data itself holds, as it would be shown.
+
+    The names of sales and inventory (accounts, suppliers, brands, categories, stores, regions,
+    SKUs, products) and the free text of the demo dossiers. A dossier column whose every value
+    is a lower-case code (``ours``, ``holiday_promotion``, ``system``) is a code, not data:
+    showing it is a defect, so it is left out; so are JSON columns.
+    """
+    cur = store.cursor()
+    out: set[str] = set()
+    for table, columns in NAME_COLUMNS.items():
+        for col in columns:
+            out.update(r[0] for r in cur.execute(f'select distinct "{col}" from {table} where "{col}" is not null'
+                                                 ).fetchall())
+    for table in DOSSIER_TABLES:
+        cols = [r[0] for r in cur.execute(
+            "select column_name from information_schema.columns where table_name = ? and data_type = 'VARCHAR'",
+            [table]).fetchall()]
+        for col in cols:
+            values = [str(r[0]) for r in cur.execute(
+                f'select distinct "{col}" from {table} where "{col}" is not null').fetchall()]
+            if not values or all(CODE_VALUE.match(v) for v in values) or values[0].startswith(("{", "[")):
+                continue
+            out.update(values)
+    return {v.strip() for v in out if v and v.strip()}
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path) -> dict:
+    """The demo database with one director, the demo data's own words, and the account whose dossier is read."""
+    path = tmp_path / "kam.duckdb"
+    password = Hidden("pw-" + secrets.token_urlsafe(12))
+    store = open_store(path)
+    try:
+        demo.load_demo(store)
+        demo.load_demo_extras(store)
+        auth.create_user(store, DIRECTOR, "director", str(password))
+        year = figures.available_years(store)[-1]
+        top = str(tiers.assign_tiers(store, year)["account"].iloc[0])
+        has_dossier = store.cursor().execute("select count(*) from accounts where name = ?", [top]).fetchone()[0]
+        assert has_dossier == 1, f"the demo's top account {top} has no dossier"
+        literals = data_literals(store)
+        users = {r[0] for r in store.cursor().execute("select name from users").fetchall()}
+        store.cursor().execute("checkpoint")
+    finally:
+        store.close()
+    return {"path": path, "password": password, "account": top, "literals": literals, "users": users}
+
+
+# ---------------------------------------------------------------- the checks
+class Checker:
+    """Collects violations as (language, page, kind, text).
+
+    A text is reported once per language, page and kind: what stands above a page's tabs (the
+    dossier's header card) is seen again on every tab and reported with the first.
+    """
+
+    def __init__(self, literals: set[str], users: set[str]) -> None:
+        self.violations: list[tuple[str, str, str, str]] = []
+        self._seen: set[tuple[str, str, str, str]] = set()
+        self._read: set[tuple[str, str, str]] = set()   # texts already checked, per language and page
+        self._names = literals | users
+        # By first character, longest first, so a name is removed whole before a shorter one inside it.
+        self._by_first: dict[str, list[str]] = {}
+        for s in sorted(self._names, key=len, reverse=True):
+            self._by_first.setdefault(s[0], []).append(s)
+
+    def add(self, lang: str, page: str, kind: str, text: str) -> None:
+        key = (lang, page.split(" › ")[0], kind, text)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.violations.append((lang, page, kind, text))
+
+    def _clean(self, text: str, code: list[str]) -> str:
+        for c in sorted(code, key=len, reverse=True):
+            text = text.replace(c, " ")
+        return NOT_WORDS.sub(" ", self._strip_names(text))
+
+    def _strip_names(self, text: str) -> str:
+        out, i = [], 0
+        while i < len(text):
+            for name in self._by_first.get(text[i], ()):
+                if text.startswith(name, i):
+                    out.append(" ")
+                    i += len(name)
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+    def words(self, lang: str, page: str, text: str, code: list[str], icons: frozenset[str] = frozenset()) -> None:
+        """The word checks on one block of text (a page's text or one grid cell or header)."""
+        base = page.split(" › ")[0]
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line in SWITCH_LINES or line in icons or line in self._names:
+                continue
+            if (lang, base, line) in self._read:
+                continue
+            self._read.add((lang, base, line))
+            shown = line if len(line) <= 90 else line[:87] + "…"
+            for m in RAW_NONE.finditer(line):
+                self.add(lang, page, "none", f"{m.group(1)} in «{shown}»")
+            clean = self._clean(line, code)
+            for m in SNAKE.finditer(clean):
+                self.add(lang, page, "snake_case", f"{m.group(0)} in «{shown}»")
+            clean = RAW_NONE.sub(" ", SNAKE.sub(" ", clean))
+            if lang == "zh":
+                for m in WORD.finditer(clean):
+                    if m.group(0) not in ZH_ASCII_ALLOWED:
+                        self.add(lang, page, "english", f"{m.group(0)} in «{shown}»")
+            else:
+                for m in CJK.finditer(clean):
+                    if not re.search(r"[\u3400-\u9fff]", m.group(0)):
+                        continue   # CJK punctuation alone (、。「」) is reported with the words around it
+                    self.add(lang, page, "cjk", f"{m.group(0)} in «{shown}»")
+
+    def page_text(self, lang: str, page: str, seen: dict, sidebar: bool) -> None:
+        for error in seen.get("errors", []):
+            self.add(lang, page, "error", error)
+        icons = frozenset(seen["icons"])
+        self.words(lang, page, seen["main"], seen["code"], icons)
+        if sidebar:
+            self.words(lang, "sidebar", seen["sidebar"], seen["code"], icons)
+        for grid in seen["grids"]:
+            if grid.get("unreadable"):
+                self.add(lang, page, "unreadable", "a dataframe whose cells could not be read")
+            for header in grid["headers"]:
+                self.words(lang, page, header, [])
+            for cell in grid["cells"]:
+                self.words(lang, page, cell, [])
+
+    def cuts(self, lang: str, page: str, seen: dict, width: int) -> None:
+        for text in seen["cut"]:
+            self.add(lang, page, "cut", f"{text} at {width} px")
+        for grid in seen["grids"]:
+            for c in grid["cut"]:
+                self.add(lang, page, "cut_header",
+                         f"{c['text']} at {width} px (needs {c['need']} px, has {c['room']} px)")
+
+
+# ---------------------------------------------------------------- the browser walk
+def settle(page: Page) -> None:
+    """After a page load: the run finished (twice, 200 ms apart, for a page that reruns itself), then every
+    visible chart and dataframe drawn."""
+    wait_idle(page)
+    wait_drawn(page, 0)
+    wait_drawn(page, 200)
+
+
+def sign_in(page: Page, url: str, password: str) -> None:
+    m = main(page)
+    page.goto(f"{url}/?lang=zh")
+    expect(m.locator("h1").first).to_have_text("登录", timeout=120_000)
+    wait_idle(page)
+    m.get_by_label("用户名").fill(DIRECTOR)
+    m.get_by_label("密码", exact=True).fill(password)
+    m.get_by_role("button", name="登录").click()
+    expect(m.locator("h1").first).to_have_text("总览")
+    wait_idle(page)
+
+
+def read_state(page: Page, checker: Checker, lang: str, name: str, width_now: int, sidebar: bool) -> int:
+    """Check what is on screen now at ``width_now``, then the cuts at the other width; returns the width left."""
+    open_expanders(page)
+    seen = read_page(page)
+    checker.page_text(lang, name, seen, sidebar)
+    checker.cuts(lang, name, seen, width_now)
+    other = WIDTHS[1] if width_now == WIDTHS[0] else WIDTHS[0]
+    page.set_viewport_size({"width": other, "height": HEIGHT})
+    wait_drawn(page, 150)   # grids and metrics re-layout to the new width
+    checker.cuts(lang, name, read_page(page, max_rows=0), other)
+    return other
+
+
+def walk(page: Page, url: str, account: str, checker: Checker) -> dict[str, float]:
+    """Every page and tab in both languages; returns seconds per page visit (for the log)."""
+    timings: dict[str, float] = {}
+    width = WIDTHS[0]
+    m = main(page)
+    for lang in ("zh", "en"):
+        for name, path in PAGES:
+            started = time.monotonic()
+            query = f"?lang={lang}" + (f"&account={quote(account)}" if name == "Dossier" else "")
+            page.goto(f"{url}/{path}{query}")
+            expect(m.locator("h1").first).to_be_visible(timeout=60_000)
+            settle(page)
+            assert "/" + path in page.url, f"{name} ({lang}) redirected to {page.url}"
+            tabs = m.locator('[data-testid="stTabs"]').first.locator('[role="tab"]')
+            tab_names = [t.strip() for t in tabs.all_inner_texts()]
+            if not tab_names:
+                width = read_state(page, checker, lang, name, width, sidebar=True)
+            for i, tab in enumerate(tab_names):
+                tabs.nth(i).click()
+                wait_drawn(page)
+                width = read_state(page, checker, lang, f"{name} › {tab}", width, sidebar=(i == 0))
+            timings[f"{lang} {name}"] = round(time.monotonic() - started, 1)
+    return timings
+
+
+def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_store, tmp_path: Path) -> None:
+    expect.set_options(timeout=30_000)
+    d = demo_store
+    checker = Checker(d["literals"], d["users"])
+    started = time.monotonic()
+    with StreamlitServer(d["path"], tmp_path / "streamlit.log") as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT}, locale="zh-CN")
+        try:
+            sign_in(page, server.url, str(d["password"]))
+            timings = walk(page, server.url, d["account"], checker)
+        except BaseException:
+            try:
+                shoot(page, tmp_path / "failure.png")
+            except Exception:
+                pass
+            print(f"\nstreamlit log (tail):\n{server.log_text()}")
+            raise
+        finally:
+            browser.close()
+    print(f"\nwalked in {time.monotonic() - started:.1f} s: {timings}")
+    report = "\n".join(f"  ({lang}, {page}, {kind}, {text})" for lang, page, kind, text in checker.violations)
+    assert not checker.violations, (f"{len(checker.violations)} violations as (language, page, kind, text):\n"
+                                    + report)
+
+
+def test_the_checks_flag_codes_other_languages_and_none_but_not_the_datas_own_names() -> None:
+    checker = Checker({"合肥恒宏农业集团有限公司", "华东"}, {"zhao_director"})
+    seen = {"main": "\n".join(["销售额 (万元)", "sales_without (万元)", "200MB per file", "当前用户: zhao_director",
+                               "SKU 数 12", "数据库: kam.duckdb", "upload_file", "收件箱 /srv/kam/inbox"]),
+            "sidebar": "语言 · Language\n中文\nEnglish", "code": [], "icons": ["upload_file"],
+            "grids": [{"headers": ["客户"], "cells": ["None", "合肥恒宏农业集团有限公司"], "cut": []}], "cut": []}
+    checker.page_text("zh", "Rankings", seen, sidebar=True)
+    seen_en = {"main": "合肥恒宏农业集团有限公司 · 华东\n演示数据 demo\nJan 2026\nTier: 战略性…",
+               "sidebar": "语言 · Language\n中文", "code": [], "icons": [],
+               "grids": [{"headers": ["Sales (10k CNY)"], "cells": ["NaT"],
+                          "cut": [{"text": "Sales (10k CNY)", "need": 90, "room": 59}]}],
+               "cut": ["Strateg…"]}
+    checker.page_text("en", "Tiers › Accounts", seen_en, sidebar=True)
+    checker.cuts("en", "Tiers › Accounts", seen_en, 1280)
+    assert checker.violations == [
+        ("zh", "Rankings", "snake_case", "sales_without in «sales_without (万元)»"),
+        ("zh", "Rankings", "english", "per in «200MB per file»"),
+        ("zh", "Rankings", "english", "file in «200MB per file»"),
+        ("zh", "Rankings", "none", "None in «None»"),
+        ("en", "Tiers › Accounts", "cjk", "演示数据 in «演示数据 demo»"),
+        ("en", "Tiers › Accounts", "cjk", "战略性 in «Tier: 战略性…»"),
+        ("en", "Tiers › Accounts", "none", "NaT in «NaT»"),
+        ("en", "Tiers › Accounts", "cut", "Strateg… at 1280 px"),
+        ("en", "Tiers › Accounts", "cut_header", "Sales (10k CNY) at 1280 px (needs 90 px, has 59 px)"),
+    ]
