@@ -125,7 +125,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("attention_sales_drop_share", 0.10, "ratio", low=0, high=1, step=0.01, group="attention"),
         Setting("attention_min_completeness", 0.50, "ratio", low=0, high=1, step=0.05, group="attention"),
         Setting("import_max_columns", Limits.max_columns, "int", low=20, high=16_384, step=10, group="import"),
-        Setting("amount_unit", "wan", "choice", choices=("yuan", "wan"), group="display", choice_label="unit"),
+        Setting("amount_unit", "wan", "choice", choices=("yuan", "wan"), group="display", choice_label="amount_unit"),
         Setting("language", "zh", "choice", choices=("zh", "en"), group="display", choice_label="lang"),
         Setting("inbox_dir", "inbox", "text"),
         Setting("smtp_host", "", "text"),

@@ -148,17 +148,23 @@ def metric_value(page: Page, label: str) -> str:
     return metric.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
-def wan_value(text: str) -> tuple[float, float]:
-    """``"12,345.67 万元"`` / ``"12,345 (10k CNY)"`` → (the number in 万元, the step it is shown to).
+# How many 万元 one shown unit is worth.
+_UNITS_IN_WAN = {"亿元": 10_000.0, "万元": 1.0, "元": 0.0001, "bn CNY": 100_000.0, "M CNY": 100.0, "K CNY": 0.1,
+                 "CNY": 0.0001}
 
-    The step (0.01 for two decimals, 1 for none) is how far apart two shown
-    values can be, so callers compare with the precision the page chose.
+
+def wan_value(text: str) -> tuple[float, float]:
+    """``"12,345.67 万元"`` / ``"19.60 亿元"`` / ``"1.25 M CNY"`` → (the amount in 万元, the step it is shown to).
+
+    The step (0.01 亿元 for two decimals, …) is how far apart two shown values can be, in 万元, so callers
+    compare with the precision the page chose.
     """
-    m = re.search(r"[−-]?[\d,]+(?:\.(\d+))?", text)
+    m = re.search(r"([−-]?[\d,]+(?:\.(\d+))?)\s*(亿元|万元|元|bn CNY|M CNY|K CNY|CNY)", text)
     if not m:
         raise ValueError(f"no amount in {text!r}")
-    decimals = len(m.group(1) or "")
-    return float(m.group(0).replace(",", "").replace("−", "-")), 10.0 ** -decimals
+    scale = _UNITS_IN_WAN[m.group(3)]
+    decimals = len(m.group(2) or "")
+    return float(m.group(1).replace(",", "").replace("−", "-")) * scale, 10.0 ** -decimals * scale
 
 
 def content_height(page: Page) -> int:

@@ -7,8 +7,8 @@ the Overview, upload the demo's messy export, check the validation report,
 confirm, see the new totals, open Rankings and Tiers, switch to English,
 download the tier workbook and open it, switch back, open a dossier by
 selecting its row on Rankings and change the company phone. Full-page screenshots go to a temporary
-folder (``KAM_SCREENSHOTS`` names another); with ``KAM_DOCS_SCREENSHOTS=1`` the
-chosen ones are also written to ``docs/``.
+folder (``KAM_SCREENSHOTS`` names another). The screenshots in ``docs/`` are made by
+``scripts/screenshots.py``.
 
 The expected figures come from an independent source: the demo generator's
 lines summed in pandas (:func:`kam_core.demo.generate_sales`) and the sample
@@ -21,7 +21,6 @@ import io
 import os
 import re
 import secrets
-import shutil
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote
@@ -42,13 +41,8 @@ from kam_core import demo  # noqa: E402
 from kam_core.locales.formatting import tier_label  # noqa: E402
 
 from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, StreamlitServer, go_to, main,  # noqa: E402
-                             first_chart_bottom, metric_value, shoot, sidebar, wait_charts, wait_idle, wan_value)
+                             metric_value, shoot, sidebar, wait_charts, wait_idle, wan_value)
 
-# screenshot name → (file under docs/, height of the shot or None for the whole page).
-# The README's first screen shows Overview on the demo data alone, 1400 wide, down to the end of
-# the first row of charts (0 = measured on the page).
-DOCS_SHOTS = {"overview_before": ("overview.png", 0), "import_report": ("import_report.png", None),
-              "rankings": ("rankings.png", None), "tiers": ("tiers.png", None), "dossier": ("dossier.png", None)}
 NEW_PHONE = "021-6688-1234"
 
 
@@ -75,15 +69,7 @@ def shots(tmp_path: Path) -> dict[str, Path]:
 
 
 def save_shot(page: Page, shots: dict[str, Path], name: str) -> Path:
-    path = shoot(page, shots["dir"] / f"{name}.png")
-    if name in DOCS_SHOTS:
-        doc_name, height = DOCS_SHOTS[name]
-        if height == 0:
-            height = min(1200, max(900, first_chart_bottom(page) + 24))
-        doc_path = shoot(page, shots["dir"] / f"docs_{doc_name}", height) if height else path
-        if os.environ.get("KAM_DOCS_SCREENSHOTS") == "1":
-            shutil.copyfile(doc_path, ROOT / "docs" / doc_name)
-    return path
+    return shoot(page, shots["dir"] / f"{name}.png")
 
 
 def switch_language(page: Page, label: str) -> None:

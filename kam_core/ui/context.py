@@ -25,7 +25,7 @@ import streamlit as st
 from kam_core.ui import charts
 
 from kam_core import dossier
-from kam_core.locales.formatting import format_number, format_pct
+from kam_core.locales.formatting import format_number, format_pct, period_sentence
 from kam_core.imports.pipeline import list_imports
 from kam_core.locales.labels import join_items, setting_help, setting_label, t
 from kam_core.sales import accounts as account_sales
@@ -338,14 +338,6 @@ def tier_table(ctx: Context, year: int | None = None) -> pd.DataFrame:
 
 
 @cached_by_data_version(max_entries=32)
-def tier_csv(ctx: Context) -> bytes:
-    """The view's tier table as the CSV the Tiers page offers (Excel-ready, formula-safe)."""
-    from kam_core.exports import reports
-
-    return reports.table_to_csv_bytes(tier_table(ctx)[tiers.TIER_COLUMNS])
-
-
-@cached_by_data_version(max_entries=32)
 def overview(ctx: Context) -> dict[str, Any]:
     """The Overview's KPIs, their changes against the comparison window, and the tier counts with theirs."""
     p = period(ctx)
@@ -383,11 +375,6 @@ def backtest(ctx: Context) -> pd.DataFrame:
     """The projection's backtest on the past complete years (pooled rows only), company-wide."""
     bt = projections.backtest(ctx.store, settings=ctx.settings)
     return bt[bt["year"].isna()].reset_index(drop=True)
-
-
-@cached_by_data_version(max_entries=16)
-def stop_impact(ctx: Context) -> pd.DataFrame:
-    return tiers.stop_impact(ctx.store, ctx.year, top=10, filters=ctx.filters, settings=ctx.settings)
 
 
 def criteria(ctx: Context) -> pd.DataFrame:
@@ -484,10 +471,9 @@ def scope_notes(ctx: Context) -> None:
     """Under the title: which days the figures count and compare, and what a filter does and does not change."""
     p = period(ctx)
     lines = []
-    if p.as_of is not None and ctx.year is not None:
-        key = "period.unfinished" if p.unfinished else "period.complete"
-        lines.append(ctx.t(key, year=ctx.year, start=p.start, through=p.through, prev_start=p.prev_start,
-                           prev_through=p.prev_through))
+    note = figures.period_note(p, dt.date.today()) if ctx.year is not None else None
+    if note is not None:
+        lines.append(period_sentence(*note, ctx.lang))
     if ctx.filters:
         scope = join_items([ctx.t(f"filters.scope.{d}") for d in ctx.filters.active()], ctx.lang)
         lines.append(ctx.t("filters.tier_note", scope=scope))

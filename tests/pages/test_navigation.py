@@ -42,7 +42,7 @@ def test_a_link_with_filters_in_the_url_opens_that_view(fixture_db):
     at.run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Overview"]
-    assert metrics_by_label(at)["Sales"] == "1,100.00 (10k CNY)"          # Charlie 6M + Delta 5M
+    assert metrics_by_label(at)["Sales"] == "11.00 M CNY"                 # Charlie 6M + Delta 5M
 
 
 def test_the_language_switch_changes_the_labels_on_every_page(fixture_db):
@@ -51,7 +51,7 @@ def test_the_language_switch_changes_the_labels_on_every_page(fixture_db):
     sidebar_widget(at, "radio", "kam_lang").set_value("en").run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Overview"]
-    assert metrics_by_label(at)["Sales"] == "12,500.00 (10k CNY)"
+    assert metrics_by_label(at)["Sales"] == "125.00 M CNY"
     assert sidebar_widget(at, "selectbox", "kam_year").label == "Year"
     assert at.query_params["lang"] == "en"
     for page, title in PAGES_EN.items():
@@ -113,7 +113,7 @@ def test_loading_the_demo_from_the_empty_state_fills_the_overview(empty_db):
     assert not at.exception
     shown = metrics_by_label(at)
     assert shown["客户数"] not in ("0", "—")
-    assert shown["销售额"].endswith(" 万元") and shown["销售额"] != "0.00 万元"
+    assert shown["销售额"].endswith((" 万元", " 亿元")) and shown["销售额"] not in ("0.00 万元", "0.00 亿元")
     assert not at.info
 
 
