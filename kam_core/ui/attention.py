@@ -8,6 +8,7 @@ import streamlit as st
 
 from kam_core import attention as rules
 from kam_core.ui import clickthrough, context, tables
+from kam_core.locales.formatting import MISSING
 
 
 def attention_section(ctx: context.Context, today: dt.date | None = None) -> None:
@@ -36,7 +37,7 @@ def dossier_attention(ctx: context.Context, account: str, today: dt.date | None 
     frame = rules.attention_frame(items, ctx.lang, ctx.unit)
     shown, config = _view(ctx, frame.drop(columns=["account"]), link=False)
     st.markdown(f"**⚠️ {ctx.t('attention.title')}** · {ctx.t('attention.count', n=len(frame))}")
-    st.dataframe(shown, column_config=config, hide_index=True, width="stretch", key=f"dz_attention_{account}")
+    st.dataframe(shown, column_config=config, hide_index=True, width="stretch", key=f"dz_attention_{account}", placeholder=MISSING)
 
 
 def _view(ctx: context.Context, frame: pd.DataFrame, link: bool) -> tuple[pd.DataFrame, dict]:

@@ -17,6 +17,7 @@ from typing import Any, Collection, Mapping, Sequence
 import pandas as pd
 import streamlit as st
 
+from kam_core.locales.formatting import MISSING
 from kam_core.ui import context
 
 DOSSIER_PAGE = "app_pages/dossier.py"
@@ -70,6 +71,7 @@ def table(shown: pd.DataFrame, key: str, accounts: Sequence[str], where: Any = s
     """``st.dataframe(shown)`` in ``where``; selecting row *i* opens the dossier of ``accounts[i]``."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
+    kwargs.setdefault("placeholder", MISSING)
     event = where.dataframe(shown, key=_key(key), on_select="rerun", selection_mode="single-row", **kwargs)
     rows = event.selection.rows if event and event.selection else []
     names = list(accounts)

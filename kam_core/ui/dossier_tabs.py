@@ -27,7 +27,7 @@ from kam_core.ui.dossier_exports import exports_section
 from kam_core.ui.org_chart import org_chart_dot
 from kam_core.ui.plans_page import uplift_table
 from kam_core.ui.record_editor import (blank, choice_label, field_label, flash, invalid_lines, record_table,
-                                       save_account, show_flash, show_value, value_label)
+                                       save_account, show_flash, show_value, user_label, value_label)
 from kam_core.ui.text import escape_md
 
 EXPIRY_DAYS = 60
@@ -78,13 +78,14 @@ def header_card(ctx: context.Context, account: str, acct: dict | None, table: pd
         st.caption(ctx.t("dossier.no_sales_year", year=ctx.year))
     else:
         r = row.iloc[0]
-        cols = st.columns(6)
-        cols[0].metric(ctx.t("col.tier"), tier_label(r["tier"], ctx.lang))
-        cols[1].metric(ctx.t("col.rank"), format_number(r["rank"]))
-        cols[2].metric(ctx.t("col.share"), format_pct(r["share"], 2))
-        cols[3].metric(ctx.t("col.margin"), format_pct(r["margin"], 1))
-        cols[4].metric(ctx.t("col.yoy"), format_signed_pct(r["yoy"], 1))
-        cols[5].metric(ctx.t("col.to_next_tier"), format_amount(r["to_next_tier"], ctx.unit, ctx.lang))
+        # The tier is a word, too long for a metric's large type in a sixth of the page: a badge above them.
+        st.markdown(f"**{ctx.t('col.tier')}**: :blue-badge[{escape_md(tier_label(r['tier'], ctx.lang))}]")
+        cols = st.columns(5)
+        cols[0].metric(ctx.t("col.rank"), format_number(r["rank"]))
+        cols[1].metric(ctx.t("col.share"), format_pct(r["share"], 2))
+        cols[2].metric(ctx.t("col.margin"), format_pct(r["margin"], 1))
+        cols[3].metric(ctx.t("col.yoy"), format_signed_pct(r["yoy"], 1))
+        cols[4].metric(ctx.t("col.to_next_tier"), format_amount(r["to_next_tier"], ctx.unit, ctx.lang))
     owner = escape_md((acct or {}).get("owner")) or ctx.t("dossier.no_owner")
     backup = escape_md((acct or {}).get("backup_owner"))
     line = f"**{ctx.t('dossier.owner')}**: {owner}"
@@ -221,7 +222,7 @@ def price_effect_table(ctx: context.Context, account: str, changes: pd.DataFrame
         ctx.t("dossier.sales_after"): [format_amount(v, ctx.unit, ctx.lang) for v in effects["sales_after"]],
         ctx.t("dossier.sales_change"): [format_signed_pct(v, 1) for v in effects["change_share"]],
     })
-    st.dataframe(view, hide_index=True, width="stretch", key=f"dz_price_effect_{account}")
+    st.dataframe(view, hide_index=True, width="stretch", key=f"dz_price_effect_{account}", placeholder=MISSING)
     st.caption(ctx.t("dossier.price_effect_note"))
 
 
@@ -256,18 +257,18 @@ def sales_tab(ctx: context.Context, account: str) -> None:
         st.markdown(f"**{ctx.t('dossier.category_mix')}**")
         m = context.account_mix(ctx, account, "category")
         shown, config = tables.localise(m, ["category", "sales", "share"], ctx.lang, ctx.unit)
-        st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
+        st.dataframe(shown, column_config=config, hide_index=True, width="stretch", placeholder=MISSING)
     with c2:
         st.markdown(f"**{ctx.t('dossier.region_mix')}**")
         by = st.segmented_control(ctx.t("dossier.mix_by"), ("region", "store"), default="region",
                                   format_func=lambda v: ctx.t(f"col.{v}"), key="dz_mix_by") or "region"
         m = context.account_mix(ctx, account, by)
         shown, config = tables.localise(m, [by, "sales", "share"], ctx.lang, ctx.unit)
-        st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
+        st.dataframe(shown, column_config=config, hide_index=True, width="stretch", placeholder=MISSING)
     st.markdown(f"**{ctx.t('dossier.top_products')}**")
     top = context.account_top_products(ctx, account)
     shown, config = tables.localise(top, ["sku", "product", "qty", "sales", "gross_profit", "share"], ctx.lang, ctx.unit)
-    st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
+    st.dataframe(shown, column_config=config, hide_index=True, width="stretch", placeholder=MISSING)
 
 
 # ---------------------------------------------------------------- records
@@ -301,7 +302,7 @@ def records_tab(ctx: context.Context, account: str, editable: bool, today: dt.da
         st.markdown(f"**{ctx.t('dossier.recent_orders')}**")
         orders = context.account_recent_orders(ctx, account)
         shown, config = tables.localise(orders, ["date", "lines", "qty", "sales"], ctx.lang, ctx.unit)
-        st.dataframe(shown, column_config=config, hide_index=True, width="stretch")
+        st.dataframe(shown, column_config=config, hide_index=True, width="stretch", placeholder=MISSING)
     with c2:
         stock = context.account_stock(ctx, account)
         if stock.empty:
@@ -312,7 +313,7 @@ def records_tab(ctx: context.Context, account: str, editable: bool, today: dt.da
                 "sku": ctx.t("col.sku"), "product": ctx.t("col.product"), "qty_on_hand": ctx.t("dossier.stock_on_hand"),
                 "stock_value": ctx.t("dossier.stock_value"), "weekly_qty": ctx.t("dossier.weekly_qty"),
                 "weeks_of_cover": ctx.t("dossier.weeks_of_cover")})
-            st.dataframe(view, hide_index=True, width="stretch")
+            st.dataframe(view, hide_index=True, width="stretch", placeholder=MISSING)
 
 
 def target_progress(ctx: context.Context, account: str) -> None:
@@ -392,7 +393,7 @@ def history_tab(ctx: context.Context, account: str) -> None:
         return
     view = pd.DataFrame({
         ctx.t("audit.when"): hist["happened_at"],
-        ctx.t("audit.who"): hist["who"],
+        ctx.t("audit.who"): [user_label(w, ctx.lang) for w in hist["who"]],
         ctx.t("dossier.action"): [label_or(f"audit.action.{a}", ctx.lang, str(a)) for a in hist["action"]],
         ctx.t("dossier.record"): [label_or(f"record.{tb}", ctx.lang, str(tb)) + f" #{k}" if tb != "accounts"
                                   else str(k) for tb, k in zip(hist["table_name"], hist["record_key"])],
@@ -513,7 +514,7 @@ def department_section(ctx: context.Context, today: dt.date | None = None) -> No
                 ctx.t("col.dossier"): [tables.dossier_link(a, context.url_params()) for a in gaps["account"]],
             })
             st.dataframe(view, hide_index=True, width="stretch", column_config={
-                ctx.t("col.dossier"): st.column_config.LinkColumn(ctx.t("col.dossier"), display_text=ctx.t("col.dossier"))})
+                ctx.t("col.dossier"): st.column_config.LinkColumn(ctx.t("col.dossier"), display_text=ctx.t("col.dossier"))}, placeholder=MISSING)
         soon = dossier.expiring_agreements(ctx.store, today, EXPIRY_DAYS)
         st.markdown(f"**{ctx.t('dossier.expiring_title', days=EXPIRY_DAYS)}**")
         if soon.empty:
@@ -523,4 +524,4 @@ def department_section(ctx: context.Context, today: dt.date | None = None) -> No
                 ctx.t("col.account"): soon["account"], ctx.t("record.agreement_title"): soon["title"],
                 ctx.t("record.valid_to"): [pd.Timestamp(v).date() for v in soon["valid_to"]],
                 ctx.t("dossier.days_left"): soon["days_left"].astype(int),
-            }), hide_index=True, width="stretch")
+            }), hide_index=True, width="stretch", placeholder=MISSING)

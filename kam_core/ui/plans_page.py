@@ -10,7 +10,7 @@ import streamlit as st
 from kam_core import dossier
 from kam_core.dossier import plans
 from kam_core.dossier.fields import EXCHANGE_ITEMS, PLAN_KINDS
-from kam_core.locales.formatting import format_amount, format_signed_pct
+from kam_core.locales.formatting import MISSING, format_amount, format_signed_pct
 from kam_core.ui import charts, clickthrough, context
 from kam_core.ui.record_editor import blank, choice_label, record_table, show_flash
 
@@ -33,7 +33,7 @@ def uplift_table(ctx: context.Context, uplift: pd.DataFrame) -> None:
         ctx.t("plan.sales_before"): divisor_fmt["sales_before"],
         ctx.t("plan.uplift_share"): [format_signed_pct(v) for v in uplift["uplift_share"]],
     })
-    st.dataframe(view, hide_index=True, width="stretch")
+    st.dataframe(view, hide_index=True, width="stretch", placeholder=MISSING)
 
 
 
@@ -96,7 +96,7 @@ def plans_page(ctx: context.Context, today: dt.date | None = None) -> None:
     for k in EXCHANGE_ITEMS:
         view[f"{plans.EXCHANGE_STEPS[k]}. {ctx.t(f'plan.exchange.{k}')}"] = ["✅" if v else "—" for v in check[k]]
     view[ctx.t("plan.exchange_done")] = [f"{n}/{len(EXCHANGE_ITEMS)}" for n in check["done"]]
-    st.dataframe(view, hide_index=True, width="stretch", key="pl_exchange")
+    st.dataframe(view, hide_index=True, width="stretch", key="pl_exchange", placeholder=MISSING)
     plan_editor(ctx, accounts)
 
 

@@ -14,10 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from kam_core import dossier
+from kam_core.dossier.queries import checklist
 from kam_core.dossier.fields import ACCOUNT_FACT_FIELDS, BASIC_FIELDS, RECORD_KINDS, SCORE_FIELDS, SPECS, item_label_key
 from kam_core.locales.formatting import MISSING
-from kam_core.locales.labels import label_or, t
-from kam_core.permissions import PermissionDenied
+from kam_core.locales.labels import join_items, label_or, t
+from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.ui import context, errors
 from kam_core.ui.text import escape_md
 
@@ -67,10 +68,24 @@ def field_label(kind: str, name: str, lang: str) -> str:
 
 
 def value_label(kind: str, name: str, value: Any, lang: str) -> Any:
-    """A stored value as a person reads it: a coded field's label (a role, a plan status …), else the value."""
+    """A stored value as a person reads it: a coded field's label (a role, a plan status …), the §5
+    checklist as the items it has ticked, else the value."""
     if (kind, name) in CHOICE_PREFIX:
         return choice_label(kind, name, value, lang)
+    if (kind, name) == ("accounts", "exchange_checklist") and not blank(value):
+        try:
+            ticked = [item for item, done in checklist(value).items() if done]
+        except (ValueError, TypeError, AttributeError):
+            return value
+        return join_items([t(f"plan.exchange.{item}", lang) for item in ticked], lang) or t("plan.exchange_none", lang)
     return MISSING if blank(value) else value
+
+
+def user_label(name: Any, lang: str) -> str:
+    """A user name as the history shows it: the product's own writes as "system" in the page's words."""
+    if blank(name):
+        return MISSING
+    return t("audit.system", lang) if name == SYSTEM.name else str(name)
 
 
 def choice_label(kind: str, name: str, code: Any, lang: str) -> str:

@@ -12,6 +12,7 @@ from kam_core.permissions import can
 from kam_core.settings import SETTINGS
 from kam_core.ui import inbox as inbox_view
 from kam_core.ui.context import Context, save_changed_settings
+from kam_core.locales.formatting import MISSING
 
 NEW = ""
 
@@ -54,7 +55,7 @@ def render(ctx: Context) -> None:
             ctx.t("schedule.col.where"): [_where(ctx, s) for s in items],
             ctx.t("schedule.col.enabled"): [s.enabled for s in items],
             ctx.t("schedule.col.next"): [_next(runner, s) for s in items],
-        }), hide_index=True, width="stretch")
+        }), hide_index=True, width="stretch", placeholder=MISSING)
     else:
         st.caption(ctx.t("schedule.none"))
     _editor(ctx, items)
@@ -166,7 +167,7 @@ def _run_log(ctx: Context) -> None:
         ctx.t("schedule.col.where"): [join_items(r["delivered_to"], ctx.lang) for r in runs],
         ctx.t("schedule.col.result"): [ctx.t(f"schedule.result.{r['status']}") for r in runs],
         ctx.t("schedule.col.error"): [r["error"] or "" for r in runs],
-    }), hide_index=True, width="stretch")
+    }), hide_index=True, width="stretch", placeholder=MISSING)
 
 
 def _mail_server(ctx: Context) -> None:

@@ -16,7 +16,7 @@ from kam_core.exports import reports
 from kam_core.sales import accounts as account_sales
 from kam_core.sales import figures as metrics
 from kam_core.sales import tiers
-from kam_core.locales.formatting import format_amount, format_signed_pct
+from kam_core.locales.formatting import format_amount, format_signed_pct, tier_label
 from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.store import open_store
 from kam_core.ui.org_chart import org_chart_dot
@@ -62,7 +62,8 @@ def test_the_dossier_page_renders_the_header_card_and_all_seven_tabs(app, demo_d
     finally:
         store.close()
     card = {m.label: m.value for m in at.metric}
-    assert list(card)[:6] == ["级别", "销售排名", "销售占比", "毛利率", "同比", "距下一级"]
+    assert list(card)[:5] == ["销售排名", "销售占比", "毛利率", "同比", "距下一级"]
+    assert f"**级别**: :blue-badge[{tier_label(row['tier'], 'zh')}]" in [m.value for m in at.markdown]
     assert card["销售排名"] == str(int(row["rank"]))
     assert card["销售占比"] == f"{row['share'] * 100:.2f}%"
     # the first demo dossier has an agreement running out in 30 days: highlighted
