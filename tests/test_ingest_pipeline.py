@@ -521,3 +521,32 @@ def test_two_checks_staged_under_one_id_are_committed_under_two(store):
     assert commit_import(store, b) == 2                 # b is checked again under the id its commit drew
     assert store.cursor().execute(
         "select import_id, count(*) from sales group by 1 order by 1").fetchall() == [(1, 3), (2, 3)]
+
+
+FOLD = """
+日期,供应商,销售额
+2025-02-03,{name},100
+"""
+
+
+def test_a_name_folded_by_the_suffix_rules_is_listed_and_can_be_kept_apart_for_good(store):
+    import_file(store, csv_bytes(FOLD.format(name="合肥恒宏农业集团有限公司")), "a.csv")
+    plan = prepare_import(store, csv_bytes(FOLD.format(name="合肥恒宏农业集团")), "b.csv")
+    d = plan.report.data
+    assert d["folded_names"] == [["合肥恒宏农业集团", "合肥恒宏农业集团有限公司"]]
+    assert [(n["code"], n["name"], n["account"]) for n in d["notes"] if n["code"] == "folded"] == [
+        ("folded", "合肥恒宏农业集团", "合肥恒宏农业集团有限公司")]
+    plan.close()
+    # kept apart: its own account, and remembered under its exact spelling
+    import_file(store, csv_bytes(FOLD.format(name="合肥恒宏农业集团")), "b.csv",
+                ImportOptions(keep_apart=["合肥恒宏农业集团"]))
+    cur = store.cursor()
+    assert cur.execute("select account, account_raw from sales order by import_id").fetchall() == [
+        ("合肥恒宏农业集团有限公司", "合肥恒宏农业集团有限公司"), ("合肥恒宏农业集团", "合肥恒宏农业集团")]
+    assert cur.execute("select alias_key, alias, account from account_aliases order by alias").fetchall() == [
+        ("=合肥恒宏农业集团", "合肥恒宏农业集团", "合肥恒宏农业集团"),
+        ("合肥恒宏农业", "合肥恒宏农业集团有限公司", "合肥恒宏农业集团有限公司")]
+    # a later file with that spelling stays apart without being asked, and lists no fold
+    _, later = import_file(store, csv_bytes(FOLD.format(name="合肥恒宏农业集团").replace("02-03", "02-04")), "c.csv")
+    assert later.report.data["folded_names"] == []
+    assert cur.execute("select account from sales where import_id = 3").fetchall() == [("合肥恒宏农业集团",)]

@@ -202,7 +202,7 @@ def _prepare(store: Store, con: duckdb.DuckDBPyConnection, data: bytes, file_nam
     head = find_headers(read.grids, options.header_row, report_progress)
     cols = map_columns(store, head, options)
     order = choose_date_order(con, head, cols, options.date_order)
-    names = match_accounts(store, con, head, cols, options.account_from, report_progress)
+    names = match_accounts(store, con, head, cols, options.account_from, report_progress, options.keep_apart)
     loaded = load_lines(store, con, head, cols, order, options.kind, import_id, report_progress)
     left = clean_leftovers(con, head, cols, loaded, report_progress)
     del head.bodies[:]

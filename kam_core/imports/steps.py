@@ -71,6 +71,7 @@ class ImportOptions:
     unit: str | None = None                                 # forces one unit for every money column
     kind: str = "sales"                                     # sales | inventory
     force: bool = False                                     # import the same bytes again
+    keep_apart: list[str] = field(default_factory=list)     # names not to fold into another by the suffix rules
 
 
 
@@ -329,10 +330,12 @@ class AccountNames:
     """accounts: each account cell's trimmed text → (the name as the export spelled it, the account)."""
 
     name_map: dict[str, tuple[str, str]]
+    apart: set[str] = field(default_factory=set)   # spellings kept apart from the names they fold with
 
 
 def match_accounts(store: Store, con: duckdb.DuckDBPyConnection, head: Headers, cols: Columns,
-                   account_from: str, report_progress: Progress | None = None) -> AccountNames:
+                   account_from: str, report_progress: Progress | None = None,
+                   keep_apart: list[str] | tuple[str, ...] = ()) -> AccountNames:
     """The accounts of the grid's distinct account cells (a few hundred names); registered as ``name_map``."""
     (report_progress or (lambda f, m: None))(0.5, "matching accounts")
     acol = cols.col_of[cols.account_field]
@@ -342,9 +345,9 @@ def match_accounts(store: Store, con: duckdb.DuckDBPyConnection, head: Headers, 
     cell_names = [r[0] for r in con.execute(
         f"select distinct {_trimmed('v')} from acc_values where {_trimmed('v')} is not null order by 1").fetchall()]
     con.unregister("acc_values")
-    name_map = _name_map(store, cell_names, account_from)
+    name_map, apart = _name_map(store, cell_names, account_from, keep_apart)
     con.register("name_map", _name_map_table(name_map))
-    return AccountNames(name_map=name_map)
+    return AccountNames(name_map=name_map, apart=apart)
 
 
 @dataclass
@@ -564,17 +567,15 @@ def settle_accounts(store: Store, con: duckdb.DuckDBPyConnection, staged: str, n
         loaded_names = sorted({n for n in name_map if name_map[n][0] in raw_loaded})
     else:
         loaded_names = sorted(set(loaded_names))
-    final_map = _name_map(store, loaded_names, account_from)
+    final_map, _ = _name_map(store, loaded_names, account_from, sorted(names.apart))
     changed = {name_map[n][0]: v for n, v in final_map.items() if name_map.get(n) != v}
     lines.rename_accounts(con, kind, import_id, changed)
     resolved = {account_raw: account for account_raw, account in final_map.values()}
     known_accounts = [r[0] for r in store.cursor().execute("select distinct account from account_aliases").fetchall()]
-    new_aliases = _new_aliases(store, resolved)
+    new_aliases = _new_aliases(store, resolved, names.apart)
     new_account_names = sorted({a for _, _, a in new_aliases} - set(known_accounts))
     suggestions = acc.suggest_aliases(new_account_names, known_accounts) if known_accounts else []
-    new_raw = {alias for _, alias, _ in new_aliases}
-    folded = sorted((raw, account) for raw, account in resolved.items()
-                    if raw in new_raw and raw != account and acc.alias_key(raw) != acc.alias_key(account))
+    folded = acc.folded_names(resolved, names.apart)
     return Settled(accounts=sorted(set(resolved.values())), new_aliases=new_aliases,
                    new_accounts=new_account_names, suggestions=suggestions, folded=folded)
 
@@ -633,6 +634,9 @@ def build_report(store: Store, con: duckdb.DuckDBPyConnection, read: Read, data:
         notes.append({"code": "no_cost", "n": int(stats[7]),
                       "text": f"{stats[7]} lines have neither cost nor profit; they are left out of margin, "
                               "not counted at zero cost"})
+    for raw, account in settled.folded:
+        notes.append({"code": "folded", "name": raw, "account": account,
+                      "text": f"{raw} → {account} (company suffix rules); keep it apart if it is another account"})
     overlap = lines.overlapping_imports(store.cursor(), kind, stats[0], stats[1], settled.accounts)
     for imp in overlap:
         notes.append({"code": "overlap", "id": imp[0], "file": imp[1], "start": str(imp[2]), "end": str(imp[3]),
@@ -662,6 +666,7 @@ def build_report(store: Store, con: duckdb.DuckDBPyConnection, read: Read, data:
         "accounts": len(settled.accounts),
         "new_accounts": settled.new_accounts,
         "alias_suggestions": [list(s) for s in settled.suggestions],
+        "folded_names": [list(f) for f in settled.folded],
         "warnings": [n["text"] for n in notes],
         "notes": notes,
         "profile_used": cols.used_profile,
@@ -778,14 +783,18 @@ def _sql_list(items: list[str]) -> str:
     return "[" + ", ".join(_sql_str(i) for i in items) + "]"
 
 
-def _name_map(store: Store, names: list[str], account_from: str) -> dict[str, tuple[str, str]]:
-    """Each account cell's (trimmed) text → (the name as the export spelled it, the account)."""
+def _name_map(store: Store, names: list[str], account_from: str,
+              keep_apart: list[str] | tuple[str, ...] = ()) -> tuple[dict[str, tuple[str, str]], set[str]]:
+    """Each account cell's (trimmed) text → (the name as the export spelled it, the account);
+    and the spellings kept apart from the names they fold with (see ``accounts.apart_names``)."""
     if account_from == "product-prefix":
         raw_of = {p: acc.product_prefix(p) for p in names}
     else:
         raw_of = {n: n for n in names}
-    resolved = acc.resolve_accounts(store.cursor(), sorted(set(raw_of.values())))
-    return {n: (raw_of[n], resolved[raw_of[n]]) for n in names if raw_of[n] in resolved}
+    raws = sorted(set(raw_of.values()))
+    apart = acc.apart_names(store.cursor(), raws, keep_apart)
+    resolved = acc.resolve_accounts(store.cursor(), raws, apart)
+    return {n: (raw_of[n], resolved[raw_of[n]]) for n in names if raw_of[n] in resolved}, apart
 
 
 def _name_map_table(name_map: dict[str, tuple[str, str]]) -> pa.Table:
@@ -974,9 +983,9 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 0.01 + 1e-9 * max(abs(a), abs(b))
 
 
-def _new_aliases(store: Store, resolved: dict[str, str]) -> list[tuple[str, str, str]]:
+def _new_aliases(store: Store, resolved: dict[str, str], apart: set[str]) -> list[tuple[str, str, str]]:
     """Alias rows to add for raw names the alias table does not know yet."""
-    keys = sorted({acc.alias_key(raw) for raw in resolved} - {""})
+    keys = sorted({acc.exact_key(raw) if raw in apart else acc.alias_key(raw) for raw in resolved} - {""})
     known = [r[0] for r in store.cursor().execute(
         "select alias_key from account_aliases where list_contains(?, alias_key)", [keys]).fetchall()] if keys else []
-    return acc.new_alias_rows(resolved, known)
+    return acc.new_alias_rows(resolved, known, apart)

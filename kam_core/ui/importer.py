@@ -136,7 +136,8 @@ def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | N
                          header_row=None if int(header_row) in (0, found) else int(header_row),
                          account_from=account_from, date_order=None if order == AUTO else order,
                          unit=None if unit == AUTO else unit, kind=kind,
-                         force=bool(st.session_state.get(f"force_{sha}")))
+                         force=bool(st.session_state.get(f"force_{sha}")),
+                         keep_apart=list(st.session_state.get(f"apart_{sha}", [])))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -357,6 +358,7 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
                          loaded=format_amount(d["amount_loaded"], "yuan", ctx.lang)))
     for note in d.get("notes", []):
         st.warning(note_text(ctx, note))
+    _keep_apart(ctx, plan)
     with st.expander(ctx.t("import.mapping") + ": " + ", ".join(
             f"{ctx.t('field.' + k)}←{escape_md(v)}" for k, v in d["mapping"].items())):
         st.json({"mapping": d["mapping"], "units": d["units"], "account_from": d["account_from"],
@@ -373,6 +375,22 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
         st.dataframe(frame, hide_index=True, width="stretch", height=240)
     st.download_button(ctx.t("import.download_report"), report_csv(ctx, plan.report),
                        file_name=f"import_report_{plan.sha256[:8]}.csv", mime="text/csv", key="import_report_dl")
+
+
+def _keep_apart(ctx: Context, plan: ImportPlan) -> None:
+    """The names the suffix rules folded into another account's name, to keep apart if the
+    user knows them to be other accounts (the file is checked again)."""
+    kept = list(plan.options.keep_apart)
+    choices = [raw for raw, _ in plan.report.data.get("folded_names", [])] + [k for k in kept]
+    if not choices:
+        return
+    sha = plan.sha256[:16]
+    picked = st.multiselect(ctx.t("import_report.keep_apart"), sorted(set(choices)), default=sorted(set(kept)),
+                            help=ctx.t("import_report.keep_apart_help"), key=f"apart_pick_{sha}")
+    if sorted(picked) != sorted(kept):
+        st.session_state[f"apart_{sha}"] = sorted(picked)
+        forget_plans()
+        st.rerun()
 
 
 def confirm_button(ctx: Context, plan: ImportPlan) -> None:

@@ -213,3 +213,44 @@ def test_a_ticked_undo_box_is_unticked_when_another_import_is_picked_and_after_e
     assert at.selectbox(key="undo_pick").value == 1
     assert at.checkbox(key="undo_sure").label.startswith("确定撤销导入 1 吗？")
     assert not at.checkbox(key="undo_sure").value and at.button(key="undo_go").disabled
+
+
+def test_a_name_folded_by_the_suffix_rules_is_listed_and_the_user_can_keep_it_apart(fixture_db):
+    long_name = UPLOAD_CSV.replace("Golf".encode(), "合肥恒宏农业集团有限公司".encode())
+    at = upload(open_page("import"), "a.csv", long_name)
+    at.button(key="import_confirm").click().run()
+    at = upload(at, "b.csv", long_name.replace("集团有限公司".encode(), "集团".encode()))
+    assert "合肥恒宏农业集团 → 合肥恒宏农业集团有限公司：按公司后缀规则计为同一客户。如果是另一家客户，请在下方分开。" in [
+        as_shown(w.value) for w in at.warning]
+    [apart] = [m for m in at.multiselect if m.label == "分开（不是同一家客户）"]
+    assert apart.options == ["合肥恒宏农业集团"]
+    apart.select("合肥恒宏农业集团").run()
+    assert not at.exception
+    assert not [w for w in at.warning if "→" in w.value]               # checked again: nothing folded
+    assert [m.value for m in at.multiselect if m.label == "分开（不是同一家客户）"] == [["合肥恒宏农业集团"]]
+    at.button(key="import_confirm").click().run()
+    at.switch_page("app_pages/overview.py").run()
+    assert metrics_by_label(at)["客户数"] == "7"                       # 5 + 合肥…有限公司 + 合肥…集团
+
+
+def _unknown_names(at) -> tuple[list[str], list[str]]:
+    """The alias section's heading of names without a dossier, and its captions."""
+    heads = [m.value for m in at.markdown if "未建档的原始名称" in m.value]
+    return heads, [c.value for c in at.caption if "已全部撤销" in c.value]
+
+
+def test_a_name_whose_lines_were_all_undone_leaves_the_alias_list(fixture_db):
+    at = open_page("dossier")
+    before, _ = _unknown_names(at)
+    assert before == ["**未建档的原始名称（6 个）**"]                   # Alpha … Foxtrot of the fixture
+    at.switch_page("app_pages/import.py").run()
+    at = upload(at, "upload.csv", UPLOAD_CSV)                           # a new supplier, Golf
+    at.button(key="import_confirm").click().run()
+    at.switch_page("app_pages/dossier.py").run()
+    assert _unknown_names(at) == (["**未建档的原始名称（7 个）**"], [])
+    at.switch_page("app_pages/import.py").run()
+    at.checkbox(key="undo_sure").check().run()
+    at.button(key="undo_go").click().run()
+    at.switch_page("app_pages/dossier.py").run()
+    assert not at.exception
+    assert _unknown_names(at) == (["**未建档的原始名称（6 个）**"], ["另有 1 个名称的数据已全部撤销，未列出。"])
