@@ -270,6 +270,18 @@ def note_text(ctx: Context, note: dict, esc=escape_md) -> str:
     return ctx.t(f"import.warn.{note['code']}", **params)
 
 
+def choices(ctx: Context, d: dict) -> list[tuple[str, str]]:
+    """How the file was read, as (label, words): the mapping, each money column's unit,
+    where the account comes from, and the date order."""
+    return [
+        (ctx.t("import.mapping"), join_items([f"{ctx.t(f'field.{f}')} ← {h}" for f, h in d["mapping"].items()], ctx.lang)),
+        (ctx.t("import.unit"), join_items([f"{ctx.t(f'field.{f}')}: {_unit_text(ctx, m)}" for f, m in d["units"].items()],
+                                          ctx.lang) or "—"),
+        (ctx.t("import.account_from"), ctx.t("account_from." + d["account_from"].replace("-", "_"))),
+        (ctx.t("import_report.date_order"), ctx.t(f"date_order.{d['date_order']}")),
+    ]
+
+
 def report_csv(ctx: Context, report: ValidationReport) -> bytes:
     """The validation report to download, in the user's language: a summary, then every rejected cell.
 
@@ -286,12 +298,7 @@ def report_csv(ctx: Context, report: ValidationReport) -> bytes:
                                                          row=format_number(sheet["header_row"]))))
         if sheet.get("title"):
             summary.append((ctx.t("import.title_rows"), sheet["title"]))
-    summary += [
-        (ctx.t("import.mapping"), join_items([f"{ctx.t(f'field.{f}')} ← {h}" for f, h in d["mapping"].items()], ctx.lang)),
-        (ctx.t("import.unit"), join_items([f"{ctx.t(f'field.{f}')}: {_unit_text(ctx, m)}" for f, m in d["units"].items()],
-                                          ctx.lang) or "—"),
-        (ctx.t("import.account_from"), ctx.t("account_from." + d["account_from"].replace("-", "_"))),
-        (ctx.t("import_report.date_order"), ctx.t(f"date_order.{d['date_order']}")),
+    summary += choices(ctx, d) + [
         (ctx.t("import.rows_read"), format_number(d["rows_read"])),
         (ctx.t("import.rows_accepted"), format_number(d["rows_accepted"])),
         (ctx.t("import.rows_skipped"), format_number(d["rows_skipped"])),
@@ -345,7 +352,7 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
     if d["skipped_by_reason"]:
         st.caption(ctx.t("import.skipped_by_reason") + ": " + skip_text(ctx, d["skipped_by_reason"]))
     st.write(f"{ctx.t('kpi.sales')}: **{format_amount(d['amount_loaded'], 'yuan', ctx.lang)}** · "
-             f"{d['date_min']} … {d['date_max']} · {ctx.t('kpi.n_accounts')}: {d['accounts']}")
+             f"{d['date_min']} … {d['date_max']} · {ctx.t('kpi.n_accounts')}: {format_number(d['accounts'])}")
     r = d["reconciliation"]
     if r["file_total"] is None:
         st.info(ctx.t("import.no_total_row"))
@@ -361,8 +368,8 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
     _keep_apart(ctx, plan)
     with st.expander(ctx.t("import.mapping") + ": " + ", ".join(
             f"{ctx.t('field.' + k)}←{escape_md(v)}" for k, v in d["mapping"].items())):
-        st.json({"mapping": d["mapping"], "units": d["units"], "account_from": d["account_from"],
-                 "date_order": d["date_order"]})
+        for label, value in choices(ctx, d):
+            st.markdown(f"{label}: {escape_md(value)}")
     if plan.report.rejected:
         st.markdown(f"**{ctx.t('import.rejected_rows')}**")
         shown = plan.report.rejected[:1000]

@@ -254,3 +254,11 @@ def test_a_name_whose_lines_were_all_undone_leaves_the_alias_list(fixture_db):
     at.switch_page("app_pages/dossier.py").run()
     assert not at.exception
     assert _unknown_names(at) == (["**未建档的原始名称（6 个）**"], ["另有 1 个名称的数据已全部撤销，未列出。"])
+
+
+def test_how_the_file_was_read_is_said_in_words_not_codes(fixture_db):
+    at = upload(open_page("import"), "upload.csv", UPLOAD_CSV)
+    said = [as_shown(m.value) for m in at.markdown]
+    assert "金额单位: 销售额: 元、毛利: 元" in said
+    assert "大客户取自: 供应商" in said and "日期顺序: 年-月-日" in said
+    assert not at.json                                                 # no raw {"account_from": "supplier"}
