@@ -29,7 +29,7 @@ else:
             try:
                 plan = importer.checked_plan(ctx, data, upload.name, opts)
             except DecisionNeeded as need:
-                importer.show_decision(ctx, need, data)
+                importer.show_decision(ctx, need, data, opts)
                 plan = None
             except ImportRejected as rej:
                 st.error(importer.rejection_text(ctx, rej))

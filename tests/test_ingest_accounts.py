@@ -80,3 +80,24 @@ def test_new_alias_rows_are_one_per_key_and_skip_known_keys(cur):
         "insert into account_aliases (alias_key, alias, account) values (?, ?, ?) on conflict (alias_key) do nothing",
         rows)
     assert resolve_accounts(cur, ["BETA Co., Ltd."]) == {"BETA Co., Ltd.": "Beta Ltd"}
+
+
+def test_a_name_kept_apart_is_its_own_account_under_its_exact_spelling(cur):
+    from kam_core.imports.accounts import apart_names, exact_key, folded_names
+
+    cur.execute("insert into account_aliases (alias_key, alias, account) values (?, ?, ?)",
+                [alias_key("合肥恒宏农业集团有限公司"), "合肥恒宏农业集团有限公司", "合肥恒宏农业集团有限公司"])
+    names = ["合肥恒宏农业集团", "合肥恒宏农业集团有限公司"]
+    folded = resolve_accounts(cur, names)
+    assert folded_names(folded) == [("合肥恒宏农业集团", "合肥恒宏农业集团有限公司")]
+    apart = apart_names(cur, names, keep_apart=[" 合肥恒宏农业集团 "])
+    assert apart == {"合肥恒宏农业集团"}
+    kept = resolve_accounts(cur, names, apart)
+    assert kept == {"合肥恒宏农业集团": "合肥恒宏农业集团", "合肥恒宏农业集团有限公司": "合肥恒宏农业集团有限公司"}
+    assert folded_names(kept, apart) == []
+    assert new_alias_rows(kept, known_keys=[alias_key("合肥恒宏农业集团有限公司")], apart=apart) == [
+        ("=合肥恒宏农业集团", "合肥恒宏农业集团", "合肥恒宏农业集团")]
+    assert exact_key("ＡＢＣ  Ltd") == "=abc ltd"          # NFKC, spaces collapsed, casefolded, suffix kept
+    # once stored, the exact spelling is found apart without being asked
+    cur.execute("insert into account_aliases (alias_key, alias, account) values (?, ?, ?)", ["=合肥恒宏农业集团", "合肥恒宏农业集团", "合肥恒宏农业集团"])
+    assert apart_names(cur, names) == {"合肥恒宏农业集团"}

@@ -488,12 +488,65 @@ TRICKY = """
 def test_wide_sheets_test_their_rows_over_a_list_of_cells_with_the_same_result(store, monkeypatch, compact):
     # wide, short sheets are classified by one lambda over the row's cells (fast to plan);
     # both ways must read the same file the same way
-    from kam_core.imports import pipeline
+    from kam_core.imports import steps
 
-    monkeypatch.setattr(pipeline, "_COMPACT_MIN_COLUMNS", 0 if compact else 10_000)
+    monkeypatch.setattr(steps, "_COMPACT_MIN_COLUMNS", 0 if compact else 10_000)
     _, plan = import_file(store, csv_bytes(TRICKY), "tricky.csv")
     d = plan.report.data
     assert (d["rows_accepted"], d["rows_rejected"]) == (4, 1)
     assert d["skipped_by_reason"] == {"blank": 1, "repeated_header": 1, "totals": 1}
     assert d["reconciliation"]["status"] == "ok" and d["reconciliation"]["file_total"] == 36
     assert [(r["row"], r["reason"]) for r in plan.report.rejected] == [(9, "not a number")]
+
+
+def test_checks_that_are_never_confirmed_take_no_import_id(store):
+    # three checks of a file (a page re-checks on every change of an option), then the import:
+    # ids follow 1, 2 (they jumped 2 → 4 → 8 when every check took one)
+    for _ in range(3):
+        plan = prepare_import(store, csv_bytes(SIMPLE), "simple.csv")
+        assert plan.import_id == 1                      # the id it would get, not taken yet
+        plan.close()
+    first, _ = import_file(store, csv_bytes(SIMPLE), "simple.csv")
+    prepare_import(store, csv_bytes(SIMPLE.replace("甲公司", "丙公司")), "b.csv").close()
+    second, _ = import_file(store, csv_bytes(SIMPLE.replace("乙公司", "丁公司")), "c.csv")
+    assert (first, second) == (1, 2)
+    assert [r["id"] for r in list_imports(store)] == [2, 1]
+
+
+def test_two_checks_staged_under_one_id_are_committed_under_two(store):
+    a = prepare_import(store, csv_bytes(SIMPLE), "a.csv")
+    b = prepare_import(store, csv_bytes(SIMPLE.replace("甲公司", "丙公司")), "b.csv")
+    assert a.import_id == b.import_id == 1
+    assert commit_import(store, a) == 1
+    assert commit_import(store, b) == 2                 # b is checked again under the id its commit drew
+    assert store.cursor().execute(
+        "select import_id, count(*) from sales group by 1 order by 1").fetchall() == [(1, 3), (2, 3)]
+
+
+FOLD = """
+日期,供应商,销售额
+2025-02-03,{name},100
+"""
+
+
+def test_a_name_folded_by_the_suffix_rules_is_listed_and_can_be_kept_apart_for_good(store):
+    import_file(store, csv_bytes(FOLD.format(name="合肥恒宏农业集团有限公司")), "a.csv")
+    plan = prepare_import(store, csv_bytes(FOLD.format(name="合肥恒宏农业集团")), "b.csv")
+    d = plan.report.data
+    assert d["folded_names"] == [["合肥恒宏农业集团", "合肥恒宏农业集团有限公司"]]
+    assert [(n["code"], n["name"], n["account"]) for n in d["notes"] if n["code"] == "folded"] == [
+        ("folded", "合肥恒宏农业集团", "合肥恒宏农业集团有限公司")]
+    plan.close()
+    # kept apart: its own account, and remembered under its exact spelling
+    import_file(store, csv_bytes(FOLD.format(name="合肥恒宏农业集团")), "b.csv",
+                ImportOptions(keep_apart=["合肥恒宏农业集团"]))
+    cur = store.cursor()
+    assert cur.execute("select account, account_raw from sales order by import_id").fetchall() == [
+        ("合肥恒宏农业集团有限公司", "合肥恒宏农业集团有限公司"), ("合肥恒宏农业集团", "合肥恒宏农业集团")]
+    assert cur.execute("select alias_key, alias, account from account_aliases order by alias").fetchall() == [
+        ("=合肥恒宏农业集团", "合肥恒宏农业集团", "合肥恒宏农业集团"),
+        ("合肥恒宏农业", "合肥恒宏农业集团有限公司", "合肥恒宏农业集团有限公司")]
+    # a later file with that spelling stays apart without being asked, and lists no fold
+    _, later = import_file(store, csv_bytes(FOLD.format(name="合肥恒宏农业集团").replace("02-03", "02-04")), "c.csv")
+    assert later.report.data["folded_names"] == []
+    assert cur.execute("select account from sales where import_id = 3").fetchall() == [("合肥恒宏农业集团",)]

@@ -18,6 +18,9 @@ import duckdb
 
 __all__ = [
     "alias_key",
+    "apart_names",
+    "exact_key",
+    "folded_names",
     "new_alias_rows",
     "normalise_name",
     "product_prefix",
@@ -120,16 +123,40 @@ def suggest_aliases(
     return out
 
 
-def resolve_accounts(cur: duckdb.DuckDBPyConnection, raw_names: Iterable[str | None]) -> dict[str, str]:
+def exact_key(s: str | None) -> str:
+    """The alias-table key of one spelling kept apart from the names it folds with:
+    ``=`` and :func:`tidy_name`, casefolded (``合肥恒宏农业集团`` is not ``合肥恒宏农业集团有限公司``)."""
+    t = tidy_name(s).casefold()
+    return "=" + t if t else ""
+
+
+def apart_names(cur: duckdb.DuckDBPyConnection, raw_names: Iterable[str | None],
+                keep_apart: Iterable[str] = ()) -> set[str]:
+    """The names that are their own account whatever their suffix: those the user keeps apart
+    now (compared as :func:`tidy_name`) and those kept apart before (their exact key is in
+    ``account_aliases``)."""
+    raws = [r for r in dict.fromkeys(raw_names) if r is not None and exact_key(r)]
+    wanted = {tidy_name(n) for n in keep_apart}
+    keys = sorted({exact_key(r) for r in raws})
+    known = {r[0] for r in cur.execute(
+        "select alias_key from account_aliases where list_contains(?, alias_key)", [keys]).fetchall()} if keys else set()
+    return {r for r in raws if tidy_name(r) in wanted or exact_key(r) in known}
+
+
+def resolve_accounts(cur: duckdb.DuckDBPyConnection, raw_names: Iterable[str | None],
+                     apart: Iterable[str] = ()) -> dict[str, str]:
     """Map each distinct raw name to its account.
 
     A name whose :func:`alias_key` is in ``account_aliases`` gets that row's
     account; any other name becomes its own account, named by the first
     spelling of its key (:func:`tidy_name`), so ``甲公司`` and ``甲有限公司`` in one
     file are one account. None and names that normalise to ``''`` are left out.
+    A name in ``apart`` (:func:`apart_names`) is matched by its :func:`exact_key`
+    only, and is its own account unless that key says otherwise.
     """
+    apart = set(apart)
     raws = [r for r in dict.fromkeys(raw_names) if r is not None]
-    keys = {r: alias_key(r) for r in raws}
+    keys = {r: exact_key(r) if r in apart else alias_key(r) for r in raws}
     wanted = sorted({k for k in keys.values() if k})
     known: dict[str, str] = {}
     if wanted:
@@ -144,17 +171,27 @@ def resolve_accounts(cur: duckdb.DuckDBPyConnection, raw_names: Iterable[str | N
     return {r: known.get(k) or first[k] for r, k in keys.items() if k}
 
 
-def new_alias_rows(mapping: Mapping[str, str], known_keys: Iterable[str] = ()) -> list[tuple[str, str, str]]:
+def new_alias_rows(mapping: Mapping[str, str], known_keys: Iterable[str] = (),
+                   apart: Iterable[str] = ()) -> list[tuple[str, str, str]]:
     """Rows ``(alias_key, alias, account)`` to insert for a :func:`resolve_accounts` result.
 
-    One row per alias key (the first raw spelling wins), skipping ``known_keys``.
+    One row per alias key (the first raw spelling wins), skipping ``known_keys``;
+    a name in ``apart`` gets its :func:`exact_key`.
     Insert with ``insert into account_aliases (alias_key, alias, account) values
     (?, ?, ?) on conflict (alias_key) do nothing`` so a key already present is kept.
     """
-    skip = set(known_keys)
+    skip, apart = set(known_keys), set(apart)
     rows: dict[str, tuple[str, str, str]] = {}
     for raw, account in mapping.items():
-        k = alias_key(raw)
+        k = exact_key(raw) if raw in apart else alias_key(raw)
         if k and k not in skip and k not in rows:
             rows[k] = (k, raw, account)
     return list(rows.values())
+
+
+def folded_names(mapping: Mapping[str, str], apart: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """``(raw name, account)`` for each name the company-suffix rules folded into an account
+    spelled otherwise (``合肥恒宏农业集团`` → ``合肥恒宏农业集团有限公司``), sorted."""
+    apart = set(apart)
+    return sorted((raw, account) for raw, account in mapping.items()
+                  if raw not in apart and tidy_name(raw) != account and alias_key(raw) == alias_key(account))

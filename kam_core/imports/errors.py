@@ -22,8 +22,8 @@ class DecisionNeeded(ImportRejected):
     """The import needs the user to choose (date order, a mapping, a duplicate file)."""
 
     def __init__(self, code: str, message: str, options: list[str] | None = None,
-                 details: dict | None = None):
-        super().__init__(code, message)
+                 details: dict | None = None, params: dict | None = None):
+        super().__init__(code, message, params)
         self.options = options or []
         # What was read so far (sheets, header, columns, suggested mapping), so a
         # page can show the file while it asks the question.

@@ -20,11 +20,11 @@ scores 0. Ties go to the earlier row.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from kam_core.imports.clean import parse_date, parse_number
 from kam_core.imports.errors import ImportRejected
+from kam_core.imports.mapping import field_of, normalise_header
 
 __all__ = ["HeaderGuess", "build_header", "find_header", "normalise_header", "unique_names"]
 
@@ -34,8 +34,6 @@ _SHORT = 30
 # holds at most 255): a cell of a million characters in the first rows (a file read in
 # the wrong encoding) would otherwise be normalised and matched against every synonym.
 MAX_HEADER_CHARS = 255
-_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
-_BRACKETS = str.maketrans({"【": "[", "】": "]", "〔": "(", "〕": ")", "［": "[", "］": "]"})
 _WS = re.compile(r"\s+")
 
 
@@ -53,14 +51,6 @@ class HeaderGuess:
     n_rows: int
     columns: list[str]
     title: str | None
-
-
-def normalise_header(s: str | None) -> str:
-    """NFKC, BOM/zero-width removed, brackets half-width, whitespace trimmed and collapsed."""
-    if s is None:
-        return ""
-    s = unicodedata.normalize("NFKC", str(s)).translate(_INVISIBLE).translate(_BRACKETS)
-    return _WS.sub(" ", s).strip()
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -122,8 +112,6 @@ def _prepare(rows: list[list[str | None]], width: int) -> list[_Row]:
 
 
 def _score(i: int, rows: list[_Row], width: int) -> float:
-    from kam_core.imports.mapping import field_of  # mapping imports this module
-
     row = rows[i]
     ne = row.ne
     if ne == 0:

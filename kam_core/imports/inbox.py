@@ -33,7 +33,7 @@ import json
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,7 @@ class ReviewItem:
     sha256: str
     received_at: str
     path: Path
+    params: dict[str, Any] = field(default_factory=dict)   # the rejection's figures, for the page's words
 
     def read(self) -> bytes:
         return self.path.read_bytes()
@@ -258,7 +259,8 @@ def _review_file(root: Path, work: Path, name: str, data: bytes, exc: ImportReje
                  report: str | None, now: datetime | None) -> Outcome:
     target = _free_name(root / REVIEW, f"{_stamp(now)}_{name}")
     details = getattr(exc, "details", {}) or {}
-    review = {"file": name, "code": exc.code, "message": exc.message, "options": getattr(exc, "options", []),
+    review = {"file": name, "code": exc.code, "message": exc.message, "params": exc.params,
+              "options": getattr(exc, "options", []),
               "details": details, "sha256": _sha(data), "last_import_id": int(last_id),
               "received_at": f"{now or datetime.now():%Y-%m-%d %H:%M}"}
     _write_text(target.with_name(target.name + ".report.txt"), _review_text(name, exc, details, report))
@@ -330,7 +332,8 @@ def review_items(root: Path) -> list[ReviewItem]:
             continue
         if path.is_file():
             items.append(ReviewItem(path.name, r["file"], r["code"], r["message"], r.get("details") or {},
-                                    r.get("options") or [], r["sha256"], r["received_at"], path))
+                                    r.get("options") or [], r["sha256"], r["received_at"], path,
+                                    r.get("params") or {}))
     return items
 
 

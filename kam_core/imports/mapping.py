@@ -20,8 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-
-from kam_core.imports.headers import normalise_header
+import unicodedata
 
 __all__ = [
     "FIELDS",
@@ -30,6 +29,7 @@ __all__ = [
     "field_of",
     "header_key",
     "header_signature",
+    "normalise_header",
     "suggest_mapping",
     "unit_from_header",
 ]
@@ -66,6 +66,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "profit": ("毛利", "毛利额", "毛利润", "利润", "盈利", "profit", "grossprofit"),
     "unit_price": ("单价", "售价", "销售单价", "零售价", "进价", "unitprice", "price", "saleprice"),
 }
+
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
+_BRACKETS = str.maketrans({"【": "[", "】": "]", "〔": "(", "〕": ")", "［": "[", "］": "]"})
+_WS = re.compile(r"\s+")
+
+
+def normalise_header(s: str | None) -> str:
+    """NFKC, BOM/zero-width removed, brackets half-width, whitespace trimmed and collapsed."""
+    if s is None:
+        return ""
+    s = unicodedata.normalize("NFKC", str(s)).translate(_INVISIBLE).translate(_BRACKETS)
+    return _WS.sub(" ", s).strip()
+
 
 _UNIT_PRICE_MARKERS = ("单价", "售价", "零售价", "进价", "unitprice", "price")
 _RATE_MARKERS = ("率", "rate", "ratio", "%", "margin", "折扣", "discount")

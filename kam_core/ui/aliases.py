@@ -13,6 +13,7 @@ import streamlit as st
 
 from kam_core import audit, dossier
 from kam_core.imports.accounts import suggest_aliases
+from kam_core.locales.formatting import format_number
 from kam_core.permissions import PermissionDenied, can
 from kam_core.ui import context
 from kam_core.ui.text import escape_md
@@ -28,8 +29,14 @@ def _aliases(ctx: context.Context, dossier_version: int) -> tuple[pd.DataFrame, 
     """
     aliases = dossier.list_aliases(ctx.store, ctx.user)
     known = sorted(aliases.loc[aliases["has_dossier"], "account"].unique()) if len(aliases) else []
-    unknown = aliases[~aliases["has_dossier"]] if len(aliases) else aliases
+    unknown = _unknown_with_lines(aliases) if len(aliases) else aliases
     return aliases, known, suggest_aliases(unknown["alias"].tolist(), known) if len(unknown) else []
+
+
+def _unknown_with_lines(aliases: pd.DataFrame) -> pd.DataFrame:
+    """The names without a dossier that still count lines: a name whose imports were all
+    undone is no name to recognise (undone demo data left 1,851 of them)."""
+    return aliases[~aliases["has_dossier"] & (aliases["lines"] > 0)]
 
 
 def alias_section(ctx: context.Context) -> None:
@@ -42,7 +49,8 @@ def alias_section(ctx: context.Context) -> None:
         if aliases.empty:
             st.info(ctx.t("alias.none"))
             return
-        unknown = aliases[~aliases["has_dossier"]]
+        unknown = _unknown_with_lines(aliases)
+        without_lines = int((~aliases["has_dossier"] & (aliases["lines"] == 0)).sum())
         st.markdown(f"**{ctx.t('alias.suggestions')}**")
         if pairs:
             st.dataframe(pd.DataFrame(pairs, columns=[ctx.t("alias.raw"), ctx.t("alias.candidate"), ctx.t("alias.score")]),
@@ -53,6 +61,8 @@ def alias_section(ctx: context.Context) -> None:
         st.dataframe(unknown[["alias", "account", "lines"]].rename(columns={
             "alias": ctx.t("alias.raw"), "account": ctx.t("col.account"), "lines": ctx.t("col.lines")}),
             hide_index=True, width="stretch", height=200)
+        if without_lines:
+            st.caption(ctx.t("import_alias.without_lines", n=format_number(without_lines)))
 
         labels = {r.alias_key: f"{r.alias} → {r.account}" for r in aliases.itertuples()}
         suggested = pairs[0][0] if pairs else None

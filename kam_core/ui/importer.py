@@ -1,19 +1,24 @@
 """The Import page's parts: the options form, the report, confirm, and the history with undo."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 
 import pandas as pd
 import streamlit as st
 
 from kam_core.locales.formatting import format_amount, format_number
-from kam_core.locales.labels import LABELS, join_items, label_or
+from kam_core.locales.labels import LABELS, join_items, label_or, placeholders
 from kam_core.imports import mapping as field_mapping
 from kam_core.imports.detect import Limits
 from kam_core.imports.errors import DecisionNeeded, ImportRejected
 from kam_core.imports.pipeline import (ACCOUNT_SOURCES, DATE_ORDERS, UNITS, ImportOptions, ImportPlan, commit_import,
-                               import_limits, inspect_file, list_imports, prepare_import, undo_import)
+                               ValidationReport, import_limits, inspect_file, list_imports, prepare_import,
+                               undo_import)
+from kam_core.safe_text import safe_text
+from kam_core.demo import DEMO_FILE_NAME
 from kam_core.permissions import can
 from kam_core.ui.context import Context
 from kam_core.ui.text import escape_md
@@ -37,7 +42,7 @@ def _sha(data: bytes) -> str:
 
 
 def rejection_text(ctx: Context, exc: ImportRejected, markdown: bool = True) -> str:
-    """The localised headline for a rejection code, then the importer's own explanation.
+    """The localised headline for a rejection code, then its figures in a localised sentence.
 
     A question (``DecisionNeeded``) is put in the page's words instead: the importer's
     own sentence speaks of command-line flags. With ``markdown`` (for st.error and the
@@ -48,12 +53,13 @@ def rejection_text(ctx: Context, exc: ImportRejected, markdown: bool = True) -> 
         asked = _decision_text(ctx, exc, esc)
         if asked:
             return asked
-    head = label_or(f"import_error.{exc.code}", ctx.lang, "")
-    detail = esc(exc.message)
-    if exc.params and f"import_error.{exc.code}.detail" in LABELS:
-        detail = esc(ctx.t(f"import_error.{exc.code}.detail",
-                           **{k: format_number(v) if isinstance(v, int) else v for k, v in exc.params.items()}))
-    return f"{head} — {detail}" if head else detail
+    head = label_or(f"import_error.{exc.code}", ctx.lang, "") or ctx.t("import_error.other", code=exc.code)
+    key = f"import_error.{exc.code}.detail"
+    if key not in LABELS or not placeholders(LABELS[key]["zh"]) <= set(exc.params):
+        return head           # the importer's own sentence is the command line's
+    params = {k: ctx.t(f"field.{v}") if k == "field" else format_number(v) if isinstance(v, int) else esc(str(v))
+              for k, v in exc.params.items()}
+    return f"{head} — {ctx.t(key, **params)}"
 
 
 def _decision_text(ctx: Context, need: DecisionNeeded, esc=escape_md) -> str | None:
@@ -111,8 +117,14 @@ def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | N
     unit = c2.selectbox(ctx.t("import.unit"), (AUTO,) + tuple(UNITS),
                         format_func=lambda v: ctx.t("import.unit_from_header") if v == AUTO else ctx.t(f"unit.{v}"),
                         key=f"unit_{sha}")
-    header_row = c3.number_input(ctx.t("import.header_row"), min_value=0, value=0, step=1,
-                                 help=ctx.t("import.header_row_help"), key=f"hdr_{sha}")
+    # The box shows the header row the importer found (the check stores it, see
+    # _show_found_header); that row, or 0, leaves the header to the importer.
+    box, found = f"hdr_{sha}", st.session_state.get(f"hdr_found_{sha}")
+    reset = st.session_state.pop(f"hdr_reset_{sha}", False)
+    if found is not None and (reset or not st.session_state.get(box)):
+        st.session_state[box] = found
+    header_row = c3.number_input(ctx.t("import.header_row"), min_value=0, step=1, help=ctx.t("import.header_row_help"),
+                                 key=box, **({} if box in st.session_state else {"value": 0}))
     order = c3.selectbox(ctx.t("import.date_order"), (AUTO,) + DATE_ORDERS,
                          format_func=lambda v: ctx.t("import.auto") if v == AUTO else ctx.t(f"date_order.{v}"),
                          key=f"order_{sha}")
@@ -120,10 +132,12 @@ def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | N
         st.warning(ctx.t("import.pick_sheet"))
         return None
     overrides = st.session_state.setdefault(f"map_{sha}", {})
-    return ImportOptions(sheets=list(picked), mapping=dict(overrides), header_row=int(header_row) or None,
+    return ImportOptions(sheets=list(picked), mapping=dict(overrides),
+                         header_row=None if int(header_row) in (0, found) else int(header_row),
                          account_from=account_from, date_order=None if order == AUTO else order,
                          unit=None if unit == AUTO else unit, kind=kind,
-                         force=bool(st.session_state.get(f"force_{sha}")))
+                         force=bool(st.session_state.get(f"force_{sha}")),
+                         keep_apart=list(st.session_state.get(f"apart_{sha}", [])))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -170,20 +184,37 @@ def _mapping_editor(ctx: Context, sha: str, columns: list[str], current: dict[st
         overrides = st.session_state.setdefault(f"map_{sha}", {})
         cols = st.columns(4)
         none = "—"
+        # keyed by the columns too: the selects of another header row (other columns) must not carry over
+        layout = field_mapping.header_signature(columns)[:8]
         for i, f in enumerate(field_mapping.FIELDS):
             options = [none] + list(columns)
             value = current.get(f, none)
             choice = cols[i % 4].selectbox(ctx.t(f"field.{f}"), options,
                                            index=options.index(value) if value in options else 0,
-                                           key=f"mapsel_{sha}_{f}")
+                                           key=f"mapsel_{sha}_{layout}_{f}")
             if choice != value:
                 overrides[f] = "" if choice == none else choice
                 forget_plans()
                 st.rerun()
 
 
-def show_decision(ctx: Context, need: DecisionNeeded, data: bytes) -> None:
+def _show_found_header(sha: str, options: ImportOptions, sheets: list[dict]) -> None:
+    """Keep the header row the importer found for the options form's box, and show it there
+    (a rerun: the box is drawn before the file is checked)."""
+    if options.header_row is not None or not sheets:
+        return
+    row, before = int(sheets[0]["header_row"]), st.session_state.get(f"hdr_found_{sha}")
+    if before != row:
+        st.session_state[f"hdr_found_{sha}"] = row
+        if st.session_state.get(f"hdr_{sha}") in (None, 0, before):   # the box showed no choice of the user's
+            st.session_state[f"hdr_reset_{sha}"] = True
+            st.rerun()
+
+
+def show_decision(ctx: Context, need: DecisionNeeded, data: bytes, options: ImportOptions | None = None) -> None:
     """The importer needs an answer: say what and how to give it (the form above has the control)."""
+    if options is not None:
+        _show_found_header(_sha(data), options, (need.details or {}).get("sheets") or [])
     st.warning(rejection_text(ctx, need))
     if need.code == "date_order":
         st.info(ctx.t("import.date_order_help"))
@@ -207,26 +238,105 @@ def _preview(ctx: Context, details: dict) -> None:
         st.dataframe(frame, hide_index=True, width="stretch")
 
 
-REASON_KEYS = {"date is missing": "reject.missing_date", "not a valid date": "reject.bad_date",
-               "not a number": "reject.bad_number", "amount is missing": "reject.missing_amount",
-               "number out of range": "reject.out_of_range",
-               "cost (amount − profit) out of range": "reject.derived_out_of_range",
-               "profit (amount − cost) out of range": "reject.derived_out_of_range",
-               "text longer than 32,767 characters": "reject.text_too_long"}
+def reason_text(ctx: Context, row: dict) -> str:
+    """A rejected cell's reason in the user's language, from its code and parameters."""
+    code = row.get("code")
+    if not code:            # a report stored before reasons had codes
+        return str(row.get("reason") or "")
+    key = f"reject.{code}"
+    params = {k: ctx.t(f"field.{v}") if k in ("field", "given") else v for k, v in (row.get("params") or {}).items()}
+    return ctx.t(key, **{k: v for k, v in params.items() if k in placeholders(LABELS[key]["zh"])})
 
 
-def reason_text(ctx: Context, reason: str) -> str:
-    """A rejection reason in the user's language (the CSV report keeps the English one)."""
-    if reason in REASON_KEYS:
-        return ctx.t(REASON_KEYS[reason])
-    if reason.endswith(" is missing"):
-        return ctx.t("reject.missing_account")
-    return reason
+def skip_text(ctx: Context, counts: dict[str, int]) -> str:
+    """Lines skipped, by reason: ``空行 1、合计行 2``."""
+    return join_items([f"{ctx.t(f'import_skip.{k}')} {format_number(v)}" for k, v in counts.items()], ctx.lang)
+
+
+def rejected_text(ctx: Context, counts: dict[str, int]) -> str:
+    """Lines rejected, by reason code: ``日期无法识别 3``."""
+    return join_items([f"{reason_text(ctx, {'code': k})} {format_number(v)}" for k, v in counts.items()], ctx.lang)
+
+
+def _unit_text(ctx: Context, multiplier: int) -> str:
+    name = {v: k for k, v in UNITS.items()}.get(int(multiplier))
+    return ctx.t(f"unit.{name}") if name else f"× {format_number(multiplier)}"
+
+
+def note_text(ctx: Context, note: dict, esc=escape_md) -> str:
+    """One of the report's notes (a code and its figures) in the user's language."""
+    params = {k: esc(v) if isinstance(v, str) else format_number(v) if isinstance(v, int) else v
+              for k, v in note.items() if k not in ("code", "text")}
+    return ctx.t(f"import.warn.{note['code']}", **params)
+
+
+def choices(ctx: Context, d: dict) -> list[tuple[str, str]]:
+    """How the file was read, as (label, words): the mapping, each money column's unit,
+    where the account comes from, and the date order."""
+    return [
+        (ctx.t("import.mapping"), join_items([f"{ctx.t(f'field.{f}')} ← {h}" for f, h in d["mapping"].items()], ctx.lang)),
+        (ctx.t("import.unit"), join_items([f"{ctx.t(f'field.{f}')}: {_unit_text(ctx, m)}" for f, m in d["units"].items()],
+                                          ctx.lang) or "—"),
+        (ctx.t("import.account_from"), ctx.t("account_from." + d["account_from"].replace("-", "_"))),
+        (ctx.t("import_report.date_order"), ctx.t(f"date_order.{d['date_order']}")),
+    ]
+
+
+def report_csv(ctx: Context, report: ValidationReport) -> bytes:
+    """The validation report to download, in the user's language: a summary, then every rejected cell.
+
+    UTF-8 with a BOM so that Excel opens it; the file's own text is made formula-safe.
+    """
+    d = report.data
+    money = lambda v: format_number(v, 2)  # noqa: E731 - yuan, as the file gave them
+    summary: list[tuple[str, str]] = [
+        (ctx.t("import_report.file"), d["file_name"]),
+        (ctx.t("import_report.format"), " · ".join(x for x in (d["format"], d.get("encoding")) if x)),
+    ]
+    for sheet in d["sheets"]:
+        summary.append((ctx.t("import.sheet"), ctx.t("import_report.sheet", name=sheet["name"],
+                                                         row=format_number(sheet["header_row"]))))
+        if sheet.get("title"):
+            summary.append((ctx.t("import.title_rows"), sheet["title"]))
+    summary += choices(ctx, d) + [
+        (ctx.t("import.rows_read"), format_number(d["rows_read"])),
+        (ctx.t("import.rows_accepted"), format_number(d["rows_accepted"])),
+        (ctx.t("import.rows_skipped"), format_number(d["rows_skipped"])),
+        (ctx.t("import.rows_rejected"), format_number(d["rows_rejected"])),
+    ]
+    if d["skipped_by_reason"]:
+        summary.append((ctx.t("import.skipped_by_reason"), skip_text(ctx, d["skipped_by_reason"])))
+    if d.get("rejected_by_code"):
+        summary.append((ctx.t("import.rejected_by_reason"), rejected_text(ctx, d["rejected_by_code"])))
+    summary += [
+        (ctx.t("import_report.dates"), f"{d['date_min'] or '—'} … {d['date_max'] or '—'}"),
+        (ctx.t("import_report.amount_loaded"), money(d["amount_loaded"])),
+    ]
+    r = d["reconciliation"]
+    summary.append((ctx.t("import_report.reconciliation"),
+                    ctx.t("import.no_total_row") if r["file_total"] is None else
+                    ctx.t("import.reconciliation_ok", file_total=money(r["file_total"]), parsed_total=money(r["lines_total"]))))
+    if r.get("rejected_amount"):
+        summary.append(("", ctx.t("import.rejected_amount", amount=money(r["rejected_amount"]),
+                                  loaded=money(d["amount_loaded"]))))
+    for note in d.get("notes", []):
+        summary.append((ctx.t("import_report.note"), note_text(ctx, note, esc=str)))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    for label, value in summary:
+        w.writerow([label, safe_text(value)])
+    w.writerow([])
+    w.writerow([ctx.t(f"import.col_{c}") for c in ("sheet", "row", "column", "value", "reason")])
+    for row in report.rejected:
+        w.writerow([safe_text(row["sheet"]), format_number(row["row"]), safe_text(row["column"]),
+                    safe_text(row["value"]) if row["value"] is not None else "", reason_text(ctx, row)])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def show_report(ctx: Context, plan: ImportPlan) -> None:
     """The validation report: what was read, skipped, rejected, and whether the totals reconcile."""
     d = plan.report.data
+    _show_found_header(plan.sha256[:16], plan.options, d["sheets"])
     st.subheader(ctx.t("import.report"))
     sheet = d["sheets"][0]
     st.caption(" · ".join(x for x in [
@@ -240,10 +350,9 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
     c[2].metric(ctx.t("import.rows_skipped"), format_number(d["rows_skipped"]))
     c[3].metric(ctx.t("import.rows_rejected"), format_number(d["rows_rejected"]))
     if d["skipped_by_reason"]:
-        st.caption(ctx.t("import.skipped_by_reason") + ": " + ", ".join(
-            f"{label_or('skip.' + k, ctx.lang, k)} {v}" for k, v in d["skipped_by_reason"].items()))
+        st.caption(ctx.t("import.skipped_by_reason") + ": " + skip_text(ctx, d["skipped_by_reason"]))
     st.write(f"{ctx.t('kpi.sales')}: **{format_amount(d['amount_loaded'], 'yuan', ctx.lang)}** · "
-             f"{d['date_min']} … {d['date_max']} · {ctx.t('kpi.n_accounts')}: {d['accounts']}")
+             f"{d['date_min']} … {d['date_max']} · {ctx.t('kpi.n_accounts')}: {format_number(d['accounts'])}")
     r = d["reconciliation"]
     if r["file_total"] is None:
         st.info(ctx.t("import.no_total_row"))
@@ -255,22 +364,40 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
         st.warning(ctx.t("import.rejected_amount", amount=format_amount(r["rejected_amount"], "yuan", ctx.lang),
                          loaded=format_amount(d["amount_loaded"], "yuan", ctx.lang)))
     for note in d.get("notes", []):
-        params = {k: escape_md(v) for k, v in note.items() if k not in ("code", "text")}
-        st.warning(ctx.t(f"import.warn.{note['code']}", **params))
+        st.warning(note_text(ctx, note))
+    _keep_apart(ctx, plan)
     with st.expander(ctx.t("import.mapping") + ": " + ", ".join(
             f"{ctx.t('field.' + k)}←{escape_md(v)}" for k, v in d["mapping"].items())):
-        st.json({"mapping": d["mapping"], "units": d["units"], "account_from": d["account_from"],
-                 "date_order": d["date_order"]})
+        for label, value in choices(ctx, d):
+            st.markdown(f"{label}: {escape_md(value)}")
     if plan.report.rejected:
         st.markdown(f"**{ctx.t('import.rejected_rows')}**")
-        frame = pd.DataFrame(plan.report.rejected[:1000])
-        frame["reason"] = [reason_text(ctx, r) for r in frame["reason"]]
-        frame = frame.rename(columns={
-            "sheet": ctx.t("import.col_sheet"), "row": ctx.t("import.col_row"), "column": ctx.t("import.col_column"),
-            "value": ctx.t("import.col_value"), "reason": ctx.t("import.col_reason")})
+        shown = plan.report.rejected[:1000]
+        frame = pd.DataFrame({
+            ctx.t("import.col_sheet"): [r["sheet"] for r in shown],
+            ctx.t("import.col_row"): [r["row"] for r in shown],
+            ctx.t("import.col_column"): [r["column"] for r in shown],
+            ctx.t("import.col_value"): pd.Series([r["value"] for r in shown], dtype="string"),
+            ctx.t("import.col_reason"): [reason_text(ctx, r) for r in shown]})
         st.dataframe(frame, hide_index=True, width="stretch", height=240)
-    st.download_button(ctx.t("import.download_report"), plan.report.to_csv(),
+    st.download_button(ctx.t("import.download_report"), report_csv(ctx, plan.report),
                        file_name=f"import_report_{plan.sha256[:8]}.csv", mime="text/csv", key="import_report_dl")
+
+
+def _keep_apart(ctx: Context, plan: ImportPlan) -> None:
+    """The names the suffix rules folded into another account's name, to keep apart if the
+    user knows them to be other accounts (the file is checked again)."""
+    kept = list(plan.options.keep_apart)
+    choices = [raw for raw, _ in plan.report.data.get("folded_names", [])] + [k for k in kept]
+    if not choices:
+        return
+    sha = plan.sha256[:16]
+    picked = st.multiselect(ctx.t("import_report.keep_apart"), sorted(set(choices)), default=sorted(set(kept)),
+                            help=ctx.t("import_report.keep_apart_help"), key=f"apart_pick_{sha}")
+    if sorted(picked) != sorted(kept):
+        st.session_state[f"apart_{sha}"] = sorted(picked)
+        forget_plans()
+        st.rerun()
 
 
 def confirm_button(ctx: Context, plan: ImportPlan) -> None:
@@ -303,7 +430,7 @@ def history(ctx: Context) -> None:
     frame = pd.DataFrame(rows)
     shown = pd.DataFrame({
         "id": frame["id"],
-        ctx.t("import.col_file"): frame["file_name"],
+        ctx.t("import.col_file"): [file_label(ctx, f) for f in frame["file_name"]],
         ctx.t("import.col_imported_at"): frame["imported_at"].str.slice(0, 16).str.replace("T", " ", regex=False),
         ctx.t("import.col_rows_loaded"): frame["rows_loaded"],
         ctx.t("import.col_amount_total"): [format_amount(v, ctx.unit, ctx.lang) for v in frame["amount_total"]],
@@ -322,8 +449,10 @@ def history(ctx: Context) -> None:
     # import the browser kept showing the old pick while the page had moved to the newest.
     if st.session_state.get("undo_pick") not in loaded:
         st.session_state["undo_pick"] = loaded[0]
-    pick = c1.selectbox(ctx.t("import.undo"), loaded, key="undo_pick",
-                        format_func=lambda i: f"#{i} {next(r['file_name'] for r in rows if r['id'] == i)}")
+    names = {r["id"]: file_label(ctx, r["file_name"]) for r in rows}
+    # another pick unticks the box: a confirmation is for the import it names
+    pick = c1.selectbox(ctx.t("import.undo"), loaded, key="undo_pick", format_func=lambda i: f"#{i} {names[i]}",
+                        on_change=_untick_undo)
     sure = c2.checkbox(ctx.t("import.undo_confirm", id=pick), key="undo_sure")
     if c2.button(ctx.t("import.undo"), disabled=not sure, key="undo_go"):
         n = undo_import(ctx.store, int(pick), user=ctx.user)
@@ -331,6 +460,15 @@ def history(ctx: Context) -> None:
         forget_plans()
         _disarm_undo()
         st.rerun()
+
+
+def file_label(ctx: Context, file_name: str) -> str:
+    """An import's file name as shown: the demo data's import is named by a label."""
+    return ctx.t("import_report.demo_file") if file_name == DEMO_FILE_NAME else file_name
+
+
+def _untick_undo() -> None:
+    st.session_state.pop("undo_sure", None)
 
 
 def _disarm_undo() -> None:

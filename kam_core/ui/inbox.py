@@ -29,8 +29,8 @@ class InboxFile:
 def reason_text(ctx: Context, item: inbox.ReviewItem) -> str:
     if item.code == "unknown_layout":
         return ctx.t("inbox.reason.unknown_layout")
-    exc = DecisionNeeded(item.code, item.message, item.options, item.details) if item.options or item.details \
-        else ImportRejected(item.code, item.message)
+    exc = DecisionNeeded(item.code, item.message, item.options, item.details, item.params) \
+        if item.options or item.details else ImportRejected(item.code, item.message, item.params)
     return importer.rejection_text(ctx, exc, markdown=False)   # shown in a table cell
 
 

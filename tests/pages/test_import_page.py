@@ -126,3 +126,139 @@ def test_dates_that_read_two_ways_are_asked_about_with_examples_in_the_page_word
     [warning] = [as_shown(w.value) for w in at.warning]
     assert warning == "日期（03/04/2025、05/06/2025）既可以按 日-月-年 / 月-日-年 理解，请在上方“日期是…”中选择一种。"
     assert "--date-order" not in texts(at)
+
+
+def test_the_header_row_box_shows_the_row_the_report_names(fixture_db):
+    data = "2025年9月 销售明细,,,,,,\n".encode() + UPLOAD_CSV           # a title above the header
+    at = upload(open_page("import"), "titled.csv", data)
+    assert "表头所在行: 2" in texts(at)
+    [box] = at.number_input
+    assert (box.label, box.value) == ("表头所在行", 2)                  # was 0 while the report said 2
+    assert [metrics_by_label(at)[k] for k in REPORT] == ["2", "2", "0", "0"]
+    at.number_input[0].set_value(3).run()                              # the user's row is taken as the header:
+    assert not at.exception and at.number_input[0].value == 3         # its cells are dates and names, no field
+    assert [w.value for w in at.warning][0].startswith("找不到这些字段对应的列：日期、供应商、销售额。")
+    at.number_input[0].set_value(0).run()                              # 0: find it again
+    assert at.number_input[0].value == 2 and "表头所在行: 2" in texts(at)
+
+
+def test_a_supplier_that_is_no_usable_name_is_rejected_in_the_page_language(fixture_db):
+    data = UPLOAD_CSV + "2025-09-03,上海一店,华东,\u200b,饮料,5.00,1.00\n".encode()
+    at = upload(open_page("import"), "odd.csv", data)
+    rejected = dataframe_with(at, "原因")
+    assert (list(rejected["行号"]), list(rejected["原因"])) == ([4], ["供应商不是可用的名称"])
+    at = upload(open_page("import", lang="en"), "odd.csv", data)
+    assert list(dataframe_with(at, "Reason")["Reason"]) == ["Supplier is not a usable name"]
+
+
+def _ctx(lang: str):
+    from types import SimpleNamespace
+
+    from kam_core.locales.labels import t
+    return SimpleNamespace(lang=lang, t=lambda key, **fmt: t(key, lang, **fmt))
+
+
+def test_the_downloaded_report_is_in_the_users_language_with_grouped_numbers(tmp_path):
+    from kam_core.imports.pipeline import prepare_import
+    from kam_core.store import open_store
+    from kam_core.ui.importer import report_csv
+
+    text = ("日期,供应商,销售额\n2025-01-03,甲公司,1234567.5\n2025-01-04,甲公司,abc\n,,\n"
+            "2025-01-05,乙公司,2000\n合计,,1236567.5\n")
+    store = open_store(tmp_path / "kam.duckdb")
+    plan = prepare_import(store, text.encode(), "jan.csv")
+    try:
+        zh = report_csv(_ctx("zh"), plan.report).decode("utf-8-sig")
+        en = report_csv(_ctx("en"), plan.report).decode("utf-8-sig")
+    finally:
+        plan.close()
+        store.close()
+    rows = [line.split(",", 1) for line in zh.splitlines()]
+    summary = {r[0]: r[1] for r in rows if len(r) == 2}
+    # read: 2 loaded + 1 rejected + 1 blank + the totals row
+    assert summary["读取行数"] == "5" and summary["可导入行数"] == "2" and summary["拒绝行数"] == "1"
+    assert summary["跳过原因"] == "合计行 1、空行 1"
+    assert summary["拒绝原因"] == "数字无法识别 1"
+    assert summary["导入金额（元）"] == '"1,236,567.50"'
+    assert summary["日期顺序"] == "年-月-日"
+    assert "行号,列,值,原因" in zh.replace("工作表,", "")
+    assert "csv,3,销售额,abc,数字无法识别" in zh
+    assert "Rows rejected,1" in en and "Number not understood" in en and "Totals rows 1, Blank lines 1" in en
+    for report in (zh, en):
+        assert "{" not in report and "None" not in report and "=" not in report
+
+
+def test_the_demo_import_is_named_in_the_page_language():
+    from kam_core.demo import DEMO_FILE_NAME
+    from kam_core.ui.importer import file_label
+
+    assert file_label(_ctx("en"), DEMO_FILE_NAME) == "Demo data"
+    assert file_label(_ctx("zh"), DEMO_FILE_NAME) == "演示数据"
+    assert file_label(_ctx("en"), "jan.csv") == "jan.csv"
+
+
+def test_a_ticked_undo_box_is_unticked_when_another_import_is_picked_and_after_each_undo(fixture_db):
+    at = upload(open_page("import"), "upload.csv", UPLOAD_CSV)
+    at.button(key="import_confirm").click().run()
+    at.checkbox(key="undo_sure").check().run()
+    assert at.checkbox(key="undo_sure").label == "确定撤销导入 2 吗？该次导入的所有行都会删除。"
+    at.selectbox(key="undo_pick").set_value(1).run()                  # the tick was for import 2
+    assert not at.checkbox(key="undo_sure").value and at.button(key="undo_go").disabled
+    assert at.checkbox(key="undo_sure").label.startswith("确定撤销导入 1 吗？")
+    at.selectbox(key="undo_pick").set_value(2).run()
+    at.checkbox(key="undo_sure").check().run()
+    at.button(key="undo_go").click().run()
+    assert not at.exception
+    # the box names the import now at the top of the picker, and must be ticked again
+    assert at.selectbox(key="undo_pick").value == 1
+    assert at.checkbox(key="undo_sure").label.startswith("确定撤销导入 1 吗？")
+    assert not at.checkbox(key="undo_sure").value and at.button(key="undo_go").disabled
+
+
+def test_a_name_folded_by_the_suffix_rules_is_listed_and_the_user_can_keep_it_apart(fixture_db):
+    long_name = UPLOAD_CSV.replace("Golf".encode(), "合肥恒宏农业集团有限公司".encode())
+    at = upload(open_page("import"), "a.csv", long_name)
+    at.button(key="import_confirm").click().run()
+    at = upload(at, "b.csv", long_name.replace("集团有限公司".encode(), "集团".encode()))
+    assert "合肥恒宏农业集团 → 合肥恒宏农业集团有限公司：按公司后缀规则计为同一客户。如果是另一家客户，请在下方分开。" in [
+        as_shown(w.value) for w in at.warning]
+    [apart] = [m for m in at.multiselect if m.label == "分开（不是同一家客户）"]
+    assert apart.options == ["合肥恒宏农业集团"]
+    apart.select("合肥恒宏农业集团").run()
+    assert not at.exception
+    assert not [w for w in at.warning if "→" in w.value]               # checked again: nothing folded
+    assert [m.value for m in at.multiselect if m.label == "分开（不是同一家客户）"] == [["合肥恒宏农业集团"]]
+    at.button(key="import_confirm").click().run()
+    at.switch_page("app_pages/overview.py").run()
+    assert metrics_by_label(at)["客户数"] == "7"                       # 5 + 合肥…有限公司 + 合肥…集团
+
+
+def _unknown_names(at) -> tuple[list[str], list[str]]:
+    """The alias section's heading of names without a dossier, and its captions."""
+    heads = [m.value for m in at.markdown if "未建档的原始名称" in m.value]
+    return heads, [c.value for c in at.caption if "已全部撤销" in c.value]
+
+
+def test_a_name_whose_lines_were_all_undone_leaves_the_alias_list(fixture_db):
+    at = open_page("dossier")
+    before, _ = _unknown_names(at)
+    assert before == ["**未建档的原始名称（6 个）**"]                   # Alpha … Foxtrot of the fixture
+    at.switch_page("app_pages/import.py").run()
+    at = upload(at, "upload.csv", UPLOAD_CSV)                           # a new supplier, Golf
+    at.button(key="import_confirm").click().run()
+    at.switch_page("app_pages/dossier.py").run()
+    assert _unknown_names(at) == (["**未建档的原始名称（7 个）**"], [])
+    at.switch_page("app_pages/import.py").run()
+    at.checkbox(key="undo_sure").check().run()
+    at.button(key="undo_go").click().run()
+    at.switch_page("app_pages/dossier.py").run()
+    assert not at.exception
+    assert _unknown_names(at) == (["**未建档的原始名称（6 个）**"], ["另有 1 个名称的数据已全部撤销，未列出。"])
+
+
+def test_how_the_file_was_read_is_said_in_words_not_codes(fixture_db):
+    at = upload(open_page("import"), "upload.csv", UPLOAD_CSV)
+    said = [as_shown(m.value) for m in at.markdown]
+    assert "金额单位: 销售额: 元、毛利: 元" in said
+    assert "大客户取自: 供应商" in said and "日期顺序: 年-月-日" in said
+    assert not at.json                                                 # no raw {"account_from": "supplier"}
