@@ -4,7 +4,6 @@ import streamlit as st
 from kam_core.imports import worker
 from kam_core.imports.errors import DecisionNeeded, ImportRejected
 from kam_core.permissions import can
-from kam_core.settings import SETTINGS
 from kam_core.ui import context, importer, inbox
 
 ctx = context.current()

@@ -13,7 +13,7 @@ import streamlit as st
 
 from kam_core import audit, dossier
 from kam_core.imports.accounts import suggest_aliases
-from kam_core.locales.formatting import format_number
+from kam_core.locales.formatting import MISSING, format_number
 from kam_core.permissions import PermissionDenied, can
 from kam_core.ui import context
 from kam_core.ui.text import escape_md
@@ -54,13 +54,13 @@ def alias_section(ctx: context.Context) -> None:
         st.markdown(f"**{ctx.t('alias.suggestions')}**")
         if pairs:
             st.dataframe(pd.DataFrame(pairs, columns=[ctx.t("alias.raw"), ctx.t("alias.candidate"), ctx.t("alias.score")]),
-                         hide_index=True, width="stretch")
+                         hide_index=True, width="stretch", placeholder=MISSING)
         else:
             st.caption(ctx.t("alias.no_suggestions"))
         st.markdown(f"**{ctx.t('alias.unknown', n=len(unknown))}**")
         st.dataframe(unknown[["alias", "account", "lines"]].rename(columns={
             "alias": ctx.t("alias.raw"), "account": ctx.t("col.account"), "lines": ctx.t("col.lines")}),
-            hide_index=True, width="stretch", height=200)
+            hide_index=True, width="stretch", height=200, placeholder=MISSING)
         if without_lines:
             st.caption(ctx.t("import_alias.without_lines", n=format_number(without_lines)))
 
@@ -93,4 +93,4 @@ def alias_section(ctx: context.Context) -> None:
             st.markdown(f"**{ctx.t('alias.history')}**")
             st.dataframe(pd.DataFrame(rows)[["happened_at", "who", "record_key", "old_value", "new_value"]].rename(columns={
                 "happened_at": ctx.t("audit.when"), "who": ctx.t("audit.who"), "record_key": ctx.t("alias.raw"),
-                "old_value": ctx.t("audit.old"), "new_value": ctx.t("audit.new")}), hide_index=True, width="stretch")
+                "old_value": ctx.t("audit.old"), "new_value": ctx.t("audit.new")}), hide_index=True, width="stretch", placeholder=MISSING)

@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from kam_core.locales.formatting import format_amount, format_number
+from kam_core.locales.formatting import MISSING, format_amount, format_number
 from kam_core.locales.labels import LABELS, join_items, label_or, placeholders
 from kam_core.imports import mapping as field_mapping
 from kam_core.imports.detect import Limits
@@ -235,7 +235,7 @@ def _preview(ctx: Context, details: dict) -> None:
     if details.get("preview"):
         st.markdown(f"**{ctx.t('import.preview')}**")
         frame = pd.DataFrame(details["preview"]).astype("string").rename(columns={"row": ctx.t("import.col_row")})
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(frame, hide_index=True, width="stretch", placeholder=MISSING)
 
 
 def reason_text(ctx: Context, row: dict) -> str:
@@ -379,7 +379,7 @@ def show_report(ctx: Context, plan: ImportPlan) -> None:
             ctx.t("import.col_column"): [r["column"] for r in shown],
             ctx.t("import.col_value"): pd.Series([r["value"] for r in shown], dtype="string"),
             ctx.t("import.col_reason"): [reason_text(ctx, r) for r in shown]})
-        st.dataframe(frame, hide_index=True, width="stretch", height=240)
+        st.dataframe(frame, hide_index=True, width="stretch", height=240, placeholder=MISSING)
     st.download_button(ctx.t("import.download_report"), report_csv(ctx, plan.report),
                        file_name=f"import_report_{plan.sha256[:8]}.csv", mime="text/csv", key="import_report_dl")
 
@@ -438,7 +438,7 @@ def history(ctx: Context) -> None:
         ctx.t("import.col_status"): [ctx.t("import.status.active") if s == "loaded" else ctx.t("import.status.undone")
                                      for s in frame["status"]],
     })
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder=MISSING)
     if not can(ctx.user, "undo_import"):
         return
     loaded = [r["id"] for r in rows if r["status"] == "loaded"]

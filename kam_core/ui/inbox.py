@@ -13,6 +13,7 @@ from kam_core.imports.errors import DecisionNeeded, ImportRejected
 from kam_core.settings import SettingsError, save_settings
 from kam_core.ui import importer
 from kam_core.ui.context import Context, settings_refusal
+from kam_core.locales.formatting import MISSING
 
 
 @dataclass
@@ -59,7 +60,7 @@ def review_pick(ctx: Context) -> list[InboxFile] | None:
         ctx.t("inbox.col.received"): [i.received_at for i in items.values()],
         ctx.t("inbox.col.file"): [i.file for i in items.values()],
         ctx.t("inbox.col.reason"): [reason_text(ctx, i) for i in items.values()],
-    }), hide_index=True, width="stretch")
+    }), hide_index=True, width="stretch", placeholder=MISSING)
     if finishing is not None:
         item = items[finishing]
         c1, c2 = st.columns([4, 1])
