@@ -3,15 +3,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from kam_core.locales.labels import t
+from kam_core.locales.labels import DEFAULT_LANG, t
 from kam_core.ui import busy, context, errors, saved
 
-st.set_page_config(page_title="大客户管理看板 · KAM Dashboard", page_icon=":material/dashboard:", layout="wide")
+st.set_page_config(page_title=t("app.title", DEFAULT_LANG), page_icon=":material/dashboard:", layout="wide")
 
 # A failure anywhere in the frame or a page is a short message with an error id; the trace goes to the log.
 with errors.guard():
     store = busy.store_or_wait()   # another process holding the file: a notice that retries, not a traceback
     lang = context.choose_language(store)   # the sidebar's switch, before anything else speaks
+    st.set_page_config(page_title=t("app.title", lang))   # the browser tab in the page's language
     context.ensure_first_start_data(store, lang)
 
     from kam_core.ui import signin  # noqa: E402  (after page config)

@@ -235,3 +235,46 @@ def test_lists_in_a_sentence_use_each_language_s_own_separator():
     assert i18n.join_items(["供应商", "金额"], "zh") == "供应商、金额"
     assert i18n.join_items(["Supplier", "Amount"], "en-US") == "Supplier, Amount"
     assert i18n.join_items([], "zh") == ""
+
+
+# Modules whose Chinese text is data, not words of the interface: header synonyms the importer
+# recognises, total-line patterns of Chinese exports, company-name suffixes, the demo data's names,
+# and the catalogue's own module (the list separator 、).
+DATA_MODULES = ("kam_core/imports/mapping.py", "kam_core/imports/clean.py", "kam_core/imports/steps.py",
+                "kam_core/imports/accounts.py", "kam_core/imports/headers.py", "kam_core/demo/",
+                "kam_core/locales/labels.py")
+# Literals elsewhere (path, a part of the literal) that are not interface words, each with its reason.
+ALLOWED = {
+    # Chinese phone extensions (…转 8001) and dates typed as 2026年3月1日 are input formats the dossier accepts.
+    ("kam_core/dossier/fields.py", r"\s*(?:转|ext\.?|x|#)\s*\d{1,6}$"),
+    ("kam_core/dossier/fields.py", "%Y年%m月%d日"),
+    # The command line's English refusals name WPS's Chinese menu and the Chinese units, as users see them.
+    ("kam_core/imports/detect.py", "(File → Info → Protect Workbook / 文件→信息→保护工作簿)"),
+}
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e]")
+
+
+def _chinese_literals(path: Path) -> list[tuple[int, str]]:
+    """String literals holding Chinese, docstrings left out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docs = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+            and CJK.search(node.value)]
+
+
+def test_no_chinese_label_text_is_written_in_code_outside_the_catalogue():
+    files = [ROOT / "dashboard.py", ROOT / "app.py", *(ROOT / "app_pages").glob("*.py"), *(ROOT / "kam_core").rglob("*.py")]
+    found = [f"{p.relative_to(ROOT)}:{line}: {text[:40]!r}" for p in files
+             if not str(p.relative_to(ROOT)).startswith(DATA_MODULES)
+             for line, text in _chinese_literals(p)
+             if not any(str(p.relative_to(ROOT)) == path and part in text for path, part in ALLOWED)]
+    assert found == [], "Chinese words in code; they belong in kam_core/locales/*.toml:\n" + "\n".join(found)
+
+
+def test_the_chinese_text_check_would_find_a_label_in_code(tmp_path):
+    stray = tmp_path / "stray.py"
+    stray.write_text('"""模块说明：文档不算。"""\nTITLE = "销售额"\nOK = "sales"\n', encoding="utf-8")
+    assert [text for _, text in _chinese_literals(stray)] == ["销售额"]

@@ -274,7 +274,7 @@ def month_label(x: object, lang: str = "zh") -> str:
     stamp = _timestamp(x)
     if stamp is None:
         return MISSING
-    pattern = "y年M月" if normalise_lang(lang) == "zh" else "MMM y"
+    pattern = t("format.month_pattern", lang)
     return _babel_date(dt.date(stamp.year, stamp.month, 1), pattern, locale=_locale(lang))
 
 

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from kam_core.locales.formatting import amount_scale, format_amount, format_number, largest, month_label, tier_label
-from kam_core.locales.labels import label_or, normalise_lang, t
+from kam_core.locales.labels import label_or, t
 
 FONT_FAMILY = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 TIER_ORDER: tuple[str, ...] = ("strategic", "partner", "ordinary", "none")
@@ -139,9 +139,7 @@ def _scale(unit: str, lang: str, values: "pd.Series | Sequence[object] | float |
 
 def _amount_title(key: str, suffix: str, lang: str) -> str:
     """Axis title with the scale: ``销售额（万元）`` / ``Sales (M CNY)``."""
-    if normalise_lang(lang) == "zh":
-        return f"{t(key, lang)}（{suffix}）"
-    return f"{t(key, lang)} ({suffix})"
+    return t("format.with_unit", lang, title=t(key, lang), unit=suffix)
 
 
 def _amount_hover(unit: str, suffix: str, var: str) -> str:
@@ -174,7 +172,7 @@ def _month_labels(months: pd.Series, lang: str = "zh") -> list[str]:
 
 def month_tickformat(lang: str) -> str:
     """A date axis' month ticks in the page's language (plotly's d3 format): ``2026年1月`` / ``Jan 2026``."""
-    return "%Y年%-m月" if normalise_lang(lang) == "zh" else "%b %Y"
+    return t("format.month_axis", lang)
 
 
 def day_hoverformat(lang: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from kam_core.dossier.fields import CONTACT_ROLES, DECISION_ROLES, POLICY_LEVELS
-from kam_core.locales.labels import label_or, t
+from kam_core.locales.labels import join_items, label_or, t
 
 ORG_PARENT: dict[str, str | None] = {
     "chairman": None, "general_manager": "chairman", "purchasing_director": "general_manager",
@@ -33,7 +33,7 @@ def org_chart_dot(contacts: pd.DataFrame, lang: str) -> str:
     for role in levels:
         name = label_or(f"role.{role}", lang, role)
         if role in people:
-            lines.append(f"  {role} [label={q(name + chr(10) + '、'.join(people[role]))}, fillcolor=\"#d6eaf8\"];")
+            lines.append(f"  {role} [label={q(name + chr(10) + join_items(people[role], lang))}, fillcolor=\"#d6eaf8\"];")
         else:
             vacant = t("dossier.vacant", lang)
             lines.append(f"  {role} [label={q(name + chr(10) + vacant)}, style=\"rounded,dashed\", color=\"#999999\","
