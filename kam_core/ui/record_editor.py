@@ -178,7 +178,7 @@ def _column_config(kind: str, fields: Iterable[str], lang: str,
         elif f.kind in ("money", "price"):
             config[name] = st.column_config.NumberColumn(label, min_value=0, format="%,.2f")
         elif f.kind == "share":
-            config[name] = st.column_config.NumberColumn(label + " (0–1)", min_value=0.0, max_value=1.0, format="%.3f")
+            config[name] = st.column_config.NumberColumn(label + " (0–1)", min_value=0.0, max_value=1.0, format="percent")
         elif f.kind == "score":
             config[name] = st.column_config.NumberColumn(label + " (1–5)", min_value=1, max_value=5, step=1)
         else:

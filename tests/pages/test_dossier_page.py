@@ -500,3 +500,11 @@ def test_the_completeness_line_and_the_facts_tab_name_a_field_the_same_way(app, 
         assert word in missing
     assert {"电邮", "组织架构", "竞争对手状况", "供应商状况"} <= labels
     assert "电子邮件" not in missing and "组织结构" not in missing
+
+
+def test_the_agreements_rebate_reads_as_a_percentage_and_amounts_with_separators():
+    from kam_core.ui.record_editor import _column_config
+
+    config = _column_config("agreements", ["rebate_share", "target_amount"], "zh")
+    assert config["rebate_share"]["type_config"]["format"] == "percent"      # 0.01 shows as 1.00%, not 0.010
+    assert config["target_amount"]["type_config"]["format"] == "%,.2f"
