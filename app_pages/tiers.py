@@ -21,10 +21,10 @@ for col, row in zip(st.columns(len(rows)), rows):
     else:
         col.caption(ctx.t(f"tier.threshold_{row['relation']}", amount=format_amount(row["bound"], "yuan", ctx.lang)))
 
-t_accounts, t_near, t_move, t_check, t_stop, t_targets = st.tabs([
-    ctx.t("kpi.accounts_per_tier"), ctx.t("tier.near_boundary"),
-    ctx.t("tier.migration_title", prev=ctx.year - 1, year=ctx.year), ctx.t("tier.checklist_title"),
-    ctx.t("tier.stop_impact_title"), ctx.t("target.title")])
+names = [ctx.t("kpi.accounts_per_tier"), ctx.t("tier.near_boundary"),
+         ctx.t("tier.migration_title", prev=ctx.year - 1, year=ctx.year), ctx.t("tier.checklist_title"),
+         ctx.t("tier.stop_impact_title"), ctx.t("target.title")]
+t_accounts, t_near, t_move, t_check, t_stop, t_targets = tier_tabs.remembered_tabs(names)
 # every row that stands for an account opens its dossier (kam_core/ui/tier_tabs.py)
 with t_accounts:
     tier_tabs.accounts_tab(ctx, table)

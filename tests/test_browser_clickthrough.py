@@ -23,12 +23,14 @@ pytest.importorskip("playwright.sync_api", reason="playwright (the Python packag
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 from kam_core import auth, demo  # noqa: E402
+from kam_core.locales.labels import t  # noqa: E402
 from kam_core.sales import accounts as account_sales  # noqa: E402
 from kam_core.sales import figures, tiers  # noqa: E402
 from kam_core.sales.periods import Filters  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer, main, shoot, wait_charts, wait_idle  # noqa: E402,I001
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer, go_to, main, shoot,  # noqa: E402,I001
+                             wait_charts, wait_idle)
 
 
 @pytest.fixture
@@ -98,6 +100,26 @@ def test_a_link_survives_sign_in_a_chart_bar_opens_its_dossier_and_back_returns(
             expect(m.locator("h1").first).to_have_text("排名")
             assert urlsplit(page.url).path == "/rankings"
             assert _query(page)["region"] == [d["region"]]
+
+            # --- Tiers, on its criteria tab: a row opens that account's dossier, Back returns to the same tab
+            go_to(page, t("page.tiers", "zh"))
+            criteria = m.get_by_role("tab", name=t("tier.checklist_title", "zh"))
+            criteria.click()
+            wait_idle(page)
+            expect(criteria).to_have_attribute("aria-selected", "true")
+            grid = m.locator('[role="tabpanel"]:visible [data-testid="stDataFrame"]').first
+            grid.scroll_into_view_if_needed()
+            first_row = [c.strip() for c in grid.locator('tr[aria-rowindex="2"] td[role="gridcell"]').all_inner_texts()]
+            box = grid.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)       # the first row's selection box
+            expect(m.locator("h1").first).to_have_text("客户档案")
+            wait_idle(page)
+            assert _query(page)["account"][0] in first_row
+            page.go_back()
+            expect(m.locator("h1").first).to_have_text(t("page.tiers", "zh"))
+            wait_idle(page)
+            expect(m.get_by_role("tab", name=t("tier.checklist_title", "zh"))).to_have_attribute("aria-selected", "true")
         except BaseException:
             try:
                 shoot(page, tmp_path / "failure.png")

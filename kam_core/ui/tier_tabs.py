@@ -5,6 +5,8 @@ Every table row that stands for an account opens its dossier (:mod:`.clickthroug
 """
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import pandas as pd
 import streamlit as st
 
@@ -21,6 +23,28 @@ def gap_text(ctx: context.Context, amount: float) -> str:
     divisor, _ = amount_scale(ctx.unit, ctx.lang)
     unit = ctx.unit if abs(amount) >= divisor / 100 else "yuan"
     return format_amount(amount, unit, ctx.lang)
+
+
+TAB_KEY = "tiers_tab"
+KEPT_TAB_KEY = "tiers_tab_kept"
+
+
+def remembered_tabs(names: list[str]) -> Sequence[Any]:
+    """The page's tabs, opening on the one the user last had open in this session.
+
+    A row clicked in a tab opens the dossier; Back then returns here. The tabs' own state goes when
+    another page runs, so the open tab is also kept by its position (names change with the
+    language) in a plain session key, and put back before the tabs are drawn.
+    """
+    kept = st.session_state.get(KEPT_TAB_KEY)
+    if TAB_KEY not in st.session_state and isinstance(kept, int) and 0 <= kept < len(names):
+        st.session_state[TAB_KEY] = names[kept]
+
+    def keep() -> None:
+        shown = st.session_state.get(TAB_KEY)
+        st.session_state[KEPT_TAB_KEY] = names.index(shown) if shown in names else 0
+
+    return st.tabs(names, key=TAB_KEY, on_change=keep)
 
 
 def accounts_tab(ctx: context.Context, table: pd.DataFrame) -> None:
