@@ -37,6 +37,43 @@ def clear_uploader() -> None:
     st.session_state["import_uploads"] = st.session_state.get("import_uploads", 0) + 1
 
 
+# Streamlit's dropzone writes its own English ("Upload", "200MB per file", "Drag and drop files
+# here") and st.file_uploader has no parameter for them (streamlit 1.67). The rule below hides
+# those texts (visibility: hidden also keeps them out of the text a reader or screen reader
+# gets) and draws the catalogue's words in their place; the button stays the same button
+# (focusable, Enter or Space opens the file picker, its accessible name is our word).
+_DROPZONE_CSS = """<style>
+{scope} [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] > p {{ display: none; }}
+{scope} [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after {{ content: {browse}; }}
+{scope} [data-testid="stFileUploaderDropzoneInstructions"] span,
+{scope} [data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > span {{
+  visibility: hidden; font-size: 0; white-space: normal; }}
+{scope} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{
+  content: {hint}; visibility: visible; font-size: 0.875rem; }}
+{scope} [data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > span::after {{
+  content: {drop}; visibility: visible; font-size: 0.875rem; }}
+</style>"""
+
+
+def css_string(text: str) -> str:
+    """A text as a CSS string literal (quotes, backslashes, line ends and '<' escaped)."""
+    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\a ").replace("<", "\\3c ")
+    return f'"{out}"'
+
+
+def dropzone_style(ctx: Context, limit_mb: int, key: str) -> str:
+    """The style that makes the uploader ``key``'s dropzone speak the page's language."""
+    return _DROPZONE_CSS.format(
+        scope=f".st-key-{key}", browse=css_string(ctx.t("upload.browse")),
+        hint=css_string(ctx.t("upload.hint", mb=format_number(limit_mb, lang=ctx.lang))),
+        drop=css_string(ctx.t("upload.drop")))
+
+
+def dropzone_words(ctx: Context, limit_mb: int) -> None:
+    """Before the uploader: its dropzone's button and instructions in the catalogue's words."""
+    st.html(dropzone_style(ctx, limit_mb, uploader_key()))
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
@@ -429,7 +466,7 @@ def history(ctx: Context) -> None:
         return
     frame = pd.DataFrame(rows)
     shown = pd.DataFrame({
-        "id": frame["id"],
+        ctx.t("report.col.id"): frame["id"],
         ctx.t("import.col_file"): [file_label(ctx, f) for f in frame["file_name"]],
         ctx.t("import.col_imported_at"): frame["imported_at"].str.slice(0, 16).str.replace("T", " ", regex=False),
         ctx.t("import.col_rows_loaded"): frame["rows_loaded"],
