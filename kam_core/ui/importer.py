@@ -21,6 +21,7 @@ from kam_core.safe_text import safe_text
 from kam_core.demo import DEMO_FILE_NAME
 from kam_core.permissions import can
 from kam_core.ui.context import Context
+from kam_core.ui.tables import styled
 from kam_core.ui.text import escape_md
 
 AUTO = "auto"
@@ -469,13 +470,15 @@ def history(ctx: Context) -> None:
         ctx.t("report.col.id"): frame["id"],
         ctx.t("import.col_file"): [file_label(ctx, f) for f in frame["file_name"]],
         ctx.t("import.col_imported_at"): frame["imported_at"].str.slice(0, 16).str.replace("T", " ", regex=False),
-        ctx.t("import.col_rows_loaded"): frame["rows_loaded"],
+        ctx.t("import.col_rows_loaded"): frame["rows_loaded"],   # grouped when shown (styled below)
         ctx.t("import.col_amount_total"): [format_amount(v, ctx.unit, ctx.lang) for v in frame["amount_total"]],
         ctx.t("import.col_dates"): frame["date_min"].fillna("") + " … " + frame["date_max"].fillna(""),
         ctx.t("import.col_status"): [ctx.t("import.status.active") if s == "loaded" else ctx.t("import.status.undone")
                                      for s in frame["status"]],
     })
-    st.dataframe(shown, hide_index=True, width="stretch", placeholder=MISSING)
+    rows_col = ctx.t("import.col_rows_loaded")
+    st.dataframe(styled(shown, {rows_col: lambda n: format_number(n, lang=ctx.lang)}), hide_index=True,
+                 width="stretch", placeholder=MISSING)
     if not can(ctx.user, "undo_import"):
         return
     loaded = [r["id"] for r in rows if r["status"] == "loaded"]

@@ -50,6 +50,20 @@ def test_the_history_names_its_id_column_in_the_page_language(fixture_db):
     assert list(dataframe_with(at, "File")["ID"]) == [1]
 
 
+def test_the_history_groups_the_rows_loaded_in_thousands(fixture_db):
+    import pyarrow as pa
+
+    lines = [f"2025-09-{1 + i % 28:02d},上海一店,华东,Golf,饮料,{i + 1}.00,1.00" for i in range(1200)]
+    data = ("日期,门店,区域,供应商,品类,销售额,毛利\n" + "\n".join(lines) + "\n").encode()
+    at = upload(open_page("import"), "big.csv", data)
+    at.button(key="import_confirm").click().run()
+    at = open_page("import", lang="en")
+    grid = next(df for df in at.dataframe if "File" in df.value.columns)
+    assert list(grid.value["Rows loaded"]) == [1200, 11]          # the numbers stay numbers (they sort)
+    shown = pa.ipc.open_stream(grid.proto.arrow_data.styler.display_values).read_pandas()
+    assert list(shown["Rows loaded"]) == ["1,200", "11"]
+
+
 def dropzone_style(at) -> str:
     [style] = [h.proto.body for h in at.get("html") if "stFileUploaderDropzone" in h.proto.body]
     return style
