@@ -315,8 +315,26 @@ _READ_PAGE_JS = r"""
   // A failed page: a traceback, or an error box (the frame's "something went wrong, error id …").
   const errors = [...document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]')]
       .filter(shown).map(e => e.innerText.trim().split('\n')[0]);
+  // Text a style draws (::before / ::after content): not in innerText, but on screen.
+  const drawn = [];
+  for (const root of [mainEl, sideEl]) {
+    if (!root) continue;
+    for (const el of root.querySelectorAll('*')) {
+      if (el.closest('details:not([open])')) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width <= 0 || r.height <= 0) continue;
+      for (const pseudo of ['::before', '::after']) {
+        const st = getComputedStyle(el, pseudo);
+        const c = st.content;
+        if (!c || c[0] !== '"' || st.display === 'none' || st.visibility !== 'visible') continue;
+        const text = c.slice(1, -1).replace(/\\([0-9a-fA-F]{1,6}) ?/g, (m, h) => String.fromCodePoint(parseInt(h, 16)))
+            .replace(/\\(.)/g, '$1').trim();
+        if (text) drawn.push(text);
+      }
+    }
+  }
   return {main: mainEl ? mainEl.innerText : '', sidebar: sideEl ? sideEl.innerText : '', code, icons, grids,
-          cut: cutEls, errors};
+          cut: cutEls, errors, drawn};
 }
 """
 
@@ -325,8 +343,9 @@ def read_page(page: Page, max_rows: int = 1000) -> dict:
     """What the page shows now: ``main`` and ``sidebar`` text (charts' SVG text included),
     ``code`` (literal spans), ``icons`` (names of the Material icons, which are in the text
     but drawn as pictures), ``grids`` (per dataframe: ``headers``, drawn ``cells``, ``cut`` headers
-    as {text, need, room} in pixels), ``cut`` (metric, tab, expander or table-header texts cut short)
-    and ``errors`` (first lines of tracebacks and error boxes).
+    as {text, need, room} in pixels), ``cut`` (metric, tab, expander or table-header texts cut short),
+    ``errors`` (first lines of tracebacks and error boxes) and ``drawn`` (texts that a style draws
+    as ::before / ::after content, which innerText leaves out).
     """
     return page.evaluate(_READ_PAGE_JS, max_rows)
 

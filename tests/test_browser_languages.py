@@ -5,9 +5,12 @@ The demo database (sales plus the demo dossiers) with one director is served by
 Import, Rankings, Tiers (every tab), Dossier (every tab, for the demo's top
 account), Plans and Settings, first in Chinese, then in English (``?lang=``).
 On each page (and tab) every expander is opened and what a user can read is
-collected: the main area's and the sidebar's text (chart text included) and
-every dataframe's headers and drawn cells (read from the grid itself: the canvas
-has no DOM text, see ``browser_helpers.read_page``). It fails on
+collected: the main area's and the sidebar's text (chart text included), the text
+a style draws (::before/::after content), and every dataframe's headers and drawn
+cells (read from the grid itself: the canvas has no DOM text, see
+``browser_helpers.read_page``). On Import the file dropzone is read at rest and
+with a file dragged over it, and its button must open the file picker from the
+keyboard under its name in the page's language. It fails on
 
 * ``snake_case``: an ASCII code name such as ``sales_without`` (both languages);
 * ``english``: an English word on a Chinese page, outside the allowlist below;
@@ -42,6 +45,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright (the Python packag
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 from kam_core import auth, demo  # noqa: E402
+from kam_core.locales.labels import t  # noqa: E402
 from kam_core.sales import figures, tiers  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 
@@ -160,6 +164,7 @@ class Checker:
         self.violations: list[tuple[str, str, str, str]] = []
         self._seen: set[tuple[str, str, str, str]] = set()
         self._read: set[tuple[str, str, str]] = set()   # texts already checked, per language and page
+        self.dropzones: dict[str, dict[str, list[str]]] = {}   # the Import dropzone's drawn words, per language
         self._names = literals | users
         # By first character, longest first, so a name is removed whole before a shorter one inside it.
         self._by_first: dict[str, list[str]] = {}
@@ -222,6 +227,7 @@ class Checker:
             self.add(lang, page, "error", error)
         icons = frozenset(seen["icons"])
         self.words(lang, page, seen["main"], seen["code"], icons)
+        self.words(lang, page, "\n".join(seen.get("drawn", [])), seen["code"], icons)
         if sidebar:
             self.words(lang, "sidebar", seen["sidebar"], seen["code"], icons)
         for grid in seen["grids"]:
@@ -275,6 +281,33 @@ def read_state(page: Page, checker: Checker, lang: str, name: str, width_now: in
     return other
 
 
+DROPZONE = '[data-testid="stFileUploaderDropzone"]'
+
+
+def dropzone_words(page: Page, checker: Checker, lang: str) -> dict[str, list[str]]:
+    """The Import page's dropzone: the words it draws at rest and while a file is dragged over it
+    (checked like the page's text), and its button, found by its name in the page's language,
+    opens the file picker from the keyboard."""
+    m = main(page)
+    words = {"rest": sorted(read_page(page, max_rows=0)["drawn"])}
+    files = page.evaluate_handle("() => { const d = new DataTransfer();"
+                                 " d.items.add(new File(['x'], 'x.csv', {type: 'text/csv'})); return d; }")
+    zone = m.locator(DROPZONE)
+    zone.dispatch_event("dragenter", {"dataTransfer": files})
+    zone.locator(":scope > div:not([data-testid])").wait_for()    # the overlay while a file is over the zone
+    seen = read_page(page, max_rows=0)
+    zone.dispatch_event("dragleave", {"dataTransfer": files})
+    zone.locator(":scope > div:not([data-testid])").wait_for(state="detached")
+    words["drag"] = sorted(seen["drawn"])
+    checker.words(lang, "Import › dragging a file", "\n".join(seen["drawn"] + [seen["main"]]), seen["code"],
+                  frozenset(seen["icons"]))
+    button = zone.get_by_role("button", name=t("upload.browse", lang), exact=True)
+    button.focus()
+    with page.expect_file_chooser(timeout=10_000):
+        page.keyboard.press("Enter")
+    return words
+
+
 def walk(page: Page, url: str, account: str, checker: Checker) -> dict[str, float]:
     """Every page and tab in both languages; returns seconds per page visit (for the log)."""
     timings: dict[str, float] = {}
@@ -292,6 +325,8 @@ def walk(page: Page, url: str, account: str, checker: Checker) -> dict[str, floa
             tab_names = [t.strip() for t in tabs.all_inner_texts()]
             if not tab_names:
                 width = read_state(page, checker, lang, name, width, sidebar=True)
+            if name == "Import":
+                checker.dropzones[lang] = dropzone_words(page, checker, lang)
             for i, tab in enumerate(tab_names):
                 tabs.nth(i).click()
                 wait_drawn(page)
@@ -324,6 +359,15 @@ def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_st
     report = "\n".join(f"  ({lang}, {page}, {kind}, {text})" for lang, page, kind, text in checker.violations)
     assert not checker.violations, (f"{len(checker.violations)} violations as (language, page, kind, text):\n"
                                     + report)
+    # Streamlit's own dropzone English is gone (the checks above) and the catalogue's words are drawn in its place
+    limit = t("upload.hint", "zh", mb="200")
+    limit_en = t("upload.hint", "en", mb="200")
+    assert checker.dropzones == {
+        "zh": {"rest": sorted(["选择文件", limit]), "drag": sorted(["选择文件", limit, "松开鼠标即可上传"])},
+        "en": {"rest": sorted(["Browse files", limit_en]),
+               "drag": sorted(["Browse files", limit_en, "Drop the files to upload"])},
+    }
+    assert limit == "拖放文件到此处，单个文件不超过 200 MB"
 
 
 def test_the_checks_flag_codes_other_languages_and_none_but_not_the_datas_own_names() -> None:

@@ -18,7 +18,8 @@ from kam_core.dossier import plans, targets
 from kam_core.dossier.fields import (ACCOUNT_FACT_FIELDS, BASIC_FIELDS, EXCHANGE_ITEMS, PERSONAL_FIELDS,
                                      PROMOTION_KINDS, SCORE_FIELDS)
 from kam_core.dossier.records import OWNER_ROLES
-from kam_core.locales.formatting import MISSING, format_amount, format_number, format_pct, format_signed_pct, tier_label
+from kam_core.locales.formatting import (MISSING, format_amount, format_number, format_pct, format_signed_pct,
+                                         is_missing, tier_label)
 from kam_core.locales.labels import join_items, label_or
 from kam_core.permissions import PermissionDenied, can
 from kam_core.ui import attention as attention_view, errors
@@ -86,6 +87,8 @@ def header_card(ctx: context.Context, account: str, acct: dict | None, table: pd
         cols[2].metric(ctx.t("col.margin"), format_pct(r["margin"], 1))
         cols[3].metric(ctx.t("col.yoy"), format_signed_pct(r["yoy"], 1))
         cols[4].metric(ctx.t("col.to_next_tier"), format_amount(r["to_next_tier"], ctx.unit, ctx.lang))
+        if is_missing(r["to_next_tier"]):      # the dash says why: there is no tier above
+            cols[4].caption(ctx.t("tier.top_tier"))
     owner = escape_md((acct or {}).get("owner")) or ctx.t("dossier.no_owner")
     backup = escape_md((acct or {}).get("backup_owner"))
     line = f"**{ctx.t('dossier.owner')}**: {owner}"

@@ -21,6 +21,7 @@ from kam_core.safe_text import safe_text
 from kam_core.demo import DEMO_FILE_NAME
 from kam_core.permissions import can
 from kam_core.ui.context import Context
+from kam_core.ui.tables import styled
 from kam_core.ui.text import escape_md
 
 AUTO = "auto"
@@ -35,6 +36,43 @@ def clear_uploader() -> None:
     """After a confirmed import: the loaded file leaves the uploader."""
     st.session_state.pop(uploader_key(), None)
     st.session_state["import_uploads"] = st.session_state.get("import_uploads", 0) + 1
+
+
+# Streamlit's dropzone writes its own English ("Upload", "200MB per file", "Drag and drop files
+# here") and st.file_uploader has no parameter for them (streamlit 1.67). The rule below hides
+# those texts (visibility: hidden also keeps them out of the text a reader or screen reader
+# gets) and draws the catalogue's words in their place; the button stays the same button
+# (focusable, Enter or Space opens the file picker, its accessible name is our word).
+_DROPZONE_CSS = """<style>
+{scope} [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] > p {{ display: none; }}
+{scope} [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after {{ content: {browse}; }}
+{scope} [data-testid="stFileUploaderDropzoneInstructions"] span,
+{scope} [data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > span {{
+  visibility: hidden; font-size: 0; white-space: normal; }}
+{scope} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{
+  content: {hint}; visibility: visible; font-size: 0.875rem; }}
+{scope} [data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > span::after {{
+  content: {drop}; visibility: visible; font-size: 0.875rem; }}
+</style>"""
+
+
+def css_string(text: str) -> str:
+    """A text as a CSS string literal (quotes, backslashes, line ends and '<' escaped)."""
+    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\a ").replace("<", "\\3c ")
+    return f'"{out}"'
+
+
+def dropzone_style(ctx: Context, limit_mb: int, key: str) -> str:
+    """The style that makes the uploader ``key``'s dropzone speak the page's language."""
+    return _DROPZONE_CSS.format(
+        scope=f".st-key-{key}", browse=css_string(ctx.t("upload.browse")),
+        hint=css_string(ctx.t("upload.hint", mb=format_number(limit_mb, lang=ctx.lang))),
+        drop=css_string(ctx.t("upload.drop")))
+
+
+def dropzone_words(ctx: Context, limit_mb: int) -> None:
+    """Before the uploader: its dropzone's button and instructions in the catalogue's words."""
+    st.html(dropzone_style(ctx, limit_mb, uploader_key()))
 
 
 def _sha(data: bytes) -> str:
@@ -429,16 +467,18 @@ def history(ctx: Context) -> None:
         return
     frame = pd.DataFrame(rows)
     shown = pd.DataFrame({
-        "id": frame["id"],
+        ctx.t("report.col.id"): frame["id"],
         ctx.t("import.col_file"): [file_label(ctx, f) for f in frame["file_name"]],
         ctx.t("import.col_imported_at"): frame["imported_at"].str.slice(0, 16).str.replace("T", " ", regex=False),
-        ctx.t("import.col_rows_loaded"): frame["rows_loaded"],
+        ctx.t("import.col_rows_loaded"): frame["rows_loaded"],   # grouped when shown (styled below)
         ctx.t("import.col_amount_total"): [format_amount(v, ctx.unit, ctx.lang) for v in frame["amount_total"]],
         ctx.t("import.col_dates"): frame["date_min"].fillna("") + " … " + frame["date_max"].fillna(""),
         ctx.t("import.col_status"): [ctx.t("import.status.active") if s == "loaded" else ctx.t("import.status.undone")
                                      for s in frame["status"]],
     })
-    st.dataframe(shown, hide_index=True, width="stretch", placeholder=MISSING)
+    rows_col = ctx.t("import.col_rows_loaded")
+    st.dataframe(styled(shown, {rows_col: lambda n: format_number(n, lang=ctx.lang)}), hide_index=True,
+                 width="stretch", placeholder=MISSING)
     if not can(ctx.user, "undo_import"):
         return
     loaded = [r["id"] for r in rows if r["status"] == "loaded"]

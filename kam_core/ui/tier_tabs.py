@@ -53,9 +53,10 @@ def accounts_tab(ctx: context.Context, table: pd.DataFrame) -> None:
     pick = st.segmented_control(ctx.t("col.tier"), [r["tier"] for r in tiers.tier_counts(table)],
                                 format_func=lambda v: tier_label(v, ctx.lang), default="strategic", key="tiers_pick")
     part = context.listed(ctx, table[codes == pick] if pick else table)
+    # with a tier picked above, a tier column would repeat it on every row (and push 距下一级 out of view)
+    columns = ["rank", "account", "basis_amount", "sales", "share", "margin", "yoy"] + ([] if pick else ["tier"])
     shown, config = tables.localise(
-        part, ["rank", "account", "basis_amount", "sales", "share", "margin", "yoy", "tier", "to_next_tier"],
-        ctx.lang, ctx.unit, link_accounts=True, link_params=context.url_params())
+        part, columns + ["to_next_tier"], ctx.lang, ctx.unit, link_accounts=True, link_params=context.url_params())
     clickthrough.table(shown, f"tiers_accounts_{pick}", part["account"], column_config=config)
     proj = context.listed(ctx, context.projection(ctx))
     if not proj.empty:

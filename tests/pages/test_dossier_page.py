@@ -72,6 +72,23 @@ def test_the_dossier_page_renders_the_header_card_and_all_seven_tabs(app, demo_d
     assert "（空缺）" not in at.get("graphviz_chart")[0].proto.spec
 
 
+def test_the_top_tier_says_why_it_has_no_distance_to_the_next_tier(app, demo_db):
+    store = open_store(demo_db)
+    try:
+        year = metrics.available_years(store)[-1]
+        table = tiers.assign_tiers(store, year)
+    finally:
+        store.close()
+    top = table[table["tier"] == "strategic"]["account"].iloc[0]
+    lower = table[table["tier"] == "partner"]["account"].iloc[0]
+    at = app(PAGE, query={"account": top}).run()
+    assert {m.label: m.value for m in at.metric}["距下一级"] == "—"
+    assert "已是最高级" in [c.value for c in at.caption]
+    at = app(PAGE, query={"account": lower}).run()
+    assert {m.label: m.value for m in at.metric}["距下一级"] != "—"
+    assert "已是最高级" not in [c.value for c in at.caption]
+
+
 def test_an_alias_in_the_url_opens_its_account(app, demo_db):
     account, _ = first_dossier(demo_db)
     alias = account.replace("集团有限公司", "")          # the demo's alias key drops the company suffix

@@ -19,6 +19,18 @@ def upload(at, name: str, data: bytes, mime: str = "text/csv"):
     return at
 
 
+def in_yuan(path) -> None:
+    """Amounts in yuan (the setting): the Overview's 亿元 would round a 300-yuan import away."""
+    from kam_core.settings import save_settings
+    from kam_core.store import open_store
+
+    store = open_store(path)
+    try:
+        save_settings(store, {"amount_unit": "yuan"})
+    finally:
+        store.close()
+
+
 def history(at):
     return dataframe_with(at, "文件名")
 
@@ -31,6 +43,63 @@ def test_the_import_page_states_the_upload_limit_and_lists_the_earlier_imports(f
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", history(at)["导入时间"][0])   # as the warnings write it
 
 
+def test_the_history_names_its_id_column_in_the_page_language(fixture_db):
+    assert list(history(open_page("import")).columns)[:2] == ["编号", "文件名"]
+    at = open_page("import", lang="en")
+    assert list(dataframe_with(at, "File").columns)[:2] == ["ID", "File"]
+    assert list(dataframe_with(at, "File")["ID"]) == [1]
+
+
+def test_the_history_groups_the_rows_loaded_in_thousands(fixture_db):
+    import pyarrow as pa
+
+    lines = [f"2025-09-{1 + i % 28:02d},上海一店,华东,Golf,饮料,{i + 1}.00,1.00" for i in range(1200)]
+    data = ("日期,门店,区域,供应商,品类,销售额,毛利\n" + "\n".join(lines) + "\n").encode()
+    at = upload(open_page("import"), "big.csv", data)
+    at.button(key="import_confirm").click().run()
+    at = open_page("import", lang="en")
+    grid = next(df for df in at.dataframe if "File" in df.value.columns)
+    assert list(grid.value["Rows loaded"]) == [1200, 11]          # the numbers stay numbers (they sort)
+    shown = pa.ipc.open_stream(grid.proto.arrow_data.styler.display_values).read_pandas()
+    assert list(shown["Rows loaded"]) == ["1,200", "11"]
+
+
+def dropzone_style(at) -> str:
+    [style] = [h.proto.body for h in at.get("html") if "stFileUploaderDropzone" in h.proto.body]
+    return style
+
+
+def test_the_dropzone_speaks_the_page_language_in_place_of_streamlits_english(fixture_db):
+    zh = dropzone_style(open_page("import"))
+    # Streamlit's own texts (its button caption, "200MB per file", the drag overlay) are hidden ...
+    assert '[data-testid="stMarkdownContainer"] > p { display: none; }' in zh
+    assert '[data-testid="stFileUploaderDropzoneInstructions"] span,' in zh and "visibility: hidden" in zh
+    # ... and the catalogue's words drawn in their place, the limit being the server's 200 MB
+    assert 'content: "选择文件"' in zh
+    assert 'content: "拖放文件到此处，单个文件不超过 200 MB"' in zh
+    assert 'content: "松开鼠标即可上传"' in zh
+    assert ".st-key-import_files_0 " in zh                     # only this page's uploader
+    en = dropzone_style(open_page("import", lang="en"))
+    assert 'content: "Browse files"' in en and 'content: "Drag and drop files here, up to 200 MB each"' in en
+    assert 'content: "Drop the files to upload"' in en
+    assert "选择" not in en
+
+
+def test_the_dropzone_follows_the_uploader_after_an_import(fixture_db):
+    at = upload(open_page("import"), "upload.csv", UPLOAD_CSV)
+    at.button(key="import_confirm").click().run()
+    assert ".st-key-import_files_1 " in dropzone_style(at)     # the emptied uploader has a new key
+
+
+def test_a_label_becomes_a_css_string_that_cannot_end_the_rule_or_the_style():
+    from kam_core.ui.importer import css_string
+
+    assert css_string("选择文件") == '"选择文件"'
+    assert css_string('a "b" \\ c') == '"a \\"b\\" \\\\ c"'
+    assert css_string("</style>x") == '"\\3c /style>x"'
+    assert css_string("a\nb") == '"a\\a b"'
+
+
 def test_an_uploaded_file_reaches_the_validation_report_and_nothing_is_loaded_yet(fixture_db):
     at = upload(open_page("import"), "upload.csv", UPLOAD_CSV)
     shown = metrics_by_label(at)
@@ -41,6 +110,7 @@ def test_an_uploaded_file_reaches_the_validation_report_and_nothing_is_loaded_ye
 
 
 def test_confirming_loads_the_file_and_the_overview_shows_it_at_once(fixture_db):
+    in_yuan(fixture_db)
     at = upload(open_page("import"), "upload.csv", UPLOAD_CSV)
     at.button(key="import_confirm").click().run()
     assert not at.exception
@@ -49,7 +119,7 @@ def test_confirming_loads_the_file_and_the_overview_shows_it_at_once(fixture_db)
     assert not at.file_uploader[0].value and not metrics_by_label(at)   # the loaded file has left the uploader
     at.switch_page("app_pages/overview.py").run()
     shown = metrics_by_label(at)
-    assert shown["销售额"] == "12,500.03 万元"                     # + 300.00 yuan
+    assert shown["销售额"] == "¥125,000,300.00"                   # 12,500 万元 + 300.00 yuan
     assert shown["客户数"] == "6"
 
 
@@ -72,6 +142,7 @@ def test_an_empty_file_is_refused_with_a_reason_and_nothing_written(fixture_db):
 
 
 def test_undo_asks_for_confirmation_then_removes_the_import(fixture_db):
+    in_yuan(fixture_db)
     at = upload(open_page("import"), "upload.csv", UPLOAD_CSV)
     at.button(key="import_confirm").click().run()
     assert at.selectbox(key="undo_pick").value == 2
@@ -83,7 +154,7 @@ def test_undo_asks_for_confirmation_then_removes_the_import(fixture_db):
     assert not at.checkbox(key="undo_sure").value                  # the next undo needs a new tick
     assert at.button(key="undo_go").disabled
     at.switch_page("app_pages/overview.py").run()
-    assert metrics_by_label(at)["销售额"] == "12,500.00 万元"
+    assert metrics_by_label(at)["销售额"] == "¥125,000,000.00"   # the 300.00 yuan are gone again
 
 
 def test_the_same_file_again_is_asked_about_in_the_page_words_and_can_be_imported_anyway(fixture_db):

@@ -65,6 +65,14 @@ def test_the_accounts_table_shows_the_picked_tier(at):
     assert list(table["to_next_tier"]) == pytest.approx([499.999999, 3000.0])   # 万元
 
 
+def test_the_accounts_table_names_the_tier_only_when_no_tier_is_picked(at):
+    assert "tier" not in dataframe_with(at, "basis_amount").columns      # 战略性大客户 is picked above the table
+    at.button_group(key="tiers_pick").set_value(None).run()              # the pick undone: every tier
+    table = dataframe_with(at, "basis_amount")
+    assert list(table.columns)[-3:] == ["tier", "to_next_tier", "dossier"]   # the last: the link
+    assert len(table) == 5 and list(shown_cells(at, "basis_amount")["tier"])[0] == "战略性大客户"
+
+
 def test_the_migration_table_lists_only_the_accounts_that_moved(at):
     move = dataframe_with(at, "movement")
     assert list(zip(move["account"], move["tier_prev"], move["tier"], move["movement"])) == [
