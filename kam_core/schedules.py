@@ -448,6 +448,8 @@ class ScheduleRunner:
                                                            "misfire_grace_time": None})
 
     def start(self, now: datetime | None = None) -> "ScheduleRunner":
+        with _runners_lock:
+            _runners[id(self.store)] = self   # runner_for finds it; stop() lets go
         self.scheduler.start()
         self.sync()
         for name, due in missed_runs(self.store, now):
@@ -477,16 +479,24 @@ class ScheduleRunner:
         return None if job is None else job.next_run_time
 
     def stop(self) -> None:
+        with _runners_lock:
+            if _runners.get(id(self.store)) is self:
+                del _runners[id(self.store)]
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
 
-def runner_for(store: Store) -> ScheduleRunner | None:
-    """The runner the dashboard process started for ``store`` (``service.start_owner``), if any."""
-    from kam_core.service import owned_by_this_process
+# The runner started for each store in this process, by the store's identity (a runner holds
+# its store, so the id is not reused while the entry lives).
+_runners: dict[int, ScheduleRunner] = {}
+_runners_lock = threading.Lock()
 
-    owned = owned_by_this_process(store)
-    return owned.runner if owned is not None else None
+
+def runner_for(store: Store) -> ScheduleRunner | None:
+    """The runner started in this process for ``store`` (the dashboard's, by ``service.start_owner``), if any."""
+    with _runners_lock:
+        runner = _runners.get(id(store))
+    return runner if runner is not None and runner.store is store else None
 
 
 def _changed(store: Store) -> None:

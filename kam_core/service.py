@@ -6,7 +6,7 @@ it runs, so it *owns* the file; a command started beside it (``python -m
 kam_core tiers …``) finds the owner's address in a private file beside the
 database, sends it the parsed command, and the dashboard runs that command on
 its own store, through the same per-command functions the command line runs
-when it opens the file itself (``cli.run_command``). Validation, transactions,
+when it opens the file itself (``commands.run_command``). Validation, transactions,
 permissions and audit are therefore the same code, not a second copy. Why this
 and not DuckDB's Quack protocol: ``docs/DESIGN.md`` (measured).
 
@@ -379,7 +379,7 @@ def start_owner(store: Any) -> Any:
     background work is off."""
     if str(store.path) == ":memory:" or getattr(store, "read_only", False) or not background_enabled():
         return store
-    from kam_core.cli import run_command
+    from kam_core.commands import run_command
     from kam_core.imports.inbox import InboxWatcher
     from kam_core.schedules import ScheduleRunner
 

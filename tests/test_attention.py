@@ -65,8 +65,8 @@ def store():
 
 
 def test_an_agreement_running_out_on_the_sixtieth_day_is_flagged_and_on_the_sixty_first_it_is_not(store):
-    dossier.add_agreement(store, SYSTEM, "Acme", {"title": "年度协议", "valid_to": TODAY + dt.timedelta(days=60)})
-    dossier.add_agreement(store, SYSTEM, "Beta", {"title": "返利协议", "valid_to": TODAY + dt.timedelta(days=61)})
+    dossier.add_record(store, SYSTEM, "agreements", "Acme", {"title": "年度协议", "valid_to": TODAY + dt.timedelta(days=60)})
+    dossier.add_record(store, SYSTEM, "agreements", "Beta", {"title": "返利协议", "valid_to": TODAY + dt.timedelta(days=61)})
     items = attention.expiring_items(dossier.expiring_agreements(store, TODAY, attention.EXPIRY_DAYS))
     assert [(i.account, i.values["days_left"], i.values["valid_to"]) for i in items] == [
         ("Acme", 60, D(2025, 8, 14))]
@@ -86,11 +86,11 @@ def test_only_running_targets_behind_their_path_are_chased_and_drafts_are_not():
 
 
 def test_an_open_action_due_yesterday_is_one_day_overdue_and_done_or_due_today_are_not(store):
-    late = dossier.add_action_item(store, SYSTEM, "Acme", {"title": "寄送新品样品", "owner": "mia",
-                                                           "due_on": TODAY - dt.timedelta(days=1), "status": "open"})
-    no_status = dossier.add_action_item(store, SYSTEM, "Beta", {"title": "确认双11方案", "due_on": "2025-05-16"})
-    dossier.add_action_item(store, SYSTEM, "Acme", {"title": "today", "due_on": TODAY})
-    dossier.add_action_item(store, SYSTEM, "Acme", {"title": "done", "due_on": "2025-01-01", "status": "done"})
+    late = dossier.add_record(store, SYSTEM, "action_items", "Acme", {"title": "寄送新品样品", "owner": "mia",
+                                                                           "due_on": TODAY - dt.timedelta(days=1), "status": "open"})
+    no_status = dossier.add_record(store, SYSTEM, "action_items", "Beta", {"title": "确认双11方案", "due_on": "2025-05-16"})
+    dossier.add_record(store, SYSTEM, "action_items", "Acme", {"title": "today", "due_on": TODAY})
+    dossier.add_record(store, SYSTEM, "action_items", "Acme", {"title": "done", "due_on": "2025-01-01", "status": "done"})
     items = attention.overdue_items(dossier.overdue_actions(store, SYSTEM, TODAY))
     assert [(i.values["id"], i.values["days_overdue"]) for i in items] == [(no_status, 30), (late, 1)]
     assert items[1].values["owner"] == "mia"
@@ -148,8 +148,8 @@ def test_the_whole_list_for_a_manager_holds_only_the_accounts_given_in_rule_orde
     add_sales(store, ["date", "account", "amount"], [
         ("2024-03-01", "Acme", 40_000_000), ("2024-03-01", "Beta", 1_000_000),
         ("2025-03-01", "Acme", 30_000_000), ("2025-06-30", "Beta", 1_000_000)])
-    dossier.add_negotiation(store, SYSTEM, "Acme", {"held_on": "2025-06-01", "topic": "返利"})
-    dossier.add_agreement(store, SYSTEM, "Beta", {"title": "年度协议", "valid_to": "2025-07-01"})
+    dossier.add_record(store, SYSTEM, "negotiations", "Acme", {"held_on": "2025-06-01", "topic": "返利"})
+    dossier.add_record(store, SYSTEM, "agreements", "Beta", {"title": "年度协议", "valid_to": "2025-07-01"})
     mine = dossier.owned_accounts(store, "mia")
     assert mine == ["Acme"]
     items = attention.attention_items(store, User("mia", "manager"), 2025, TODAY, accounts=mine)

@@ -8,6 +8,7 @@ import pytest
 
 from kam_core import auth
 from kam_core import dossier as d
+from kam_core.imports import aliases
 from kam_core.demo.dossiers import load_demo_dossiers
 from kam_core.locales.labels import t
 from kam_core.permissions import SYSTEM, PermissionDenied, User
@@ -516,7 +517,7 @@ def _sales_with_aliases(store):
 def test_merging_an_alias_moves_its_lines_records_it_and_bumps_the_data_version(store):
     _sales_with_aliases(store)
     before = store.data_version()
-    moved = d.merge_alias(store, MIA, "acme trading", "Acme")
+    moved = aliases.merge_alias(store, MIA, "acme trading", "Acme")
     # 'Acme Trading', 'ACME TRADING' and 'Acme Trading Ltd' all normalise to the key 'acme trading'
     assert moved == 3
     cur = store.cursor()
@@ -529,8 +530,8 @@ def test_merging_an_alias_moves_its_lines_records_it_and_bumps_the_data_version(
 
 def test_splitting_an_alias_back_out_restores_its_own_account(store):
     _sales_with_aliases(store)
-    d.merge_alias(store, MIA, "acme trading", "Acme")
-    assert d.merge_alias(store, MIA, "acme trading", "Acme Trading") == 3
+    aliases.merge_alias(store, MIA, "acme trading", "Acme")
+    assert aliases.merge_alias(store, MIA, "acme trading", "Acme Trading") == 3
     rows = store.cursor().execute("select account, sum(amount) from sales group by account order by 1").fetchall()
     assert rows == [("Acme", Decimal("100.00")), ("Acme Trading", Decimal("28.00"))]
 
@@ -538,9 +539,9 @@ def test_splitting_an_alias_back_out_restores_its_own_account(store):
 def test_a_viewer_may_not_merge_aliases_and_an_unknown_alias_is_reported(store):
     _sales_with_aliases(store)
     with pytest.raises(PermissionDenied):
-        d.merge_alias(store, VIEWER, "acme trading", "Acme")
+        aliases.merge_alias(store, VIEWER, "acme trading", "Acme")
     with pytest.raises(d.NotFound):
-        d.merge_alias(store, MIA, "no such name", "Acme")
+        aliases.merge_alias(store, MIA, "no such name", "Acme")
     assert store.cursor().execute("select count(*) from sales where account = 'Acme'").fetchone() == (1,)
 
 
@@ -549,6 +550,15 @@ def test_list_aliases_tells_which_raw_names_have_a_dossier(store):
     df = d.list_aliases(store, VIEWER)
     assert df[["alias", "account", "has_dossier", "lines"]].values.tolist() == [
         ["Acme", "Acme", True, 1], ["Acme Trading", "Acme Trading", False, 3]]
+
+
+def test_the_alias_list_marks_the_accounts_it_is_told_have_a_dossier(store):
+    _sales_with_aliases(store)
+    df = aliases.list_aliases(store, VIEWER, ["Acme Trading"])
+    assert df.columns.tolist() == ["alias_key", "alias", "account", "has_dossier", "lines"]
+    assert df[["alias", "has_dossier", "lines"]].values.tolist() == [["Acme", False, 1], ["Acme Trading", True, 3]]
+    assert sorted(aliases.alias_names(store)) == [("Acme", "Acme"), ("Acme", "acme"), ("Acme Trading", "Acme Trading"),
+                                                  ("Acme Trading", "acme trading")]
 
 
 def test_the_exchange_frame_lists_each_dossiers_ticked_items(store):

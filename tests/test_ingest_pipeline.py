@@ -166,6 +166,47 @@ def test_an_overlapping_import_is_warned_about(store):
     assert any("already covers" in w for w in plan.report.data["warnings"])
 
 
+def test_the_overlap_note_names_each_loaded_import_and_the_days_it_shares_not_an_undone_one(store):
+    first, _ = import_file(store, csv_bytes(SIMPLE), "simple.csv")
+    undone, _ = import_file(store, csv_bytes("日期,供应商,销售额\n2025-01-04,乙公司,5\n"), "undone.csv")
+    undo_import(store, undone)
+    # 乙公司 only, 2025-01-04 to 2025-01-09: import 1 has 乙公司 on the 4th alone
+    plan = prepare_import(store, csv_bytes("日期,供应商,销售额\n2025-01-04,乙公司,7\n2025-01-09,乙公司,8\n"),
+                          "later.csv")
+    overlap = [n for n in plan.report.data["notes"] if n["code"] == "overlap"]
+    assert [(n["id"], n["file"], n["start"], n["end"]) for n in overlap] == [(first, "simple.csv", "2025-01-04",
+                                                                               "2025-01-04")]
+    plan.close()
+
+
+def test_lines_recorded_without_a_file_make_one_loaded_import_with_an_alias_per_spelling(store):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from kam_core.imports.pipeline import loaded_import, record_lines
+
+    cur = store.cursor()
+    cur.execute("insert into account_aliases (alias_key, alias, account) values ('acme', 'Acme', 'Acme')")
+    version = store.data_version()
+    rows = pa.table({"date": [dt.date(2025, 1, 3), dt.date(2025, 1, 9), dt.date(2025, 1, 5)],
+                     "account": ["甲", "甲", "甲"], "account_raw": ["甲公司", "甲有限公司", "ACME Ltd"],
+                     "amount": [10.0, 5.5, -0.25]})
+    import_id = record_lines(store, rows, file_name="lines", sha256="abc", user="test", sheets=["s"])
+    assert cur.execute("select kind, file_name, status, rows_read, rows_loaded, rows_skipped, rows_rejected,"
+                       " amount_total, date_min, date_max, sheets, imported_by from imports").fetchall() == [
+        ("sales", "lines", "loaded", 3, 3, 0, 0, Decimal("15.25"), dt.date(2025, 1, 3), dt.date(2025, 1, 9),
+         '["s"]', "test")]
+    # 甲公司 and 甲有限公司 share the key 甲: the first by name is the alias; acme was known and is kept
+    assert cur.execute("select alias_key, alias, account from account_aliases order by alias_key").fetchall() == [
+        ("acme", "Acme", "Acme"), ("甲", "甲公司", "甲")]
+    assert cur.execute("select count(*), sum(amount) from sales where import_id = ?", [import_id]).fetchone() == (
+        3, Decimal("15.25"))
+    assert store.data_version() == version + 1
+    assert loaded_import(store, "abc")[:2] == (import_id, "lines")
+    assert loaded_import(store, "other") is None
+
+
 def test_undo_removes_the_whole_import_and_keeps_its_record(store):
     import_id, _ = import_file(store, csv_bytes(SIMPLE), "simple.csv")
     v = store.data_version()

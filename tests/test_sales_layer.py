@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from kam_core import cli, dossier
 
 from kam_core.exports import reports
+from kam_core.imports import aliases as import_aliases
 from kam_core.imports.pipeline import import_file, undo_import
 from kam_core.permissions import SYSTEM
 from kam_core.sales import figures, rollup, tiers
@@ -199,7 +200,7 @@ def test_the_rollups_equal_the_lines_after_imports_an_undo_and_an_alias_merge(tm
     assert figures.year_summary(s, 2025)["sales"] == pytest.approx(68_000_000.01)
     aliases = dossier.list_aliases(s, SYSTEM)
     key = aliases[aliases["alias"] == "百华"]["alias_key"].iloc[0]
-    assert dossier.merge_alias(s, SYSTEM, key, "康荣") == 2
+    assert import_aliases.merge_alias(s, SYSTEM, key, "康荣") == 2
     assert rollup.differences(s) == []
     assert list(figures.account_year_figures(s, 2025)["account"]) == ["康荣"]
     assert first == 1

@@ -134,6 +134,21 @@ def test_saving_and_deleting_a_schedule_updates_the_running_dashboards_jobs(stor
         service.stop_owner(store)
 
 
+def test_the_runner_of_a_store_is_found_while_it_runs_and_only_for_that_store(store, tmp_path):
+    other = open_store(tmp_path / "other.duckdb")
+    assert sched.runner_for(store) is None
+    runner = sched.ScheduleRunner(store).start()
+    try:
+        assert sched.runner_for(store) is runner
+        assert sched.runner_for(other) is None
+        sched.save_schedule(store, sched.Schedule("w", cadence="weekly", day=4, at="17:30", folder="x"), DIRECTOR)
+        assert runner.next_run("w").strftime("%a %H:%M") == "Fri 17:30"   # a save reaches the running jobs
+    finally:
+        runner.stop()
+        other.close()
+    assert sched.runner_for(store) is None
+
+
 def test_the_year_is_the_run_dates_year_or_the_one_before_fiscal_years_included():
     assert sched.report_year(sched.Schedule("a"), date(2026, 2, 1)) == 2026
     assert sched.report_year(sched.Schedule("a", year="previous"), date(2026, 2, 1)) == 2025

@@ -21,7 +21,6 @@ import calendar
 import csv
 import hashlib
 import io
-import json
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -30,9 +29,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from kam_core.imports.accounts import alias_key
+from kam_core.imports import pipeline
 from kam_core.sales import accounts as account_sales
-from kam_core.sales import lines as sales_lines
 from kam_core.store import Store
 
 DEFAULT_SEED = 20251127
@@ -390,10 +388,6 @@ def generate_sales(seed: int = DEFAULT_SEED, today: date | datetime | None = Non
 # --------------------------------------------------------------------------
 # Loading into the store
 # --------------------------------------------------------------------------
-def _alias_key(name: str) -> str:
-    return alias_key(name)
-
-
 def _demo_sha256(seed: int, today: date) -> str:
     return hashlib.sha256(f"kam-demo-v1|seed={seed}|today={today.isoformat()}".encode()).hexdigest()
 
@@ -401,16 +395,15 @@ def _demo_sha256(seed: int, today: date) -> str:
 def load_demo(store: Store, today: date | datetime | None = None, *, seed: int = DEFAULT_SEED) -> int:
     """Load the demo sales as one import batch and return its import id.
 
-    One transaction: the ``imports`` row, every ``sales`` line (bulk insert from
-    Arrow), an alias per supplier (existing aliases are kept) and the data
-    version bump. Loading the same demo again returns the loaded batch's id
-    and writes nothing, so the data is never counted twice.
+    Through :func:`kam_core.imports.pipeline.record_lines`, in one transaction:
+    the ``imports`` row, every ``sales`` line (bulk insert from Arrow), an alias
+    per supplier (existing aliases are kept) and the data version bump. Loading
+    the same demo again returns the loaded batch's id and writes nothing, so the
+    data is never counted twice.
     """
     day = _as_date(today)
     sha = _demo_sha256(int(seed), day)
-    existing = store.cursor().execute(
-        "select id from imports where sha256 = ? and status = 'loaded' order by id limit 1", [sha]
-    ).fetchone()
+    existing = pipeline.loaded_import(store, sha)
     if existing:
         return int(existing[0])
 
@@ -422,43 +415,12 @@ def load_demo(store: Store, today: date | datetime | None = None, *, seed: int =
                               "qty", "amount", "cost", "profit")},
         "unit_price": (df["amount"] / df["qty"].where(df["qty"] != 0)).round(4),
     })
-    suppliers = sorted(set(df["supplier"].tolist()))
-    aliases: dict[str, str] = {}
-    for s in suppliers:
-        aliases.setdefault(_alias_key(s), s)
-    alias_tbl = pa.table({"alias_key": list(aliases), "alias": list(aliases.values())})
-    mapping = {f: f for f in COLUMNS}
     report = {"source": "demo", "seed": int(seed), "today": day.isoformat(),
               "rows_read": len(df), "rows_loaded": len(df)}
-
-    with store.transaction() as cur:
-        import_id = int(cur.execute("select nextval('import_id_seq')").fetchone()[0])
-        cur.register("demo_aliases", alias_tbl)
-        try:
-            sales_lines.append_sales(cur, import_id, pa.Table.from_pandas(lines, preserve_index=False))
-            totals = sales_lines.import_totals(cur, import_id)
-            cur.execute(
-                """
-                insert into imports (id, kind, file_name, sha256, sheets, file_format, encoding,
-                                     delimiter, header_row, title, mapping, unit, account_from,
-                                     date_order, rows_read, rows_loaded, rows_skipped, rows_rejected,
-                                     amount_total, profit_total, date_min, date_max, report,
-                                     imported_by, status)
-                values (?, 'sales', ?, ?, '["demo"]', 'demo', null, null, null, ?, ?, 'yuan',
-                        'supplier', 'ymd', ?, ?, 0, 0, ?, ?, ?, ?, ?, 'demo', 'loaded')
-                """,
-                [import_id, DEMO_FILE_NAME, sha, "演示数据（随机种子 %d）" % seed,
-                 json.dumps(mapping, ensure_ascii=False), totals[0], totals[0],
-                 totals[1], totals[2], totals[3], totals[4],
-                 json.dumps(report, ensure_ascii=False)],
-            )
-            cur.execute(
-                "insert into account_aliases (alias_key, alias, account)"
-                " select alias_key, alias, alias from demo_aliases on conflict do nothing")
-        finally:
-            cur.unregister("demo_aliases")
-        Store.bump_data_version(cur)
-    return import_id
+    return pipeline.record_lines(
+        store, pa.Table.from_pandas(lines, preserve_index=False), file_name=DEMO_FILE_NAME, sha256=sha,
+        user="demo", title="演示数据（随机种子 %d）" % seed, mapping={f: f for f in COLUMNS}, report=report,
+        sheets=["demo"], file_format="demo")
 
 
 # --------------------------------------------------------------------------

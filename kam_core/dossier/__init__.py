@@ -6,16 +6,16 @@ One module per job:
 * :mod:`.fields`: the vocabulary (roles, kinds, statuses …), the field specifications and input validation;
 * :mod:`.records`: every write (validated, versioned, audited, soft deletes);
 * :mod:`.queries`: reads, completeness and the department's to-dos;
-* :mod:`.aliases`: raw names from imports and merging them into accounts;
 * :mod:`.plans`: plans beside the sales they should move; :mod:`.targets`: agreements' targets against sales.
 
 Callers write ``from kam_core import dossier`` and ``dossier.add_record(...)``;
 the names below are that public face. The demo dossiers are made by
-:mod:`kam_core.demo.dossiers`.
+:mod:`kam_core.demo.dossiers`. Raw names from imports and merging them into
+accounts are :mod:`kam_core.imports.aliases`'s; :func:`list_aliases` here marks
+which of them have a dossier.
 """
 from __future__ import annotations
 
-from kam_core.dossier.aliases import list_aliases, merge_alias
 from kam_core.dossier.fields import (ACCOUNT_FACT_FIELDS, ACCOUNT_SPEC, ACTION_STATUSES, AGREEMENT_STATUSES,
                                      BASIC_FIELDS, CLOSED_AGREEMENT_STATUSES, COMPLETENESS_RECORDS, CONTACT_ROLES,
                                      DECISION_ROLES, EXCHANGE_ITEMS, GOAL_STATUSES, INFLUENCE, MASK,
@@ -26,9 +26,9 @@ from kam_core.dossier.fields import (ACCOUNT_FACT_FIELDS, ACCOUNT_SPEC, ACTION_S
 from kam_core.dossier.queries import (OVERDUE_COLUMNS, TARGET_AGREEMENT_COLUMNS, account_history, account_owners,
                                       active_user_names, agreements_with_targets, completeness,
                                       completeness_scores, department_gaps, dossier_accounts, dossier_version,
-                                      expiring_agreements, get_account, last_negotiations, list_contacts,
-                                      list_records, may_edit, may_read_personal, overdue_actions, owned_accounts,
-                                      scores_frame, search_accounts)
+                                      expiring_agreements, get_account, last_negotiations, list_aliases,
+                                      list_contacts, list_records, may_edit, may_read_personal, overdue_actions,
+                                      owned_accounts, scores_frame, search_accounts)
 from kam_core.dossier.records import (OWNER_ROLES, add_record, delete_record, restore_record, set_owner,
                                       update_record, upsert_account)
 
@@ -42,24 +42,6 @@ __all__ = [
     "add_record", "agreements_with_targets", "completeness", "completeness_scores", "delete_record",
     "department_gaps", "dossier_accounts", "dossier_version", "expiring_agreements", "get_account", "item_label_key",
     "last_negotiations", "list_aliases", "list_contacts", "list_records", "may_edit", "may_read_personal",
-    "merge_alias", "overdue_actions", "owned_accounts", "restore_record", "scores_frame", "search_accounts",
+    "overdue_actions", "owned_accounts", "restore_record", "scores_frame", "search_accounts",
     "set_owner", "update_record", "upsert_account",
-    "add_action_item", "add_agreement", "add_negotiation",
 ]
-
-
-# Three named adds, kept only because tests outside this package's files still call them
-# (tests/test_attention.py, tests/pages/test_attention_page.py); they are add_record with a fixed kind.
-def add_agreement(store, user, account, values) -> int:
-    """``add_record(store, user, "agreements", account, values)``."""
-    return add_record(store, user, "agreements", account, values)
-
-
-def add_negotiation(store, user, account, values) -> int:
-    """``add_record(store, user, "negotiations", account, values)``."""
-    return add_record(store, user, "negotiations", account, values)
-
-
-def add_action_item(store, user, account, values) -> int:
-    """``add_record(store, user, "action_items", account, values)``."""
-    return add_record(store, user, "action_items", account, values)

@@ -87,6 +87,19 @@ class NotFound(LookupError):
     """The account or record does not exist."""
 
 
+def account_name(name: Any) -> str:
+    """``name`` trimmed; a missing or over-long name is a :class:`ValidationError`.
+
+    The rule for every account name written: a dossier's, and the account an
+    alias counts for (:func:`kam_core.imports.aliases.merge_alias`).
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError({"name": "is required"})
+    if len(name.strip()) > 500:
+        raise ValidationError({"name": "at most 500 characters"})
+    return name.strip()
+
+
 class VersionConflict(RuntimeError):
     """Someone saved the record after you loaded it.
 

@@ -18,6 +18,7 @@ from kam_core.dossier.fields import (ACCOUNT_FACT_FIELDS, CLOSED_AGREEMENT_STATU
                                      CONTACT_ROLES, DECISION_ROLES, EXCHANGE_ITEMS, MASK, OPEN_ACTION_STATUSES,
                                      PERSONAL_FIELDS, POLICY_BASIC_FIELDS, POLICY_LEVELS, RECORD_KINDS,
                                      SCORE_FIELDS, SPECS, to_date)
+from kam_core.imports import aliases
 from kam_core.permissions import User
 from kam_core.sales import accounts as account_sales
 from kam_core.store import Store
@@ -142,11 +143,8 @@ def _fold(s: str) -> str:
 
 def search_accounts(store: Store, query: str, limit: int = 50) -> list[str]:
     """Canonical account names matching ``query`` in the name or any alias; exact, then prefix, then substring."""
-    rows = [(a, a) for a in account_sales.account_names(store)] + store.cursor().execute(
-        "select name, name from accounts where deleted_at is null"
-        " union select account, alias from account_aliases"
-        " union select account, alias_key from account_aliases"
-    ).fetchall()
+    names = [*account_sales.account_names(store), *dossier_accounts(store)]
+    rows = [(a, a) for a in names] + aliases.alias_names(store)
     q = _fold(query or "")
     best: dict[str, int] = {}
     for name, text in rows:
@@ -318,6 +316,12 @@ def dossier_accounts(store: Store) -> list[str]:
     """Every account that has a dossier, by name."""
     return [r[0] for r in store.cursor().execute(
         "select name from accounts where deleted_at is null order by name").fetchall()]
+
+
+def list_aliases(store: Store, user: User) -> pd.DataFrame:
+    """The raw names from imports (:func:`kam_core.imports.aliases.list_aliases`), each marked
+    ``has_dossier`` when its account has a dossier here."""
+    return aliases.list_aliases(store, user, dossier_accounts(store))
 
 
 def last_negotiations(store: Store, user: User, accounts: Sequence[str]) -> dict[str, dt.date | None]:

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from kam_core import audit, auth, permissions
-from kam_core.dossier import queries
 from kam_core.dossier.fields import (ACCOUNT_FORBIDDEN, ACCOUNT_SPEC, RECORD_FORBIDDEN, RECORD_KINDS, SPECS,
-                                     NotFound, ValidationError, VersionConflict, check_whole, normalise)
+                                     NotFound, ValidationError, VersionConflict, account_name, check_whole,
+                                     normalise)
+from kam_core.dossier.queries import account_row, fetch_one, get_account
 from kam_core.permissions import User
 from kam_core.store import Store
 
@@ -27,15 +28,6 @@ OWNER_ROLES: tuple[str, ...] = ("manager", "director")
 def _users(store: Store) -> dict[str, dict]:
     """Every user by name (role, disabled), asked of :mod:`kam_core.auth`, the owner of ``users``."""
     return {u["name"]: u for u in auth.list_users(store)}
-
-
-def account_name(name: Any) -> str:
-    """``name`` trimmed; a missing or over-long name is a :class:`ValidationError`."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError({"name": "is required"})
-    if len(name.strip()) > 500:
-        raise ValidationError({"name": "at most 500 characters"})
-    return name.strip()
 
 
 def _require_edit(user: User, acct: dict | None) -> None:
@@ -118,7 +110,7 @@ def _check_references(store: Store, cur, kind: str, account: str, values: dict[s
 def _record_row(cur, kind: str, record_id: int) -> dict:
     if kind not in SPECS:
         raise ValueError(f"unknown record kind {kind!r}; one of {', '.join(RECORD_KINDS)}")
-    row = queries.fetch_one(cur, f"select * from {SPECS[kind].table} where id = ?", [int(record_id)])
+    row = fetch_one(cur, f"select * from {SPECS[kind].table} where id = ?", [int(record_id)])
     if row is None:
         raise NotFound(f"{kind} record {record_id} does not exist")
     return row
@@ -138,14 +130,14 @@ def upsert_account(store: Store, user: User, name: str, changes: dict[str, Any],
     """
     name = account_name(name)
     with store.transaction() as cur:
-        row = queries.account_row(cur, name)
+        row = account_row(cur, name)
         _require_edit(user, row)
         values = normalise(ACCOUNT_SPEC, changes, forbidden=ACCOUNT_FORBIDDEN)
         if row is None:
             _create_account(cur, user.name, name, {k: v for k, v in values.items() if v is not None})
         else:
             _apply_update(cur, user.name, "accounts", "name", row, values, expected_version)
-    return queries.get_account(store, user, name)
+    return get_account(store, user, name)
 
 
 def set_owner(store: Store, user: User, account: str, owner: str | None, backup_owner: str | None = None) -> dict:
@@ -167,13 +159,13 @@ def set_owner(store: Store, user: User, account: str, owner: str | None, backup_
             errors["backup_owner"] = "must differ from the owner"
         if errors:
             raise ValidationError(errors)
-        row = queries.account_row(cur, account)
+        row = account_row(cur, account)
         values = {"owner": owner, "backup_owner": backup_owner}
         if row is None:
             _create_account(cur, user.name, account, {k: v for k, v in values.items() if v is not None})
         else:
             _apply_update(cur, user.name, "accounts", "name", row, values, None)
-    return queries.get_account(store, user, account)
+    return get_account(store, user, account)
 
 
 def add_record(store: Store, user: User, kind: str, account: str, values: dict[str, Any]) -> int:
@@ -185,7 +177,7 @@ def add_record(store: Store, user: User, kind: str, account: str, values: dict[s
         raise ValueError(f"unknown record kind {kind!r}; one of {', '.join(RECORD_KINDS)}")
     account = account_name(account)
     with store.transaction() as cur:
-        acct = queries.account_row(cur, account)
+        acct = account_row(cur, account)
         _require_edit(user, acct)
         clean = normalise(SPECS[kind], values, forbidden=RECORD_FORBIDDEN)
         _check_references(store, cur, kind, account, clean)
@@ -199,7 +191,7 @@ def update_record(store: Store, user: User, kind: str, record_id: int, changes: 
     """Change fields of one record; returns the stored record (personal fields visible: you may edit it)."""
     with store.transaction() as cur:
         row = _record_row(cur, kind, record_id)
-        _require_edit(user, queries.account_row(cur, row["account"]))
+        _require_edit(user, account_row(cur, row["account"]))
         if row["deleted_at"] is not None:
             raise ValidationError({"_": "the record is deleted; restore it first"})
         values = normalise(SPECS[kind], changes, forbidden=RECORD_FORBIDDEN)
@@ -212,7 +204,7 @@ def update_record(store: Store, user: User, kind: str, record_id: int, changes: 
 def _set_deleted(store: Store, user: User, kind: str, record_id: int, delete: bool) -> None:
     with store.transaction() as cur:
         row = _record_row(cur, kind, record_id)
-        _require_edit(user, queries.account_row(cur, row["account"]))
+        _require_edit(user, account_row(cur, row["account"]))
         if (row["deleted_at"] is not None) == delete:
             return
         cur.execute(
@@ -247,14 +239,14 @@ def new_dossier(store: Store, user: User, name: str, facts: dict[str, Any], owne
     if owner is not None or backup_owner is not None:
         permissions.require(user, "assign_owner")
     with store.transaction() as cur:
-        if queries.account_row(cur, name) is not None:
+        if account_row(cur, name) is not None:
             yield None
             return
         _require_edit(user, None)
         values = normalise(ACCOUNT_SPEC, facts, forbidden=ACCOUNT_FORBIDDEN)
         _create_account(cur, user.name, name, {k: v for k, v in values.items() if v is not None})
         if owner is not None or backup_owner is not None:
-            _apply_update(cur, user.name, "accounts", "name", queries.account_row(cur, name),
+            _apply_update(cur, user.name, "accounts", "name", account_row(cur, name),
                           {"owner": owner, "backup_owner": backup_owner}, None)
 
         def add(kind: str, record: dict[str, Any]) -> int:

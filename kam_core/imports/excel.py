@@ -27,9 +27,9 @@ import python_calamine as calamine
 
 from kam_core.imports.detect import Limits, check_container, too_many_columns
 from kam_core.imports.errors import ImportRejected
-from kam_core.imports.worker import WORKER_STDERR
 
 EXCEL_FORMATS = ("xlsx", "xls", "xlsb", "ods")
+WORKER_STDERR = "stderr.txt"  # in the spool the worker is given: what it printed (the parent logs it)
 
 
 @dataclass(frozen=True)

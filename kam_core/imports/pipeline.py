@@ -12,7 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -21,6 +21,7 @@ from kam_core.permissions import User, require
 from kam_core.sales import lines
 from kam_core.store import Store
 from kam_core.imports import clean, detect, mapping, readers
+from kam_core.imports.accounts import alias_key
 from kam_core.imports.errors import DecisionNeeded, ImportRejected
 from kam_core.imports.report import ValidationReport
 from kam_core.imports.steps import (ACCOUNT_SOURCES, BESIDE_READ, DATE_ORDERS, KINDS, UNITS, ImportOptions, Progress,
@@ -29,8 +30,8 @@ from kam_core.imports.steps import (ACCOUNT_SOURCES, BESIDE_READ, DATE_ORDERS, K
                                     reject_lines, settle_accounts)
 
 __all__ = ["ACCOUNT_SOURCES", "DATE_ORDERS", "UNITS", "ImportOptions", "ImportPlan", "ValidationReport",
-           "commit_import", "import_file", "import_limits", "inspect_file", "list_imports", "prepare_import",
-           "undo_import"]
+           "commit_import", "import_file", "import_limits", "inspect_file", "list_imports", "loaded_import",
+           "prepare_import", "record_lines", "undo_import"]
 
 
 @dataclass
@@ -72,12 +73,17 @@ class ImportPlan:
 
 # --------------------------------------------------------------------------- helpers
 
-def _refuse_duplicate(store: Store, sha: str) -> None:
-    """``DecisionNeeded("duplicate_file")`` if these bytes are in a loaded import (a fresh
-    cursor: a staging transaction does not see imports committed since it began)."""
-    dup = store.cursor().execute(
+def loaded_import(store: Store, sha: str) -> tuple[int, str, Any] | None:
+    """``(id, file name, imported at)`` of the first loaded import of the bytes hashed ``sha``, or None
+    (a fresh cursor: a staging transaction does not see imports committed since it began)."""
+    return store.cursor().execute(
         "select id, file_name, imported_at from imports where sha256 = ? and status = 'loaded' order by id limit 1",
         [sha]).fetchone()
+
+
+def _refuse_duplicate(store: Store, sha: str) -> None:
+    """``DecisionNeeded("duplicate_file")`` if these bytes are in a loaded import."""
+    dup = loaded_import(store, sha)
     if dup is not None:
         when = f"{dup[2]:%Y-%m-%d %H:%M}"
         raise DecisionNeeded("duplicate_file",
@@ -338,6 +344,52 @@ def _commit(store: Store, plan: ImportPlan, user: str | None) -> int:
         Store.bump_data_version(cur)
     plan.close()
     return int(import_id)
+
+
+def record_lines(store: Store, rows: pa.Table, *, file_name: str, sha256: str, user: str | None,
+                 title: str | None = None, mapping: dict[str, str] | None = None,
+                 report: dict[str, Any] | None = None, sheets: Sequence[str] = ("lines",),
+                 file_format: str = "lines", unit: str = "yuan", account_from: str = "supplier",
+                 date_order: str = "ymd") -> int:
+    """Record sales lines that need no reading (generated ones: the demo) as one loaded import; returns its id.
+
+    ``rows`` holds clean lines, one column per :data:`kam_core.sales.lines.SALES_COLUMNS`
+    it fills (``date``, ``amount`` and ``account`` at least; ``account_raw`` is the
+    spelling). One transaction: the lines (:func:`kam_core.sales.lines.append_sales`,
+    rollups included), the ``imports`` row (the figures from the loaded lines; read
+    = loaded, nothing skipped or rejected; ``sheets``, ``file_format``, ``unit``,
+    ``account_from``, ``date_order``, ``title``, ``mapping`` and ``report`` as given),
+    an alias for each raw spelling's key not known yet (the first spelling by name,
+    counted for its line's account; known aliases are kept), and the data version
+    bump. Nothing is checked or mapped: a file goes through :func:`prepare_import`.
+    The caller asks :func:`loaded_import` first when the same lines must not load twice.
+    """
+    raw = rows.column("account_raw" if "account_raw" in rows.column_names else "account")
+    pairs = pa.table({"raw": raw, "account": rows.column("account")}).group_by(["raw", "account"]).aggregate([])
+    keyed: dict[str, tuple[str, str]] = {}
+    for name, account in sorted(zip(pairs.column("raw").to_pylist(), pairs.column("account").to_pylist()),
+                                key=lambda p: (p[0] is None, p[0] or "", p[1] or "")):
+        if name is not None and account is not None:
+            keyed.setdefault(alias_key(name), (name, account))
+    with store.transaction() as cur:
+        import_id = int(cur.execute("select nextval('import_id_seq')").fetchone()[0])
+        lines.append_sales(cur, import_id, rows)
+        n, amount, profit, first, last = lines.import_totals(cur, import_id)
+        cur.execute(
+            """insert into imports (id, kind, file_name, sha256, sheets, file_format, encoding, delimiter, header_row,
+                   title, mapping, unit, account_from, date_order, rows_read, rows_loaded, rows_skipped, rows_rejected,
+                   amount_total, profit_total, date_min, date_max, report, imported_by, status)
+               values (?, 'sales', ?, ?, ?, ?, null, null, null, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, 'loaded')""",
+            [import_id, file_name, sha256, json.dumps(list(sheets), ensure_ascii=False), file_format, title,
+             json.dumps(mapping or {}, ensure_ascii=False), unit, account_from, date_order, n, n, amount, profit,
+             first, last, json.dumps(report or {}, ensure_ascii=False, default=str), user])
+        if keyed:
+            cur.execute(
+                "insert into account_aliases (alias_key, alias, account) "
+                "select unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::varchar[]) on conflict do nothing",
+                [list(keyed), [v[0] for v in keyed.values()], [v[1] for v in keyed.values()]])
+        Store.bump_data_version(cur)
+    return import_id
 
 
 def _unit_name(units: dict[str, int]) -> str:

@@ -17,10 +17,11 @@ of the repeated-header test and the totals pattern, which are escaped literals
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import duckdb
 import numpy as np
@@ -580,6 +581,22 @@ def settle_accounts(store: Store, con: duckdb.DuckDBPyConnection, staged: str, n
                    new_accounts=new_account_names, suggestions=suggestions, folded=folded)
 
 
+def overlapping_imports(cur: duckdb.DuckDBPyConnection, kind: str, first: dt.date | None, last: dt.date | None,
+                        accounts: Sequence[str]) -> list[tuple]:
+    """Loaded imports of ``kind`` with lines of ``accounts`` between ``first`` and ``last``.
+
+    ``(import id, file name, first date, last date)`` rows, by id: the dates
+    each import covers come from :func:`kam_core.sales.lines.import_spans`, the
+    status and the file name from ``imports``.
+    """
+    spans = lines.import_spans(cur, kind, first, last, accounts)
+    if not spans:
+        return []
+    files = dict(cur.execute("select id, file_name from imports where status = 'loaded' and list_contains(?, id)",
+                             [[int(s[0]) for s in spans]]).fetchall())
+    return [(s[0], files[s[0]], s[1], s[2]) for s in spans if s[0] in files]
+
+
 def build_report(store: Store, con: duckdb.DuckDBPyConnection, read: Read, data: bytes, file_name: str,
                  head: Headers, cols: Columns, order: DateOrder, loaded: Loaded, rejects: Rejections,
                  settled: Settled, totals: Totals, options: ImportOptions,
@@ -637,7 +654,7 @@ def build_report(store: Store, con: duckdb.DuckDBPyConnection, read: Read, data:
     for raw, account in settled.folded:
         notes.append({"code": "folded", "name": raw, "account": account,
                       "text": f"{raw} → {account} (company suffix rules); keep it apart if it is another account"})
-    overlap = lines.overlapping_imports(store.cursor(), kind, stats[0], stats[1], settled.accounts)
+    overlap = overlapping_imports(store.cursor(), kind, stats[0], stats[1], settled.accounts)
     for imp in overlap:
         notes.append({"code": "overlap", "id": imp[0], "file": imp[1], "start": str(imp[2]), "end": str(imp[3]),
                       "text": f"import {imp[0]} ({imp[1]}) already covers some of these accounts between {imp[2]} and {imp[3]}"})

@@ -109,7 +109,6 @@ def _start_without_main(proc) -> None:
 
 
 _SPOOL_PREFIX = "kam-sheets-"
-WORKER_STDERR = "stderr.txt"  # in the spool: what the worker printed
 
 
 def _spool_root() -> str:
@@ -286,6 +285,10 @@ def _died(proc, spool: str) -> ImportRejected:
 
 
 def _worker_stderr(spool: str) -> str:
+    """What the worker printed into its spool (``excel.WORKER_STDERR``, the file its entry point
+    writes); :func:`parse` has loaded ``excel`` before any worker starts."""
+    from kam_core.imports.excel import WORKER_STDERR
+
     try:
         with open(os.path.join(spool, WORKER_STDERR), "rb") as f:
             return f.read()[-4000:].decode("utf-8", "replace").strip()

@@ -96,21 +96,22 @@ def count_cells(con: duckdb.DuckDBPyConnection, kind: str, import_id: int, cells
     return int(row[0] or 0)
 
 
-def overlapping_imports(cur: duckdb.DuckDBPyConnection, kind: str, first: dt.date | None, last: dt.date | None,
-                        accounts: Sequence[str]) -> list[tuple]:
-    """Loaded imports of ``kind`` with lines of ``accounts`` between ``first`` and ``last``.
+def import_spans(cur: duckdb.DuckDBPyConnection, kind: str, first: dt.date | None, last: dt.date | None,
+                 accounts: Sequence[str]) -> list[tuple]:
+    """The imports with lines of ``accounts`` between ``first`` and ``last``, and the dates they cover.
 
-    ``(import id, file name, first date, last date)`` rows, by id. Sales are
-    looked up in ``sales_daily``, which has one row per import, day and account.
+    ``(import id, first date, last date)`` rows, by id, of every import whose
+    lines are in the table (the importer keeps to the loaded ones and names
+    their files). Sales are looked up in ``sales_daily``, which has one row per
+    import, day and account.
     """
     if first is None or not accounts:
         return []
     table, date_col = ("sales_daily", "date") if _table(kind) == "sales" else ("inventory", "snapshot_date")
     return cur.execute(
-        f"""select i.id, i.file_name, min(s.{date_col}), max(s.{date_col}) from {table} s
-            join imports i on i.id = s.import_id
-            where i.status = 'loaded' and s.{date_col} between ? and ? and list_contains(?, s.account)
-            group by i.id, i.file_name order by i.id""",
+        f"""select import_id, min({date_col}), max({date_col}) from {table}
+            where {date_col} between ? and ? and list_contains(?, account)
+            group by import_id order by import_id""",
         [first, last, list(accounts)]).fetchall()
 
 
@@ -186,7 +187,10 @@ def stage_view(con: duckdb.DuckDBPyConnection, kind: str, import_id: int, name: 
     """
     table = _table(kind)
     amount = "amount" if table == "sales" else "stock_value"
-    # CREATE VIEW takes no bound parameters; the id is an integer we made ourselves.
+    # The one value written into SQL text: DuckDB refuses bound parameters in CREATE VIEW (a
+    # view is stored as text, so it cannot hold a placeholder). int() makes sure only an
+    # integer can get there, whatever a caller passes; the table comes from _table (sales or
+    # inventory) and the view's name from the importer's own code, never from input.
     con.execute(f"create or replace temp view {name} as "
                 f"select *, {amount} as line_amount from {table} where import_id = {int(import_id)}")
     return name

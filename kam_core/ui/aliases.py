@@ -3,7 +3,7 @@
 A raw name whose account has no dossier is one the department has not
 recognised yet; :func:`kam_core.imports.accounts.suggest_aliases` proposes the
 dossier account it probably is. Merging (and splitting back out) goes through
-:func:`kam_core.dossier.merge_alias`, which moves the loaded lines, writes the
+:func:`kam_core.imports.aliases.merge_alias`, which moves the loaded lines, writes the
 audit log and bumps the data version so every figure is recomputed.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from kam_core import audit, dossier
+from kam_core.imports import aliases as import_aliases
 from kam_core.imports.accounts import suggest_aliases
 from kam_core.locales.formatting import MISSING, format_number
 from kam_core.permissions import PermissionDenied, can
@@ -81,7 +82,7 @@ def alias_section(ctx: context.Context) -> None:
             raw = aliases.set_index("alias_key").loc[key, "alias"]
             account = target if merge else raw
             try:
-                moved = dossier.merge_alias(ctx.store, ctx.user, key, account)
+                moved = import_aliases.merge_alias(ctx.store, ctx.user, key, account)
             except (PermissionDenied, dossier.NotFound, dossier.ValidationError) as exc:
                 st.error(escape_md(exc))
             else:

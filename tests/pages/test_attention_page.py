@@ -26,8 +26,8 @@ def owned_db(fixture_db):
         s.cursor().execute("insert into users (name, role) values ('li', 'manager'), ('wang', 'manager')")
         dossier.set_owner(s, SYSTEM, "Bravo", "li")
         dossier.set_owner(s, SYSTEM, "Charlie", "wang")
-        dossier.add_action_item(s, SYSTEM, "Bravo", {"title": "寄送新品样品", "owner": "li",
-                                                     "due_on": dt.date.today() - dt.timedelta(days=3)})
+        dossier.add_record(s, SYSTEM, "action_items", "Bravo", {"title": "寄送新品样品", "owner": "li",
+                                                                     "due_on": dt.date.today() - dt.timedelta(days=3)})
     finally:
         s.close()
     return fixture_db
