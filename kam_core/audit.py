@@ -4,10 +4,12 @@ This module is the only code that reads or writes ``audit_log``.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:                  # the import command keeps pandas out of its process
+    import pandas as pd
 
 COLUMNS = ["happened_at", "who", "action", "table_name", "record_key", "field", "old_value", "new_value"]
 _KEY_SEPARATOR = "\x1f"
@@ -52,7 +54,7 @@ def latest_change(cur: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> int:
     return int(row[0])
 
 
-def history_of(cur: duckdb.DuckDBPyConnection, records: Iterable[tuple[str, Any]], limit: int = 1000) -> pd.DataFrame:
+def history_of(cur: duckdb.DuckDBPyConnection, records: Iterable[tuple[str, Any]], limit: int = 1000) -> "pd.DataFrame":
     """The audit rows of the given ``(table, record key)`` pairs, newest first, as a frame of :data:`COLUMNS`."""
     keys = [f"{table}{_KEY_SEPARATOR}{key}" for table, key in records]
     return cur.execute(
