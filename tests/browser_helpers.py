@@ -6,6 +6,7 @@ Chromium is Debian's (``/usr/bin/chromium``) driven by Playwright's Python API;
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -398,3 +399,17 @@ def open_expanders(page: Page) -> int:
     if opened:
         wait_drawn(page)
     return int(opened)
+
+
+@contextlib.contextmanager
+def evidence_on_failure(page: Page, server: "StreamlitServer", folder: Path):
+    """Around a browser walk: when it fails, keep a screenshot in ``folder`` and print the server's log tail."""
+    try:
+        yield
+    except BaseException:
+        try:
+            shoot(page, folder / "failure.png")
+        except Exception:
+            pass
+        print(f"\nstreamlit log (tail):\n{server.log_text()}")
+        raise

@@ -49,8 +49,8 @@ from kam_core.locales.labels import t  # noqa: E402
 from kam_core.sales import figures, tiers  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 
-from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, StreamlitServer, main, open_expanders,  # noqa: E402
-                             read_page, shoot, wait_drawn, wait_idle)
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, StreamlitServer, evidence_on_failure, main,  # noqa: E402
+                             open_expanders, read_page, wait_drawn, wait_idle)
 
 DIRECTOR = "zhao_director"
 WIDTHS = (1440, 1280)
@@ -303,7 +303,7 @@ def dropzone_words(page: Page, checker: Checker, lang: str) -> dict[str, list[st
                   frozenset(seen["icons"]))
     button = zone.get_by_role("button", name=t("upload.browse", lang), exact=True)
     button.focus()
-    with page.expect_file_chooser(timeout=10_000):
+    with page.expect_file_chooser(timeout=30_000):
         page.keyboard.press("Enter")
     return words
 
@@ -344,15 +344,9 @@ def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_st
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT}, locale="zh-CN")
         try:
-            sign_in(page, server.url, str(d["password"]))
-            timings = walk(page, server.url, d["account"], checker)
-        except BaseException:
-            try:
-                shoot(page, tmp_path / "failure.png")
-            except Exception:
-                pass
-            print(f"\nstreamlit log (tail):\n{server.log_text()}")
-            raise
+            with evidence_on_failure(page, server, tmp_path):
+                sign_in(page, server.url, str(d["password"]))
+                timings = walk(page, server.url, d["account"], checker)
         finally:
             browser.close()
     print(f"\nwalked in {time.monotonic() - started:.1f} s: {timings}")

@@ -154,7 +154,7 @@ def options_form(ctx: Context, data: bytes, file_name: str) -> ImportOptions | N
                             format_func=lambda v: ctx.t("account_from." + v.replace("-", "_")), key=f"acc_{sha}")
     unit = c2.selectbox(ctx.t("import.unit"), (AUTO,) + tuple(UNITS),
                         format_func=lambda v: ctx.t("import.unit_from_header") if v == AUTO else ctx.t(f"unit.{v}"),
-                        key=f"unit_{sha}")
+                        help=ctx.t("import.unit_from_header_help"), key=f"unit_{sha}")
     # The box shows the header row the importer found (the check stores it, see
     # _show_found_header); that row, or 0, leaves the header to the importer.
     box, found = f"hdr_{sha}", st.session_state.get(f"hdr_found_{sha}")

@@ -64,6 +64,11 @@ def styled(out: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]]) -> St
     return shown
 
 
+def column_header(col: str, lang: str, labels: Mapping[str, str] | None = None) -> str:
+    """A column's header: its label key in ``labels`` when given there, else ``col.<name>``, else the name."""
+    return t(labels[col], lang) if labels and col in labels else label_or(f"col.{col}", lang, col)
+
+
 def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
              link_accounts: bool = False, link_params: Mapping[str, Any] | None = None,
              labels: Mapping[str, str] | None = None,
@@ -84,7 +89,7 @@ def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
     for col in columns:
         if col not in df.columns:
             continue
-        label = t(labels[col], lang) if labels and col in labels else label_or(f"col.{col}", lang, col)
+        label = column_header(col, lang, labels)
         values = df[col]
         if col in AMOUNT_COLUMNS:
             divisor, suffix = amount_scale(unit, lang)
@@ -149,7 +154,7 @@ def table_csv(df: pd.DataFrame, columns: Sequence[str], lang: str, labels: Mappi
     for col in columns:
         if col not in df.columns:
             continue
-        label = t(labels[col], lang) if labels and col in labels else label_or(f"col.{col}", lang, col)
+        label = column_header(col, lang, labels)
         values = df[col]
         if col in AMOUNT_COLUMNS:
             header = t("tiers.csv_header_unit", lang, label=label, unit=t("format.unit_yuan", lang))

@@ -333,3 +333,12 @@ def test_how_the_file_was_read_is_said_in_words_not_codes(fixture_db):
     assert "金额单位: 销售额: 元、毛利: 元" in said
     assert "大客户取自: 供应商" in said and "日期顺序: 年-月-日" in said
     assert not at.json                                                 # no raw {"account_from": "supplier"}
+
+
+def test_the_unit_choice_is_short_and_its_example_is_in_the_help(fixture_db):
+    at = upload(open_page("import", lang="en"), "upload.csv", UPLOAD_CSV)
+    assert not at.exception
+    unit = next(b for b in at.selectbox if b.key.startswith("unit_"))
+    # the choice fits its box and has no Chinese on an English page; the example lives in the help
+    assert unit.options[0] == "From the column header, else yuan"
+    assert unit.help.startswith("When a column's name gives its unit, e.g. “Sales (10k CNY)”")
