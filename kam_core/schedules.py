@@ -262,7 +262,7 @@ def build_report(store: Store, s: Schedule, year: int) -> tuple[bytes, str]:
         filters = Filters(region=s.region, category=s.category, store=s.store) if any(s.filters().values()) else None
         data = reports.build_tier_report(store, year, lang=s.lang, user=user, filters=filters)
         return data, reports.download_name("tier_report", year)
-    data = reports.build_share_pack(store, s.account, year, user=user)
+    data = reports.build_share_pack(store, s.account, year, user=user, lang=s.lang)
     return data, reports.download_name("share_pack", year, s.account)
 
 

@@ -25,7 +25,7 @@ fraction, shown as a percentage), ``int`` and ``month`` (whole numbers in ``low`
 
 class SettingsError(ValueError):
     """A setting value was refused. ``code`` names the rule, ``params`` its figures; ``str()`` is an
-    English sentence for the command line, the pages say it from the catalogue (``settings.error.<code>``).
+    English sentence for the command line, the pages say it from the catalogue (``settings.refused.<code>``).
 
     Codes: ``unknown`` (key), ``not_choice`` (key, value, choices), ``out_of_bounds`` (key, value, low,
     high; ``high`` None when there is no upper bound), ``invalid`` (key, value: not a value of its kind),

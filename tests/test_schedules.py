@@ -221,6 +221,20 @@ def test_a_share_pack_for_the_previous_year_goes_to_the_folder(store, tmp_path):
     assert not list((tmp_path / "packs").glob(".*partial"))
 
 
+def test_a_share_pack_scheduled_in_english_is_written_in_english(store, tmp_path):
+    import openpyxl
+
+    from kam_core.locales.labels import t
+
+    sched.save_schedule(store, sched.Schedule("甲 en", report="share_pack", account="甲", year="previous",
+                                              folder="packs", lang="en"), DIRECTOR)
+    run = sched.run_schedule(store, "甲 en", now=datetime(TODAY.year, 6, 1, 7, 0))
+    assert run["status"] == "ok", run["error"]
+    [path] = run["delivered_to"]
+    sheets = openpyxl.load_workbook(path, read_only=True).sheetnames
+    assert sheets[0] == t("report.sheet.summary", "en") == "Summary"       # not 汇总
+
+
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")

@@ -76,11 +76,19 @@ MASK = "•••"
 # Errors
 # --------------------------------------------------------------------------
 class ValidationError(ValueError):
-    """One or more fields are invalid; ``errors`` maps field → message."""
+    """One or more fields are invalid. ``errors`` maps field → an English message (the command line's),
+    ``codes`` maps field → ``(code, params)``, which the pages word from the catalogue
+    (``dossier.invalid.<code>``); field ``"_"`` is the record as a whole."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], codes: dict[str, tuple[str, dict[str, Any]]] | None = None):
         self.errors = dict(errors)
+        self.codes = dict(codes or {})
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+def invalid(field: str, code: str, english: str, **params: Any) -> ValidationError:
+    """One field's refusal: its code and figures, and the English sentence."""
+    return ValidationError({field: english}, {field: (code, params)})
 
 
 class NotFound(LookupError):
@@ -94,9 +102,9 @@ def account_name(name: Any) -> str:
     alias counts for (:func:`kam_core.imports.aliases.merge_alias`).
     """
     if not isinstance(name, str) or not name.strip():
-        raise ValidationError({"name": "is required"})
+        raise invalid("name", "required", "is required")
     if len(name.strip()) > 500:
-        raise ValidationError({"name": "at most 500 characters"})
+        raise invalid("name", "too_long", "at most 500 characters", max=500)
     return name.strip()
 
 
@@ -202,7 +210,12 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
 
 
 class Invalid(Exception):
-    pass
+    """A value a field cannot hold: ``code`` and ``params`` for the pages, the text for the command line."""
+
+    def __init__(self, code: str, english: str, **params: Any):
+        self.code = code
+        self.params = params
+        super().__init__(english)
 
 
 def is_blank(v: Any) -> bool:
@@ -251,17 +264,17 @@ def to_date(v: Any) -> dt.date:
             except ValueError:
                 continue
         else:
-            raise Invalid("a date like 2025-03-31")
+            raise Invalid("date", "a date like 2025-03-31")
     else:
-        raise Invalid("a date like 2025-03-31")
+        raise Invalid("date", "a date like 2025-03-31")
     if not 1990 <= d.year <= 2100:
-        raise Invalid("a date between 1990 and 2100")
+        raise Invalid("date_range", "a date between 1990 and 2100")
     return d
 
 
 def _to_decimal(v: Any) -> Decimal:
     if isinstance(v, bool):
-        raise Invalid("a number")
+        raise Invalid("number", "a number")
     if isinstance(v, float):
         v = repr(v)
     if isinstance(v, str):
@@ -269,9 +282,9 @@ def _to_decimal(v: Any) -> Decimal:
     try:
         d = Decimal(v)
     except (InvalidOperation, TypeError, ValueError):
-        raise Invalid("a number") from None
+        raise Invalid("number", "a number") from None
     if not d.is_finite():
-        raise Invalid("a number")
+        raise Invalid("number", "a number")
     return d
 
 
@@ -284,72 +297,73 @@ def normalise_value(f: Field, v: Any) -> Any:
             try:
                 v = json.loads(v)
             except ValueError:
-                raise Invalid("a checklist of §5 items") from None
+                raise Invalid("checklist", "a checklist of §5 items") from None
         if not isinstance(v, dict):
-            raise Invalid("a checklist of §5 items")
+            raise Invalid("checklist", "a checklist of §5 items")
         unknown = set(v) - set(EXCHANGE_ITEMS)
         if unknown:
-            raise Invalid("unknown items: " + ", ".join(sorted(map(str, unknown))))
+            raise Invalid("checklist_unknown", "unknown items: " + ", ".join(sorted(map(str, unknown))),
+                          items=", ".join(sorted(map(str, unknown))))
         if any(not isinstance(x, bool) for x in v.values()):
-            raise Invalid("each item is done (true) or not (false)")
+            raise Invalid("checklist_bool", "each item is done (true) or not (false)")
         return json.dumps({k: bool(v.get(k, False)) for k in EXCHANGE_ITEMS}, sort_keys=True)
     if is_blank(v):
         return None
     if f.kind in ("text", "longtext"):
         s = str(v).strip()
         if len(s) > _TEXT_MAX[f.kind]:
-            raise Invalid(f"at most {_TEXT_MAX[f.kind]} characters")
+            raise Invalid("too_long", f"at most {_TEXT_MAX[f.kind]} characters", max=_TEXT_MAX[f.kind])
         return s
     if f.kind == "email":
         s = str(v).strip()
         if not is_email(s):
-            raise Invalid("an e-mail address like name@example.com")
+            raise Invalid("email", "an e-mail address like name@example.com")
         return s
     if f.kind == "phone":
         s = str(v).strip()
         if not _valid_phone(s):
-            raise Invalid("a phone number like 138-0000-0000, 021-12345678 or +86 21 1234 5678")
+            raise Invalid("phone", "a phone number like 138-0000-0000, 021-12345678 or +86 21 1234 5678")
         return s
     if f.kind == "date":
         return to_date(v)
     if f.kind in ("money", "price"):
         d = _to_decimal(v)
         if d < 0:
-            raise Invalid("zero or more")
+            raise Invalid("non_negative", "zero or more")
         if d >= _MONEY_MAX:
-            raise Invalid("too large")
+            raise Invalid("too_large", "too large")
         return d.quantize(Decimal("0.01") if f.kind == "money" else Decimal("0.0001"), rounding=ROUND_HALF_UP)
     if f.kind == "share":
         d = _to_decimal(v)
         if not 0 <= d <= 1:
-            raise Invalid("a share between 0 and 1 (3 % is 0.03)")
+            raise Invalid("share", "a share between 0 and 1 (3 % is 0.03)")
         return float(d)
     if f.kind == "score":
         d = _to_decimal(v)
         if d != d.to_integral_value():
-            raise Invalid("a whole number from 1 to 5")
+            raise Invalid("score", "a whole number from 1 to 5")
         if not 1 <= d <= 5:
-            raise Invalid("a whole number from 1 to 5")
+            raise Invalid("score", "a whole number from 1 to 5")
         return int(d)
     if f.kind == "year":
         d = _to_decimal(v)
         if d != d.to_integral_value() or not 1990 <= d <= 2100:
-            raise Invalid("a year between 1990 and 2100")
+            raise Invalid("year", "a year between 1990 and 2100")
         return int(d)
     if f.kind == "goal":
         d = _to_decimal(v)
         if d != d.to_integral_value() or d < 1:
-            raise Invalid("one of the account's goals")
+            raise Invalid("goal", "one of the account's goals")
         return int(d)
     if f.kind == "user":
         s = str(v).strip()
         if len(s) > 500:
-            raise Invalid("a user name")
+            raise Invalid("user_name", "a user name")
         return s
     if f.kind == "choice":
         s = unicodedata.normalize("NFKC", str(v)).strip().lower().replace(" ", "_").replace("-", "_")
         if s not in f.choices:
-            raise Invalid("one of " + ", ".join(f.choices))
+            raise Invalid("choice", "one of " + ", ".join(f.choices))
         return s
     raise AssertionError(f.kind)
 
@@ -357,36 +371,37 @@ def normalise_value(f: Field, v: Any) -> Any:
 def normalise(spec: Spec, changes: dict[str, Any], *, forbidden: dict[str, str] | None = None) -> dict[str, Any]:
     """Validate ``changes`` field by field; all problems are reported together."""
     if not isinstance(changes, dict):
-        raise ValidationError({"_": "changes must be a mapping of field to value"})
-    out, errors = {}, {}
+        raise invalid("_", "not_mapping", "changes must be a mapping of field to value")
+    out, errors, codes = {}, {}, {}
     for name, value in changes.items():
         if forbidden and name in forbidden:
-            errors[name] = forbidden[name]
+            errors[name], codes[name] = forbidden[name], ("read_only", {})
             continue
         f = spec.fields.get(name)
         if f is None:
-            errors[str(name)] = "unknown field"
+            errors[str(name)], codes[str(name)] = "unknown field", ("unknown_field", {})
             continue
         try:
             out[name] = normalise_value(f, value)
         except Invalid as e:
-            errors[name] = f"must be {e}"
+            errors[name], codes[name] = f"must be {e}", (e.code, e.params)
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(errors, codes)
     return out
 
 
 def check_whole(spec: Spec, merged: dict[str, Any]) -> None:
     """Required fields present and date pairs in order, on the record as it would be saved."""
-    errors = {}
+    errors, codes = {}, {}
     for name, f in spec.fields.items():
         if f.required and merged.get(name) is None:
-            errors[name] = "is required"
+            errors[name], codes[name] = "is required", ("required", {})
     for a, b in spec.order:
         if merged.get(a) is not None and merged.get(b) is not None and merged[a] > merged[b]:
             errors[b] = f"must be on or after {a} ({merged[a]})"
+            codes[b] = ("not_before", {"other": a, "value": merged[a]})
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(errors, codes)
 
 
 # Fields no write may set: the store manages them (why, for the user, is the value).

@@ -12,7 +12,7 @@ import pandas as pd
 
 from kam_core import permissions
 from kam_core.dossier import queries, records
-from kam_core.dossier.fields import EXCHANGE_ITEMS, PLAN_KINDS, PROMOTION_KINDS, NotFound, ValidationError
+from kam_core.dossier.fields import EXCHANGE_ITEMS, PLAN_KINDS, PROMOTION_KINDS, NotFound, invalid
 from kam_core.permissions import User
 from kam_core.sales import accounts as account_sales
 from kam_core.store import Store
@@ -248,7 +248,8 @@ def set_exchange_checklist(store: Store, user: User, account: str, items: dict[s
     current = get_exchange_checklist(store, user, account)
     unknown = set(items) - set(EXCHANGE_ITEMS)
     if unknown:
-        raise ValidationError({"exchange_checklist": "unknown items: " + ", ".join(sorted(unknown))})
+        raise invalid("exchange_checklist", "checklist_unknown", "unknown items: " + ", ".join(sorted(unknown)),
+                      items=", ".join(sorted(unknown)))
     acct = records.upsert_account(store, user, account, {"exchange_checklist": {**current, **items}}, expected_version)
     return acct["exchange_checklist"]
 

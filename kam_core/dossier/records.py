@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from kam_core import audit, auth, permissions
 from kam_core.dossier.fields import (ACCOUNT_FORBIDDEN, ACCOUNT_SPEC, RECORD_FORBIDDEN, RECORD_KINDS, SPECS,
                                      NotFound, ValidationError, VersionConflict, account_name, check_whole,
-                                     normalise)
+                                     invalid, normalise)
 from kam_core.dossier.queries import account_row, fetch_one, get_account
 from kam_core.permissions import User
 from kam_core.store import Store
@@ -85,7 +85,7 @@ def _insert_record(cur, who: str, kind: str, account: str, values: dict[str, Any
 
 def _check_references(store: Store, cur, kind: str, account: str, values: dict[str, Any]) -> None:
     """A goal of the same account and an existing, enabled user, where a record points at them."""
-    errors = {}
+    errors, codes = {}, {}
     users = _users(store) if any(f.kind == "user" and values.get(n) is not None
                                  for n, f in SPECS[kind].fields.items()) else {}
     for name, f in SPECS[kind].fields.items():
@@ -97,14 +97,15 @@ def _check_references(store: Store, cur, kind: str, account: str, values: dict[s
                              [v, account]).fetchone()
             if not ok:
                 errors[name] = f"must be one of the account's goals (no goal #{v} at {account})"
+                codes[name] = ("no_goal", {"goal": v})
         elif f.kind == "user":
             found = users.get(v)
             if found is None:
-                errors[name] = f"no user named {v!r}"
+                errors[name], codes[name] = f"no user named {v!r}", ("no_user", {"user": v})
             elif found["disabled"]:
-                errors[name] = f"{v} is disabled"
+                errors[name], codes[name] = f"{v} is disabled", ("user_disabled", {"user": v})
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(errors, codes)
 
 
 def _record_row(cur, kind: str, record_id: int) -> dict:
@@ -144,7 +145,7 @@ def set_owner(store: Store, user: User, account: str, owner: str | None, backup_
     """Assign the key account manager and the backup (directors only); creates the dossier if needed."""
     permissions.require(user, "assign_owner")
     account = account_name(account)
-    errors = {}
+    errors, codes = {}, {}
     users = _users(store)
     with store.transaction() as cur:
         for fld, who in (("owner", owner), ("backup_owner", backup_owner)):
@@ -152,13 +153,14 @@ def set_owner(store: Store, user: User, account: str, owner: str | None, backup_
                 continue
             found = users.get(who)
             if found is None:
-                errors[fld] = f"no user named {who!r}"
+                errors[fld], codes[fld] = f"no user named {who!r}", ("no_user", {"user": who})
             elif found["role"] not in OWNER_ROLES:
                 errors[fld] = f"{who} is a {found['role']}; owners are managers or directors"
+                codes[fld] = ("owner_role", {"user": who, "role": found["role"]})
         if owner is not None and owner == backup_owner:
-            errors["backup_owner"] = "must differ from the owner"
+            errors["backup_owner"], codes["backup_owner"] = "must differ from the owner", ("same_as_owner", {})
         if errors:
-            raise ValidationError(errors)
+            raise ValidationError(errors, codes)
         row = account_row(cur, account)
         values = {"owner": owner, "backup_owner": backup_owner}
         if row is None:
@@ -193,7 +195,7 @@ def update_record(store: Store, user: User, kind: str, record_id: int, changes: 
         row = _record_row(cur, kind, record_id)
         _require_edit(user, account_row(cur, row["account"]))
         if row["deleted_at"] is not None:
-            raise ValidationError({"_": "the record is deleted; restore it first"})
+            raise invalid("_", "deleted", "the record is deleted; restore it first")
         values = normalise(SPECS[kind], changes, forbidden=RECORD_FORBIDDEN)
         check_whole(SPECS[kind], {**row, **values})
         _check_references(store, cur, kind, row["account"], values)

@@ -16,7 +16,8 @@ from kam_core.imports import aliases as import_aliases
 from kam_core.imports.accounts import suggest_aliases
 from kam_core.locales.formatting import MISSING, format_number
 from kam_core.permissions import PermissionDenied, can
-from kam_core.ui import context
+from kam_core.ui import context, errors
+from kam_core.ui.record_editor import invalid_lines
 from kam_core.ui.text import escape_md
 
 
@@ -83,8 +84,12 @@ def alias_section(ctx: context.Context) -> None:
             account = target if merge else raw
             try:
                 moved = import_aliases.merge_alias(ctx.store, ctx.user, key, account)
-            except (PermissionDenied, dossier.NotFound, dossier.ValidationError) as exc:
-                st.error(escape_md(exc))
+            except PermissionDenied as exc:
+                st.error(errors.permission_text(exc, ctx.lang))
+            except dossier.NotFound:
+                st.error(ctx.t("dossier.not_found"))
+            except dossier.ValidationError as exc:
+                st.error(" ".join(invalid_lines(exc, "accounts", ctx.lang)))
             else:
                 st.session_state.setdefault("dz_flash", []).append(
                     ("success", ctx.t("alias.merged", alias=escape_md(raw), account=escape_md(account), n=moved)))

@@ -146,7 +146,23 @@ def conflict_lines(exc: dossier.VersionConflict, kind: str, lang: str) -> list[s
 
 
 def invalid_lines(exc: dossier.ValidationError, kind: str, lang: str) -> list[str]:
-    return [t("dossier.invalid", lang, field=field_label(kind, f, lang), message=escape_md(m)) for f, m in exc.errors.items()]
+    """Each refused field in the page's words, from its code and figures (the English text only for a refusal
+    that has no code)."""
+    lines = []
+    for f, english in exc.errors.items():
+        code, params = exc.codes.get(f, (None, {}))
+        if code is None:
+            message = escape_md(english)
+        else:
+            shown = {k: escape_md(v) for k, v in params.items()}
+            if "other" in params:
+                shown["other"] = field_label(kind, params["other"], lang)
+            if "role" in params:
+                shown["role"] = label_or(f"signin.role.{params['role']}", lang, str(params["role"]))
+            message = t(f"dossier.invalid.{code}", lang, **shown)
+        name = t("dossier.whole_record", lang) if f == "_" else field_label(kind, f, lang)
+        lines.append(t("dossier.invalid", lang, field=name, message=message))
+    return lines
 
 
 
@@ -254,8 +270,10 @@ def apply_edits(ctx: context.Context, account: str, kind: str, shown: pd.DataFra
             problems += [("invalid", f"{escape_md(name)}: {m}") for m in invalid_lines(exc, kind, ctx.lang)]
         except dossier.VersionConflict as exc:
             problems += [("conflict", f"{escape_md(name)}: {m}") for m in conflict_lines(exc, kind, ctx.lang)]
-        except (PermissionDenied, dossier.NotFound) as exc:
+        except PermissionDenied as exc:
             problems.append(("denied", f"{escape_md(name)}: " + errors.permission_text(exc, ctx.lang)))
+        except dossier.NotFound:
+            problems.append(("denied", f"{escape_md(name)}: " + ctx.t("dossier.not_found")))
     return saved, problems
 
 

@@ -525,3 +525,57 @@ def test_the_agreements_rebate_reads_as_a_percentage_and_amounts_with_separators
     config = _column_config("agreements", ["rebate_share", "target_amount"], "zh")
     assert config["rebate_share"]["type_config"]["format"] == "percent"      # 0.01 shows as 1.00%, not 0.010
     assert config["target_amount"]["type_config"]["format"] == "%,.2f"
+
+
+def test_a_refused_field_is_said_in_the_pages_language_from_its_code():
+    from kam_core.dossier.fields import SPECS, normalise
+    from kam_core.locales.labels import t
+    from kam_core.ui.record_editor import invalid_lines
+
+    with pytest.raises(dossier.ValidationError) as err:
+        normalise(SPECS["contacts"], {"email": "not-an-address", "spending_limit": -5})
+    # the command line keeps its English sentence; the page says the code in its language
+    assert err.value.errors["email"] == "must be an e-mail address like name@example.com"
+    assert invalid_lines(err.value, "contacts", "zh") == [
+        f"“{t('dossier.email', 'zh')}”应为电子邮件地址，如 name@example.com",
+        f"“{t('contact.spending_limit', 'zh')}”不能为负数"]
+    assert invalid_lines(err.value, "contacts", "en") == [
+        f"{t('dossier.email', 'en')}: must be an e-mail address like name@example.com",
+        f"{t('contact.spending_limit', 'en')}: cannot be negative"]
+
+
+def test_every_refusal_code_the_dossier_raises_has_words_in_both_languages():
+    import re
+    from pathlib import Path
+
+    from kam_core.locales.labels import LABELS
+
+    root = Path(__file__).resolve().parents[2]
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (root / "kam_core" / "dossier").glob("*.py"))
+    codes = set(re.findall(r'Invalid\("([a-z_]+)"', source)) | set(re.findall(r'invalid\("[^"]+", "([a-z_]+)"', source)) \
+        | set(re.findall(r'codes\[[^\]]*\] = (?:.*?, )?\("([a-z_]+)", ', source))
+    assert {"email", "required", "not_before", "no_user", "owner_role", "deleted", "checklist_unknown"} <= codes
+    missing = sorted(c for c in codes if set(LABELS.get(f"dossier.invalid.{c}", {})) != {"zh", "en"})
+    assert missing == []
+
+
+def test_saving_a_row_that_someone_else_deleted_says_so_instead_of_failing(monkeypatch, demo_db):
+    import pandas as pd
+
+    from kam_core.locales.labels import t
+    from kam_core.ui import record_editor
+
+    def gone(*args, **kwargs):
+        raise dossier.NotFound("contacts #1 does not exist")
+
+    monkeypatch.setattr(dossier, "update_record", gone)
+    store = open_store(demo_db)
+    try:
+        ctx = type("Ctx", (), {"store": store, "user": SYSTEM, "lang": "zh", "t": staticmethod(lambda k, **f: t(k, "zh", **f))})()
+        shown = pd.DataFrame({"id": [1], "version": [1], "name": ["王伟"]})
+        saved, problems = record_editor.apply_edits(ctx, "某客户", "contacts", shown,
+                                                    {"edited_rows": {0: {"name": "王伟伟"}}}, ["name"])
+    finally:
+        store.close()
+    assert saved == 0
+    assert problems == [("denied", "王伟: " + t("dossier.not_found", "zh"))]
