@@ -43,6 +43,7 @@ if not Path("/usr/bin/chromium").exists():
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from kam_core import auth, demo  # noqa: E402
 from kam_core.locales.labels import t  # noqa: E402
@@ -302,9 +303,18 @@ def dropzone_words(page: Page, checker: Checker, lang: str) -> dict[str, list[st
     checker.words(lang, "Import › dragging a file", "\n".join(seen["drawn"] + [seen["main"]]), seen["code"],
                   frozenset(seen["icons"]))
     button = zone.get_by_role("button", name=t("upload.browse", lang), exact=True)
-    button.focus()
-    with page.expect_file_chooser(timeout=30_000):
-        page.keyboard.press("Enter")
+    # The drag events can make the page draw the uploader again, taking the focus with it: focus the
+    # button, check it has the focus, then press Enter; a second try covers a redraw in between.
+    for attempt in range(3):
+        button.focus()
+        expect(button).to_be_focused()
+        try:
+            with page.expect_file_chooser(timeout=10_000):
+                page.keyboard.press("Enter")
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     return words
 
 
