@@ -232,3 +232,28 @@ def test_a_page_table_shows_dates_as_dates_counts_with_separators_and_a_dash_for
     assert config["sales"]["label"] == "销售额" and config["sales"]["help"] == "单位：万元"
     _, english = localise(orders, ["sales"], "en", "wan")
     assert english["sales"]["label"] == "Sales" and english["sales"]["help"] == "In M CNY"
+
+
+def test_numbers_read_exactly_as_babels_own_pattern_gives_them_in_both_languages():
+    """The fast path (Python's grouping) against Babel's pattern on the float's exact value, as the
+    reference: ties, halves that binary cannot hold, negatives that round to zero, big and tiny values."""
+    import decimal
+    import random
+
+    from babel import Locale
+    from babel.numbers import parse_pattern
+
+    rng = random.Random(13)
+    values = [0.0, -0.0, 0.5, 1.5, 2.5, -2.5, 0.125, 0.375, 2.675, 1.005, -0.004, -0.005, 999.995, 999_999.995,
+              1234.5, 1235.5, 19_362_493_000.0, -1e15, 1e-7, 123_456_789.987654]
+    values += [rng.uniform(-1e9, 1e9) for _ in range(300)] + [round(rng.uniform(-1e4, 1e4), 3) for _ in range(300)]
+    for lang, name in (("zh", "zh_CN"), ("en", "en")):
+        locale = Locale.parse(name)
+        for digits in (0, 1, 2, 3):
+            pattern = parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
+            for v in values:
+                expected = pattern.apply(decimal.Decimal(v), locale)
+                if expected.startswith("-"):
+                    body = expected[1:]
+                    expected = body if not any(ch in "123456789" for ch in body) else "\u2212" + body
+                assert format_number(v, digits, lang) == expected, (v, digits, lang)

@@ -60,6 +60,16 @@ def _pattern(digits: int):  # noqa: ANN202 - babel's NumberPattern
     return parse_pattern("#,##0" + ("." + "0" * digits if digits > 0 else ""))
 
 
+@functools.lru_cache(maxsize=4)
+def _symbols(lang: str) -> tuple[str | None, str, str]:
+    """The locale's (group, decimal, percent) signs; group is None unless the locale groups digits by threes."""
+    locale = _locale(lang)
+    signs = locale.number_symbols["latn"]
+    pattern = locale.decimal_formats[None]
+    by_threes = pattern.grouping == (3, 3) and signs["minusSign"] == "-"
+    return (signs["group"] if by_threes else None), signs["decimal"], signs["percentSign"]
+
+
 def as_number(x: object) -> float | None:
     """``x`` as a finite float, or None for None/NaN/NA/inf/non-numbers."""
     if x is None or isinstance(x, bool):
@@ -97,9 +107,16 @@ def _babel(value: float, digits: int, lang: str, percent: bool = False) -> str:
     always rounded it); the locale's pattern then groups the digits and the locale gives the sign.
     """
     if percent:
-        return _babel(value * 100, digits, lang) + _locale(lang).number_symbols["latn"]["percentSign"]
-    # the float's exact value, rounded half to even, as Python's own formatting does
-    text = _pattern(max(0, digits)).apply(decimal.Decimal(value), _locale(lang))
+        return _babel(value * 100, digits, lang) + _symbols(lang)[2]
+    group, point, _ = _symbols(lang)
+    if group is not None:
+        # The locale groups by threes like the pattern: Python's own formatting gives the same text
+        # (the float's exact value, rounded half to even, as Babel's Decimal path does), ten times faster.
+        text = f"{value:,.{max(0, digits)}f}"
+        if (group, point) != (",", "."):
+            text = text.translate(str.maketrans({",": group, ".": point}))
+    else:
+        text = _pattern(max(0, digits)).apply(decimal.Decimal(value), _locale(lang))
     if text.startswith("-"):
         body = text[1:]
         return body if not any(ch in "123456789" for ch in body) else MINUS + body

@@ -60,7 +60,26 @@ def styled(out: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]]) -> St
     shown.format(na_rep=MISSING)
     for col, fmt in formats.items():
         if col in out.columns:
-            shown.format(lambda v, f=fmt: MISSING if is_missing(v) else f(v), subset=[col])
+            shown.format(fmt if getattr(fmt, "formats_once", False) else _once(fmt), subset=[col])
+    return shown
+
+
+def _once(fmt: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``fmt`` for a Styler, each distinct value formatted once (widths and cells ask for the same texts)."""
+    texts: dict[Any, str] = {}
+
+    def shown(v: Any) -> str:
+        if is_missing(v):
+            return MISSING
+        try:
+            return texts[v]
+        except KeyError:
+            texts[v] = text = fmt(v)
+            return text
+        except TypeError:           # an unhashable value
+            return fmt(v)
+
+    shown.formats_once = True  # type: ignore[attr-defined]
     return shown
 
 
@@ -95,7 +114,7 @@ def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
             divisor, suffix = amount_scale(unit, lang)
             digits = 0 if unit == "yuan" else 2
             out[col] = pd.to_numeric(values, errors="coerce") / divisor
-            formats[col] = lambda v, d=digits: format_number(v, d, lang)
+            formats[col] = _once(lambda v, d=digits: format_number(v, d, lang))
             cells = [formats[col](v) for v in out[col]]
             config[col] = st.column_config.NumberColumn(label, help=t("format.unit_help", lang, unit=suffix),
                                                         width=fit_width(label, cells))
@@ -106,7 +125,7 @@ def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
                 config[col] = st.column_config.ProgressColumn(label, format="%.1f%%", min_value=0.0, max_value=top,
                                                               width=max(fit_width(label, []), 110))
             else:
-                formats[col] = lambda v: format_number(v, 1, lang) + "%"
+                formats[col] = _once(lambda v: format_number(v, 1, lang) + "%")
                 cells = [formats[col](v) for v in out[col]]
                 config[col] = st.column_config.NumberColumn(label, width=fit_width(label, cells))
         elif col in TIER_COLUMNS or col in ("method", "movement"):
@@ -124,9 +143,10 @@ def localise(df: pd.DataFrame, columns: Sequence[str], lang: str, unit: str,
             config[col] = st.column_config.NumberColumn(label, width=fit_width(label, ["12.0"]))
         elif col in COUNT_COLUMNS:
             out[col] = pd.to_numeric(values, errors="coerce") if col != "year" else values
+            count_text = _once(lambda v: format_number(v, 0, lang))
             if col != "year":
-                formats[col] = lambda v: format_number(v, 0, lang)
-            cells = [format_number(v, 0, lang) for v in out[col]]
+                formats[col] = count_text
+            cells = [count_text(v) for v in out[col]]
             config[col] = st.column_config.NumberColumn(label, width=fit_width(label, cells))
         elif col in DATE_COLUMNS:
             out[col] = [format_date(v, lang) for v in values]
@@ -253,7 +273,7 @@ def targets_view(frame: pd.DataFrame, lang: str, unit: str) -> tuple[Styler, dic
     for col in TARGET_AMOUNTS:
         label = label_or(f"target.col.{col}", lang, col)
         out[col] = pd.to_numeric(frame[col], errors="coerce") / divisor
-        formats[col] = lambda v: format_number(v, digits, lang)
+        formats[col] = _once(lambda v: format_number(v, digits, lang))
         config[col] = st.column_config.NumberColumn(label, help=t("format.unit_help", lang, unit=suffix),
                                                     width=fit_width(label, [formats[col](v) for v in out[col]]))
     out["progress_share"] = pd.to_numeric(frame["progress_share"], errors="coerce") * 100

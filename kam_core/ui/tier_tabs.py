@@ -157,5 +157,6 @@ def downloads(ctx: context.Context, table: pd.DataFrame) -> None:
         c1.download_button(ctx.t("action.download"), built[1],
                            file_name=reports.download_name("tier_report", ctx.year), key="tiers_download",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    c2.download_button(ctx.t("tier.export_csv"), tables.table_csv(table, tiers.TIER_COLUMNS, ctx.lang),
+    # built on click, on the download's own thread: not on every rerun of the page
+    c2.download_button(ctx.t("tier.export_csv"), lambda: tables.table_csv(table, tiers.TIER_COLUMNS, ctx.lang),
                        file_name=f"kam_tiers_{ctx.year}.csv", mime="text/csv", key="tiers_csv")
