@@ -1,7 +1,6 @@
 """Overview: the year's KPIs against the comparison window, what needs attention, the trend by tier, tiers, Pareto."""
 import streamlit as st
 
-from kam_core.ui import charts
 from kam_core.locales.formatting import format_amount, format_count, format_number, format_pct, metric_delta, tier_label
 from kam_core.ui import attention, clickthrough, context
 
@@ -36,10 +35,7 @@ if now.get("lines_without_profit"):
 attention.attention_section(ctx)   # 需要关注: my accounts for a manager, every account for a director
 
 left, right = st.columns([3, 2])
-left.plotly_chart(context.chart(ctx, "monthly_trend", lambda: charts.monthly_trend_by_tier(
-    context.monthly_by_tier(ctx), ctx.unit, ctx.lang)), width="stretch")
-right.plotly_chart(context.chart(ctx, "tier_distribution", lambda: charts.tier_distribution(table, ctx.unit, ctx.lang)),
-                   width="stretch")
-clickthrough.chart(context.chart(ctx, "pareto", lambda: charts.pareto_chart(
-    table, ctx.lang, ctx.settings["abc_a_max"], ctx.settings["abc_b_max"])),
-    "ov_pareto", table["account"])   # a bar opens that account's dossier
+trend, distribution, pareto = context.overview_charts(ctx, table)
+left.plotly_chart(trend, width="stretch")
+right.plotly_chart(distribution, width="stretch")
+clickthrough.chart(pareto, "ov_pareto", table["account"])   # a bar opens that account's dossier

@@ -1,7 +1,6 @@
 """Rankings: who sells most and who earns most, the portfolio, the top N."""
 import streamlit as st
 
-from kam_core.ui import charts
 from kam_core.ui import clickthrough, context, tables
 
 ctx = context.current()
@@ -16,11 +15,11 @@ shown, config = tables.localise(listed, columns, ctx.lang, ctx.unit, link_accoun
 st.caption(ctx.t("rankings.click_hint"))
 clickthrough.table(shown, "rankings_table", listed["account"], column_config=config, height=420)
 
-clickthrough.chart(context.chart(ctx, "portfolio", lambda: charts.portfolio_scatter(listed, ctx.unit, ctx.lang)),
-                   "rankings_scatter", listed["account"])
+scatter = st.container()                     # the portfolio above the top-N controls
 c1, c2 = st.columns([1, 3])
-n = c1.slider(ctx.t("rankings.top_n"), 5, 30, 10, key="rankings_n")
+n = c1.slider(ctx.t("rankings.top_n"), 5, 30, context.RANKINGS_TOP[0], key="rankings_n")
 by = c1.radio(ctx.t("rankings.by"), ("sales", "gross_profit"), format_func=lambda v: ctx.t(f"kpi.{v}"),
               key="rankings_by")
-clickthrough.chart(context.chart(ctx, "top_n", lambda: charts.top_n_bar(listed, n, by, ctx.unit, ctx.lang), n, by),
-                   "rankings_top", listed["account"], where=c2)
+portfolio, top = context.rankings_charts(ctx, listed, n, by)
+clickthrough.chart(portfolio, "rankings_scatter", listed["account"], where=scatter)
+clickthrough.chart(top, "rankings_top", listed["account"], where=c2)

@@ -31,7 +31,7 @@ from kam_core.locales.labels import join_items, setting_help, setting_label, t
 from kam_core.sales import accounts as account_sales
 from kam_core.sales import figures, periods, tiers
 from kam_core.sales import projection as projections
-from kam_core.permissions import User, can
+from kam_core.permissions import SYSTEM, User, can
 from kam_core.settings import SETTINGS, Setting, SettingsError, get_settings, save_settings
 from kam_core.store import Store, open_store, resolve_db_path
 from kam_core.ui.text import escape_md
@@ -158,12 +158,41 @@ def _compile_quietly(store: Store, stop: threading.Event) -> None:
             version = store.data_version()
             if version != seen:
                 warmup.warm(store)
+                if seen is not None:        # new data while serving: ready the next visitor's first view
+                    _warm_views(store, version)
                 seen = _warmed[str(store.path)] = version
             if not background_enabled():
                 return
             stop.wait(2.0)
     except Exception:  # noqa: BLE001 - the store closed, or a page will hit the same error and show it
         return
+
+
+def _warm_views(store: Store, version: int) -> None:
+    """Fill this layer's caches for the default view (the latest year, no filter, every account, the default
+    language), so that the first person to open a page after the data changed finds its tables and charts ready.
+
+    The same readers the pages call, under the same keys: a view that differs (another year, a filter,
+    "my accounts") computes its own on its first run.
+    """
+    years = _years(store)
+    if not years:
+        return
+    settings = get_settings(store)
+    for lang in (settings["language"],):
+        ctx = Context(store=store, user=SYSTEM, lang=lang, unit=settings["amount_unit"], settings=settings,
+                      version=version, years=years, year=years[-1], filters=periods.Filters(),
+                      options=_options(store))
+        table = tier_table(ctx)
+        if table.empty:
+            return
+        overview(ctx)
+        overview_charts(ctx, table)
+        rankings_charts(ctx, table)
+        migration(ctx)
+        projection(ctx)
+        backtest(ctx)
+        criteria(ctx)
 
 
 def get_store() -> Store:
@@ -392,6 +421,25 @@ def _criteria(ctx: Context, dossier_version: int) -> pd.DataFrame:
 def _figure(db: str, version: int, year: int | None, fkey: str, lang: str, unit: str, name: str, args: tuple,
             _build: Callable) -> Any:
     return _build()
+
+
+def overview_charts(ctx: Context, table: pd.DataFrame) -> tuple[Any, Any, Any]:
+    """The Overview's figures: the monthly trend by tier, the tier distribution, the Pareto chart."""
+    return (chart(ctx, "monthly_trend", lambda: charts.monthly_trend_by_tier(monthly_by_tier(ctx), ctx.unit, ctx.lang)),
+            chart(ctx, "tier_distribution", lambda: charts.tier_distribution(table, ctx.unit, ctx.lang)),
+            chart(ctx, "pareto", lambda: charts.pareto_chart(table, ctx.lang, ctx.settings["abc_a_max"],
+                                                             ctx.settings["abc_b_max"])))
+
+
+RANKINGS_TOP = (10, "sales")
+"""The Rankings page's top-N chart at first: the ten largest by sales."""
+
+
+def rankings_charts(ctx: Context, listed: pd.DataFrame, n: int = RANKINGS_TOP[0],
+                    by: str = RANKINGS_TOP[1]) -> tuple[Any, Any]:
+    """The Rankings page's figures for the accounts ``listed``: the portfolio scatter and the top ``n`` by ``by``."""
+    return (chart(ctx, "portfolio", lambda: charts.portfolio_scatter(listed, ctx.unit, ctx.lang)),
+            chart(ctx, "top_n", lambda: charts.top_n_bar(listed, n, by, ctx.unit, ctx.lang), n, by))
 
 
 def chart(ctx: Context, name: str, build: Callable[[], Any], *args: Any) -> Any:
