@@ -193,6 +193,13 @@ def _warm_views(store: Store, version: int) -> None:
         projection(ctx)
         backtest(ctx)
         criteria(ctx)
+        top = str(table["account"].iloc[0])     # the Dossier page opens on the top-ranked account
+        account_monthly(ctx, top)
+        for by in ("category", "region"):
+            account_mix(ctx, top, by)
+        account_top_products(ctx, top)
+        account_recent_orders(ctx, top)
+        account_stock(ctx, top)
 
 
 def get_store() -> Store:
