@@ -490,26 +490,29 @@ def attention(ctx: Context, today: dt.date | None = None, accounts: tuple[str, .
     """The needs-attention items ("my accounts" when on, or ``accounts``) for the selected year and today."""
     today = today or dt.date.today()
     scope = accounts if accounts is not None else None if ctx.mine is None else tuple(sorted(ctx.mine))
-    return _attention(ctx, scope, today.isoformat(), dossier.dossier_version(ctx.store))
+    return _attention(ctx.store, ctx.user, ctx.year, scope, today.isoformat(), dossier.dossier_version(ctx.store))
 
 
 @cached_by_data_version(max_entries=16)
-def _attention(ctx: Context, mine: tuple[str, ...] | None, today: str, dossier_version: int) -> list:
+def _attention(store: Store, user: User, year: int | None, mine: tuple[str, ...] | None, today: str,
+               dossier_version: int) -> list:
+    # Keyed by the store, not the view: the rules judge each account company-wide, so a filter is no new list.
     from kam_core import attention as rules
-    return rules.attention_items(ctx.store, ctx.user, ctx.year, dt.date.fromisoformat(today), settings=ctx.settings,
+    return rules.attention_items(store, user, year, dt.date.fromisoformat(today), settings=get_settings(store),
                                  accounts=mine)
 
 
 def targets(ctx: Context) -> pd.DataFrame:
     """Every agreement with a target ("my accounts" when on), with its actual sales and progress."""
     mine = None if ctx.mine is None else tuple(sorted(ctx.mine))
-    return _targets(ctx, mine, dossier.dossier_version(ctx.store))
+    return _targets(ctx.store, ctx.user, mine, dossier.dossier_version(ctx.store))
 
 
 @cached_by_data_version(max_entries=16)
-def _targets(ctx: Context, mine: tuple[str, ...] | None, dossier_version: int) -> pd.DataFrame:
+def _targets(store: Store, user: User, mine: tuple[str, ...] | None, dossier_version: int) -> pd.DataFrame:
+    # every agreement's target, whatever the view's year and filters: keyed by the store
     from kam_core.dossier import targets as progress
-    return progress.targets_frame(ctx.store, ctx.user, mine)
+    return progress.targets_frame(store, user, mine)
 
 
 def backtest_note(ctx: Context) -> str:
