@@ -527,7 +527,7 @@ def monthly_sales(
     df = remember(store, ("monthly_sales", year, filters, int(settings["fiscal_start_month"])),
                   lambda: engine.execute(store, ("monthly_sales", source), lambda p: _monthly_expr(store, p, source),
                                          values)).reset_index(drop=True)
-    df["month"] = pd.Series([pd.Timestamp(m).date() for m in df["month"]], dtype=object)
+    df["month"] = pd.to_datetime(df["month"]).dt.date.astype(object)
     df["sales"] = df["sales"].astype("float64")
     df["gross_profit"] = pd.to_numeric(df["gross_profit"], errors="coerce").astype("float64")
     return df[MONTHLY_COLUMNS]
