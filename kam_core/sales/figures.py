@@ -332,12 +332,16 @@ _FLOAT_COLUMNS = ("sales", "gross_profit", "margin", "share", "profit_share", "c
 def _tidy(df: pd.DataFrame) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     for col in df.columns:
+        dtype = df[col].dtype
         if col in _INT_COLUMNS:
-            df[col] = df[col].astype("int64")
+            if dtype != "int64":
+                df[col] = df[col].astype("int64")
         elif col == "profit_rank":
-            df[col] = df[col].astype("Int64")
+            if dtype != "Int64":
+                df[col] = df[col].astype("Int64")
         elif col in _FLOAT_COLUMNS:
-            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+            if dtype != "float64":      # the query's doubles are left alone (a copy per column is the cost here)
+                df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
         elif col in ("abc", "tier"):
             df[col] = df[col].astype(object).where(df[col].notna(), None)
     return df
