@@ -1,19 +1,24 @@
 """Suite-wide: how the tests share this machine's cores.
 
-pytest.ini runs the suite on two pytest-xdist workers (``-n 2 --dist loadgroup``). Every test
-marked ``browser`` (a ``streamlit run`` server, most with Debian's Chromium) joins one xdist
-group, so all of them run on the same worker one after another: two browsers never compete
-for the two cores, while the other worker runs the rest. The group is the largest unit of
-work, so xdist hands it out first. The ``spark`` tests are one group too, so one worker starts
-their module's Spark session (a JVM) once, and so are the tests of each module in
-``MODULE_GROUPS``. With ``-n 0`` everything runs in one process and
-the groups are inert.
+pytest.ini runs the suite on pytest-xdist workers (``-n auto --dist loadgroup``), one more
+worker than the machine has cores (``pytest_xdist_auto_num_workers`` below): the browser
+tests spend much of their time waiting for a page, and the extra worker's tests use that time.
+``PYTEST_XDIST_AUTO_NUM_WORKERS`` or ``-n N`` choose another count; ``-n 0`` runs everything in
+one process.
+
+Each test marked ``browser`` (a ``streamlit run`` server, most with Debian's Chromium) joins one
+of two xdist groups, and each group runs on one worker, its tests one after another: at most two
+browsers run at once, and the groups are the largest units of work, so xdist hands them out
+first. The groups are balanced by measured time (the language walk is one test per language).
+The ``spark`` tests are one group, so one worker starts their module's Spark session (a JVM)
+once, and so are the tests of each module in ``MODULE_GROUPS``.
 
 ``demo_db_template`` is the demo database built once per worker; tests copy the file
 instead of generating the demo again.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,22 +26,37 @@ import pytest
 from kam_core import demo
 from kam_core.store import open_store
 
-GROUPS = {"browser": "browser", "spark": "spark"}   # marker → xdist group
+# The second browser group (in seconds on this machine, each group is about 150 under load).
+SECOND_BROWSER_GROUP = ("test_browser_sessions.py", "test_browser_clickthrough.py", "test_browser_languages.py[en]")
 # Modules whose module-scoped fixtures are costly (the demo generated, the reference store built):
 # each is one group, so one worker builds them once instead of every worker that gets one of its tests.
 MODULE_GROUPS = ("test_demo.py", "test_metrics_reference.py")
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None                      # xdist reads it
+    return len(os.sched_getaffinity(0)) + 1
+
+
+def _group(item: pytest.Item) -> str | None:
+    if item.get_closest_marker("browser") is not None:
+        lang = item.callspec.params.get("lang") if hasattr(item, "callspec") else None
+        key = item.path.name + (f"[{lang}]" if lang else "")
+        return "browser_b" if key in SECOND_BROWSER_GROUP or item.path.name in SECOND_BROWSER_GROUP else "browser_a"
+    if item.get_closest_marker("spark") is not None:
+        return "spark"
+    if item.path.name in MODULE_GROUPS:
+        return item.path.stem
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the groups into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for marker, group in GROUPS.items():
-            if item.get_closest_marker(marker) is not None:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
-        else:
-            if item.path.name in MODULE_GROUPS:
-                item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        group = _group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -51,4 +71,3 @@ def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         store.close()
     return path
-
