@@ -8,8 +8,9 @@ one process.
 
 Each test marked ``browser`` (a ``streamlit run`` server, most with Debian's Chromium) joins one
 of two xdist groups, and each group runs on one worker, its tests one after another: at most two
-browsers run at once, and the groups are the largest units of work, so xdist hands them out
-first. The groups are balanced by measured time (the language walk is one test per language).
+browsers run at once, and they are the longest units of work, so xdist hands them out
+first (the browser groups, then the other ``slow`` tests: see ``_start_rank``). The groups are
+balanced by measured time (the language walk is one test per language).
 The ``spark`` tests are one group, so one worker starts their module's Spark session (a JVM)
 once, and so are the tests of each module in ``MODULE_GROUPS``.
 
@@ -51,12 +52,21 @@ def _group(item: pytest.Item) -> str | None:
     return None
 
 
+def _start_rank(item: pytest.Item) -> int:
+    if item.get_closest_marker("browser") is not None:
+        return 0
+    return 1 if item.get_closest_marker("slow") is not None else 2
+
+
 @pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the groups into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         group = _group(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+    # xdist hands out work in this order (pytest.ini turns off its reordering by group size):
+    # the browser groups first, then the other slow tests, so no long test is left for the end.
+    items.sort(key=_start_rank)
 
 
 @pytest.fixture(scope="session")
