@@ -1,6 +1,10 @@
 """Thousands of mutated exports through the whole import, in worker processes, and the counts.
 
-    python3 benchmarks/fuzz_import.py [--cases 5000] [--seed 14] [--workers 2] [--hang 60]
+    python3 benchmarks/fuzz_import.py [--cases 5000] [--seed 14] [--workers 2] [--hang 60] [--max-bytes N]
+
+``--max-bytes 400000`` leaves out the seeds over 400 KB, as ``tests/test_ingest_fuzz.py`` does: with
+``--cases 300`` it runs the 300 cases the suite ran before it kept its first 160 (case ``i`` is the
+same bytes in both).
 
 The cases are ``tests/fuzz_cases.py``'s (case ``i`` of a seed is always the same bytes, so
 any case below is reproduced by its number); the real files of ``../shared/fixtures/real``
@@ -35,14 +39,14 @@ ROOT = Path(__file__).resolve().parents[1]
 MB = 1 << 20
 
 
-def worker(seed: int, numbers: list[int], db: str) -> None:
+def worker(seed: int, numbers: list[int], db: str, max_bytes: int | None = None) -> None:
     """Import ``numbers`` (one JSON line per case start and end on stdout)."""
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
     import fuzz_cases as fc
     from kam_core.store import open_store
 
     store = open_store(db)
-    pool = fc.seeds()
+    pool = fc.seeds(max_bytes=max_bytes)
     for number in numbers:
         case = fc.make_case(seed, number, pool)
         print(json.dumps({"start": number}), flush=True)
@@ -60,13 +64,14 @@ def worker(seed: int, numbers: list[int], db: str) -> None:
 
 
 class Worker:
-    def __init__(self, seed: int, numbers: list[int], db: str):
+    def __init__(self, seed: int, numbers: list[int], db: str, max_bytes: int | None = None):
         self.numbers = numbers
         self.current: int | None = None
         self.started_at = 0.0
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", "--seed", str(seed), "--db", db,
-             "--numbers", ",".join(map(str, numbers))],
+             "--numbers", ",".join(map(str, numbers))]
+            + (["--max-bytes", str(max_bytes)] if max_bytes is not None else []),
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
             env={**os.environ, "KAM_AUTO_DEMO": "0"})
 
@@ -77,12 +82,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--hang", type=float, default=60.0, help="seconds after which a case counts as a hang")
+    ap.add_argument("--max-bytes", type=int, default=None,
+                    help="leave out seed files larger than this (the suite uses 400000)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--numbers", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(args.seed, [int(n) for n in args.numbers.split(",") if n], args.db)
+        worker(args.seed, [int(n) for n in args.numbers.split(",") if n], args.db, args.max_bytes)
         return
 
     start = time.perf_counter()
@@ -95,7 +102,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         def spawn(numbers: list[int]) -> None:
             if numbers:
-                w = Worker(args.seed, numbers, str(Path(tmp) / f"fuzz-{numbers[0]}.duckdb"))
+                w = Worker(args.seed, numbers, str(Path(tmp) / f"fuzz-{numbers[0]}.duckdb"), args.max_bytes)
                 sel.register(w.proc.stdout, selectors.EVENT_READ, w)
 
         for k in range(args.workers):

@@ -217,7 +217,7 @@ def shoot(page: Page, path: Path, height: int | None = None) -> Path:
 # the text the canvas draws. A missing value is drawn as the element's placeholder, by
 # default "None" (Streamlit's DataFrame widget: cells with isMissingValue).
 _READ_PAGE_JS = r"""
-(maxRows) => {
+([maxRows, texts]) => {
   const shown = (el) => {
     if (!el) return false;
     const r = el.getBoundingClientRect();
@@ -226,7 +226,7 @@ _READ_PAGE_JS = r"""
   };
   const mainEl = document.querySelector('[data-testid="stMain"]');
   const sideEl = document.querySelector('[data-testid="stSidebar"]');
-  const code = [...document.querySelectorAll('[data-testid="stMain"] code, [data-testid="stMain"] pre, '
+  const code = !texts ? [] : [...document.querySelectorAll('[data-testid="stMain"] code, [data-testid="stMain"] pre, '
                                             + '[data-testid="stSidebar"] code')]
       .filter(shown).map(e => e.innerText.trim()).filter(Boolean);
   const gridProps = (canvas) => {
@@ -311,14 +311,14 @@ _READ_PAGE_JS = r"""
     if (over) cutEls.push(text);
   }
   // Material icons are drawn from their names (a font ligature): the name is in the text, not on screen.
-  const icons = [...new Set([...document.querySelectorAll('[data-testid="stIconMaterial"]')]
+  const icons = !texts ? [] : [...new Set([...document.querySelectorAll('[data-testid="stIconMaterial"]')]
       .map(e => e.textContent.trim()).filter(Boolean))];
   // A failed page: a traceback, or an error box (the frame's "something went wrong, error id …").
-  const errors = [...document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]')]
+  const errors = !texts ? [] : [...document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]')]
       .filter(shown).map(e => e.innerText.trim().split('\n')[0]);
   // Text a style draws (::before / ::after content): not in innerText, but on screen.
   const drawn = [];
-  for (const root of [mainEl, sideEl]) {
+  for (const root of texts ? [mainEl, sideEl] : []) {
     if (!root) continue;
     for (const el of root.querySelectorAll('*')) {
       if (el.closest('details:not([open])')) continue;
@@ -334,21 +334,24 @@ _READ_PAGE_JS = r"""
       }
     }
   }
-  return {main: mainEl ? mainEl.innerText : '', sidebar: sideEl ? sideEl.innerText : '', code, icons, grids,
+  return {main: mainEl && texts ? mainEl.innerText : '', sidebar: sideEl && texts ? sideEl.innerText : '', code, icons, grids,
           cut: cutEls, errors, drawn};
 }
 """
 
 
-def read_page(page: Page, max_rows: int = 1000) -> dict:
+def read_page(page: Page, max_rows: int = 1000, texts: bool = True) -> dict:
     """What the page shows now: ``main`` and ``sidebar`` text (charts' SVG text included),
     ``code`` (literal spans), ``icons`` (names of the Material icons, which are in the text
     but drawn as pictures), ``grids`` (per dataframe: ``headers``, drawn ``cells``, ``cut`` headers
     as {text, need, room} in pixels), ``cut`` (metric, tab, expander or table-header texts cut short),
     ``errors`` (first lines of tracebacks and error boxes) and ``drawn`` (texts that a style draws
     as ::before / ::after content, which innerText leaves out).
+
+    ``texts=False`` reads only what is cut (``cut`` and the grids' ``cut`` headers; the text fields
+    come back empty): the second width's check, without the scan of every element's styles again.
     """
-    return page.evaluate(_READ_PAGE_JS, max_rows)
+    return page.evaluate(_READ_PAGE_JS, [max_rows, texts])
 
 
 _DRAWN_JS = r"""

@@ -122,7 +122,10 @@ def build_xlsx(sheets: dict[str, str], *, hidden: tuple[str, ...] = (), extra: d
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as z:
         for name, body in parts.items():
-            z.writestr(name, body)
+            # a fixed time stamp: writestr(name) stamps the clock's, so the same workbook made twice
+            # a few seconds apart would differ (a fuzz case's bytes, a test id on two xdist workers)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0)), body,
+                       compress_type=zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
     return buf.getvalue()
 
 

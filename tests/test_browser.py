@@ -6,9 +6,10 @@ through Playwright: create the administrator, sign out and sign in again, read
 the Overview, upload the demo's messy export, check the validation report,
 confirm, see the new totals, open Rankings and Tiers, switch to English,
 download the tier workbook and open it, switch back, open a dossier by
-selecting its row on Rankings and change the company phone. Full-page screenshots go to a temporary
-folder (``KAM_SCREENSHOTS`` names another). The screenshots in ``docs/`` are made by
-``scripts/screenshots.py``.
+selecting its row on Rankings and change the company phone. With ``KAM_SCREENSHOTS`` set, full-page
+screenshots of each step go to the folder it names; without it the walk takes none (nothing reads
+them, and each costs over a second), only a failure's, in a temporary folder. The screenshots in
+``docs/`` are made by ``scripts/screenshots.py``.
 
 The expected figures come from an independent source: the demo generator's
 lines summed in pandas (:func:`kam_core.demo.generate_sales`) and the sample
@@ -68,7 +69,10 @@ def shots(tmp_path: Path) -> dict[str, Path]:
     return {"dir": folder, "work": tmp_path}
 
 
-def save_shot(page: Page, shots: dict[str, Path], name: str) -> Path:
+def save_shot(page: Page, shots: dict[str, Path], name: str) -> Path | None:
+    """A step's screenshot, when ``KAM_SCREENSHOTS`` asks for them."""
+    if not os.environ.get("KAM_SCREENSHOTS"):
+        return None
     return shoot(page, shots["dir"] / f"{name}.png")
 
 

@@ -9,6 +9,7 @@ kept; the browser's Back button returns to Rankings with the same region.
 from __future__ import annotations
 
 import secrets
+import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -22,7 +23,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright (the Python packag
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from kam_core import auth, demo  # noqa: E402
+from kam_core import auth  # noqa: E402
 from kam_core.locales.labels import t  # noqa: E402
 from kam_core.sales import accounts as account_sales  # noqa: E402
 from kam_core.sales import figures, tiers  # noqa: E402
@@ -34,14 +35,13 @@ from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer,
 
 
 @pytest.fixture
-def demo_with_director(tmp_path: Path) -> dict:
+def demo_with_director(demo_db_template: Path, tmp_path: Path) -> dict:
     """The demo database with one director, and what the test expects: a year, a region and its top account."""
     path = tmp_path / "kam.duckdb"
+    shutil.copyfile(demo_db_template, path)      # the demo sales and dossiers (tests/conftest.py)
     password = "pw-" + secrets.token_urlsafe(12)
     store = open_store(path)
     try:
-        demo.load_demo(store)
-        demo.load_demo_extras(store)
         auth.create_user(store, "zhao_director", "director", password)
         year = figures.available_years(store)[-1]
         region = account_sales.filter_options(store)["regions"][0]

@@ -3,7 +3,8 @@
 The demo database (sales plus the demo dossiers) with one director is served by
 ``streamlit run app.py``; Debian's Chromium signs in once and visits Overview,
 Import, Rankings, Tiers (every tab), Dossier (every tab, for the demo's top
-account), Plans and Settings, first in Chinese, then in English (``?lang=``).
+account), Plans and Settings, in Chinese and in English (``?lang=``): one test per language, so
+the two walks can run on two pytest-xdist workers (see tests/conftest.py); one server per module.
 On each page (and tab) every expander is opened and what a user can read is
 collected: the main area's and the sidebar's text (chart text included), the text
 a style draws (::before/::after content), and every dataframe's headers and drawn
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -45,7 +47,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright (the Python packag
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from kam_core import auth, demo  # noqa: E402
+from kam_core import auth  # noqa: E402
 from kam_core.locales.labels import t  # noqa: E402
 from kam_core.sales import figures, tiers  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
@@ -131,15 +133,14 @@ def data_literals(store) -> set[str]:
     return {v.strip() for v in out if v and v.strip()}
 
 
-@pytest.fixture
-def demo_store(tmp_path: Path) -> dict:
+@pytest.fixture(scope="module")
+def demo_store(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The demo database with one director, the demo data's own words, and the account whose dossier is read."""
-    path = tmp_path / "kam.duckdb"
+    path = tmp_path_factory.mktemp("languages") / "kam.duckdb"
+    shutil.copyfile(demo_db_template, path)      # the demo sales and dossiers (tests/conftest.py)
     password = Hidden("pw-" + secrets.token_urlsafe(12))
     store = open_store(path)
     try:
-        demo.load_demo(store)
-        demo.load_demo_extras(store)
         auth.create_user(store, DIRECTOR, "director", str(password))
         year = figures.available_years(store)[-1]
         top = str(tiers.assign_tiers(store, year)["account"].iloc[0])
@@ -278,7 +279,7 @@ def read_state(page: Page, checker: Checker, lang: str, name: str, width_now: in
     other = WIDTHS[1] if width_now == WIDTHS[0] else WIDTHS[0]
     page.set_viewport_size({"width": other, "height": HEIGHT})
     wait_drawn(page, 150)   # grids and metrics re-layout to the new width
-    checker.cuts(lang, name, read_page(page, max_rows=0), other)
+    checker.cuts(lang, name, read_page(page, max_rows=0, texts=False), other)
     return other
 
 
@@ -318,45 +319,53 @@ def dropzone_words(page: Page, checker: Checker, lang: str) -> dict[str, list[st
     return words
 
 
-def walk(page: Page, url: str, account: str, checker: Checker) -> dict[str, float]:
-    """Every page and tab in both languages; returns seconds per page visit (for the log)."""
+def walk(page: Page, url: str, account: str, checker: Checker, lang: str) -> dict[str, float]:
+    """Every page and tab in ``lang``; returns seconds per page visit (for the log)."""
     timings: dict[str, float] = {}
     width = WIDTHS[0]
     m = main(page)
-    for lang in ("zh", "en"):
-        for name, path in PAGES:
-            started = time.monotonic()
-            query = f"?lang={lang}" + (f"&account={quote(account)}" if name == "Dossier" else "")
-            page.goto(f"{url}/{path}{query}")
-            expect(m.locator("h1").first).to_be_visible(timeout=60_000)
-            settle(page)
-            assert "/" + path in page.url, f"{name} ({lang}) redirected to {page.url}"
-            tabs = m.locator('[data-testid="stTabs"]').first.locator('[role="tab"]')
-            tab_names = [t.strip() for t in tabs.all_inner_texts()]
-            if not tab_names:
-                width = read_state(page, checker, lang, name, width, sidebar=True)
-            if name == "Import":
-                checker.dropzones[lang] = dropzone_words(page, checker, lang)
-            for i, tab in enumerate(tab_names):
-                tabs.nth(i).click()
-                wait_drawn(page)
-                width = read_state(page, checker, lang, f"{name} › {tab}", width, sidebar=(i == 0))
-            timings[f"{lang} {name}"] = round(time.monotonic() - started, 1)
+    for name, path in PAGES:
+        started = time.monotonic()
+        query = f"?lang={lang}" + (f"&account={quote(account)}" if name == "Dossier" else "")
+        page.goto(f"{url}/{path}{query}")
+        expect(m.locator("h1").first).to_be_visible(timeout=60_000)
+        settle(page)
+        assert "/" + path in page.url, f"{name} ({lang}) redirected to {page.url}"
+        tabs = m.locator('[data-testid="stTabs"]').first.locator('[role="tab"]')
+        tab_names = [t.strip() for t in tabs.all_inner_texts()]
+        if not tab_names:
+            width = read_state(page, checker, lang, name, width, sidebar=True)
+        if name == "Import":
+            checker.dropzones[lang] = dropzone_words(page, checker, lang)
+        for i, tab in enumerate(tab_names):
+            tabs.nth(i).click()
+            wait_drawn(page)
+            width = read_state(page, checker, lang, f"{name} › {tab}", width, sidebar=(i == 0))
+        timings[f"{lang} {name}"] = round(time.monotonic() - started, 1)
     return timings
 
 
-def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_store, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def server(demo_store, tmp_path_factory: pytest.TempPathFactory):
+    """``streamlit run app.py`` on the module's demo store, for both languages' walks."""
+    with StreamlitServer(demo_store["path"], tmp_path_factory.mktemp("languages_log") / "streamlit.log") as s:
+        yield s
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_store, server, lang: str,
+                                                                        tmp_path: Path) -> None:
     expect.set_options(timeout=30_000)
     d = demo_store
     checker = Checker(d["literals"], d["users"])
     started = time.monotonic()
-    with StreamlitServer(d["path"], tmp_path / "streamlit.log") as server, sync_playwright() as pw:
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT}, locale="zh-CN")
         try:
             with evidence_on_failure(page, server, tmp_path):
                 sign_in(page, server.url, str(d["password"]))
-                timings = walk(page, server.url, d["account"], checker)
+                timings = walk(page, server.url, d["account"], checker, lang)
         finally:
             browser.close()
     print(f"\nwalked in {time.monotonic() - started:.1f} s: {timings}")
@@ -366,11 +375,12 @@ def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_st
     # Streamlit's own dropzone English is gone (the checks above) and the catalogue's words are drawn in its place
     limit = t("upload.hint", "zh", mb="200")
     limit_en = t("upload.hint", "en", mb="200")
-    assert checker.dropzones == {
+    expected = {
         "zh": {"rest": sorted(["选择文件", limit]), "drag": sorted(["选择文件", limit, "松开鼠标即可上传"])},
         "en": {"rest": sorted(["Browse files", limit_en]),
                "drag": sorted(["Browse files", limit_en, "Drop the files to upload"])},
     }
+    assert checker.dropzones == {lang: expected[lang]}
     assert limit == "拖放文件到此处，单个文件不超过 200 MB"
 
 

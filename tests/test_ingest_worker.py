@@ -97,7 +97,7 @@ def test_when_the_spool_cannot_be_written_the_sheets_come_through_the_pipe(monke
     (hf.sales_xlsx(3), True),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, True),   # an OLE2 file: xls
     ("日期,供应商,销售额\n2025-01-01,甲,1\n".encode(), False),
-])
+], ids=["xlsx", "xls", "csv"])   # named: the xlsx bytes hold the time they were made, and xdist's workers must agree
 def test_the_command_line_starts_the_reader_only_for_workbooks(monkeypatch, tmp_path, content, starts):
     calls = []
     monkeypatch.setattr(worker, "warm_up", lambda: calls.append(1))

@@ -8,6 +8,7 @@ expressions (constants, f-strings, ``+`` chains) for SQL that names a table afte
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -55,7 +56,8 @@ def _text_of(node: ast.AST) -> str | None:
     return None
 
 
-def _sql_strings(path: Path) -> list[tuple[int, str]]:
+@functools.cache   # one parse per file for the whole run: each owner's check reads every file
+def _sql_strings(path: Path) -> tuple[tuple[int, str], ...]:
     """The texts a module builds from strings, store.py's frozen migrations left out."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skip: set[int] = set()
@@ -63,8 +65,8 @@ def _sql_strings(path: Path) -> list[tuple[int, str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "MIGRATIONS":
                 skip |= {id(n) for n in ast.walk(node)}
-    return [(n.lineno, text) for n in ast.walk(tree)
-            if id(n) not in skip and (text := _text_of(n)) is not None]
+    return tuple((n.lineno, text) for n in ast.walk(tree)
+                 if id(n) not in skip and (text := _text_of(n)) is not None)
 
 
 def _product_files() -> list[Path]:

@@ -1,8 +1,8 @@
 """Shared AppTest fixtures for page tests.
 
 ``demo_db`` is a private copy of a small demo database (the demo sales plus
-demo dossiers for the top 20 accounts), built once per session and copied
-per test, so a test may write to it. ``app`` makes an ``AppTest`` of the whole
+demo dossiers for the top 20 accounts), built once per session (``demo_db_template``
+in ``tests/conftest.py``) and copied per test, so a test may write to it. ``app`` makes an ``AppTest`` of the whole
 frame (``dashboard.py``) opened on one page, with ``KAM_AUTH=off`` (the local
 director) unless a role is given (``KAM_AUTH_AS``, see kam_core/ui/signin.py).
 
@@ -19,24 +19,8 @@ from typing import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kam_core import demo
-from kam_core.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database built once: sales, aliases and demo dossiers (no users)."""
-    path = tmp_path_factory.mktemp("demo") / "kam.duckdb"
-    store = open_store(path)
-    try:
-        demo.load_demo(store)
-        demo.load_demo_extras(store)
-        store.cursor().execute("checkpoint")
-    finally:
-        store.close()
-    return path
 
 
 @pytest.fixture
@@ -51,8 +35,7 @@ def demo_db(demo_db_template: Path, tmp_path: Path) -> Path:
 def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
     """Factory: ``app(page=None, query=None, role=None) -> AppTest``; call ``.run()`` on it.
 
-    With ``page`` the frame has already run once on the default page (pages of
-    ``st.navigation`` exist only then) and the next ``run()`` shows ``page``.
+    With ``page`` the first ``run()`` shows ``page``, as a link to it would.
 
     ``page`` is a script path such as ``"app_pages/dossier.py"``; ``query`` sets
     URL query params; ``role`` runs as another user (``"viewer"``,
@@ -70,8 +53,10 @@ def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest
         for key, value in (query or {}).items():
             at.query_params[key] = value
         if page:
-            # st.navigation pages exist only after the frame has run once, so run it, then switch.
-            at.run()
+            # Opened as a link to the page opens it: the frame's first run shows ``page`` and Overview
+            # never runs. Before a first run AppTest names a page by its file name, and the frame's
+            # st.Page url_path is that name (``app_pages/dossier.py`` → ``dossier``); a name that did
+            # not match would show Overview, which every page test would see.
             at.switch_page(page)
         return at
 

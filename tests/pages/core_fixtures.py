@@ -130,11 +130,11 @@ def open_page(page: str | None = None, lang: str | None = None) -> AppTest:
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
     if lang:
         at.query_params["lang"] = lang
+    if page:
+        # The first run shows the page, as a link to it would (see conftest.app on page names).
+        at.switch_page(f"app_pages/{page}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    if page:
-        at.switch_page(f"app_pages/{page}.py").run()
-        assert not at.exception, [e.value for e in at.exception]
     return at
 
 

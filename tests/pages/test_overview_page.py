@@ -1,12 +1,27 @@
 """Overview: the KPI cards and tier counts a manager reads every morning, on the hand-worked fixture."""
 from __future__ import annotations
 
-from core_fixtures import (deltas_by_label, fixture_db, fixture_db_file, metrics_by_label,  # noqa: F401
+import shutil
+
+import pytest
+
+from core_fixtures import (_app_env, deltas_by_label, fixture_db, fixture_db_file, metrics_by_label,  # noqa: F401
                            open_page, sidebar_widget)
 
 
-def test_the_overview_shows_the_years_kpis_worked_out_by_hand(fixture_db):
-    at = open_page()
+@pytest.fixture(scope="module")
+def overview(fixture_db_file, tmp_path_factory):
+    """The Overview opened once for this module's tests that only read what it shows (none clicks,
+    sets a widget or runs it again, so they can share one run)."""
+    path = tmp_path_factory.mktemp("overview") / "kam.duckdb"
+    shutil.copy(fixture_db_file, path)
+    with pytest.MonkeyPatch.context() as mp:
+        _app_env(mp, path)
+        return open_page()
+
+
+def test_the_overview_shows_the_years_kpis_worked_out_by_hand(overview):
+    at = overview
     assert [t.value for t in at.title] == ["总览"]
     shown = metrics_by_label(at)
     assert shown["销售额"] == "1.25 亿元"               # 125,000,000.00: from one 亿 up, in 亿元
@@ -17,8 +32,8 @@ def test_the_overview_shows_the_years_kpis_worked_out_by_hand(fixture_db):
     assert shown["客户数"] == "5"
 
 
-def test_the_kpis_compare_with_last_year(fixture_db):
-    at = open_page()
+def test_the_kpis_compare_with_last_year(overview):
+    at = overview
     delta = deltas_by_label(at)
     assert delta["销售额"] == "+45.3%"                 # 125 / 86 − 1
     assert delta["毛利"] == "+55.6%"                   # 14 / 9 − 1
@@ -26,8 +41,8 @@ def test_the_kpis_compare_with_last_year(fixture_db):
     assert delta["集中度指数 HHI"] == "-42"            # 3,184 − 3,226.07
 
 
-def test_the_overview_counts_the_accounts_per_tier_and_their_change(fixture_db):
-    at = open_page()
+def test_the_overview_counts_the_accounts_per_tier_and_their_change(overview):
+    at = overview
     shown, delta = metrics_by_label(at), deltas_by_label(at)
     counts = {k: shown[k] for k in ("战略性大客户", "伙伴式大客户", "普通大客户", "非大客户")}
     assert counts == {"战略性大客户": "1", "伙伴式大客户": "2", "普通大客户": "1", "非大客户": "1"}

@@ -4,11 +4,13 @@ from __future__ import annotations
 import pytest
 
 import json
+import shutil
 
 import pandas as pd
 import pyarrow as pa
 
-from core_fixtures import dataframe_with, fixture_db, fixture_db_file, metrics_by_label, open_page  # noqa: F401
+from core_fixtures import (_app_env, dataframe_with, fixture_db, fixture_db_file, metrics_by_label,  # noqa: F401
+                           open_page)
 
 
 def element_with(at, column: str):
@@ -28,10 +30,23 @@ def headers(at, column: str) -> dict[str, dict]:
 
 @pytest.fixture
 def at(fixture_db):
+    """The Tiers page on a private copy of the fixture, for a test that clicks or runs it again."""
     return open_page("tiers")
 
 
-def test_the_tiers_page_counts_the_accounts_per_tier_with_the_policy_thresholds(at):
+@pytest.fixture(scope="module")
+def read_only_at(fixture_db_file, tmp_path_factory):
+    """The Tiers page opened once for this module's tests that only read what it shows (none clicks,
+    sets a widget or runs it again, so they can share one run)."""
+    path = tmp_path_factory.mktemp("tiers") / "kam.duckdb"
+    shutil.copy(fixture_db_file, path)
+    with pytest.MonkeyPatch.context() as mp:
+        _app_env(mp, path)
+        return open_page("tiers")
+
+
+def test_the_tiers_page_counts_the_accounts_per_tier_with_the_policy_thresholds(read_only_at):
+    at = read_only_at
     assert [t.value for t in at.title] == ["大客户分级"]
     shown = metrics_by_label(at)
     assert {k: shown[k] for k in ("战略性大客户", "伙伴式大客户", "普通大客户", "非大客户")} == {
@@ -42,14 +57,16 @@ def test_the_tiers_page_counts_the_accounts_per_tier_with_the_policy_thresholds(
         assert line in captions
 
 
-def test_the_tab_labels_are_filled_in(at):
+def test_the_tab_labels_are_filled_in(read_only_at):
+    at = read_only_at
     labels = [tab.label for tab in at.tabs]
     assert labels[0] == "各级大客户数"
     assert labels[2] == "级别变动（2024 → 2025）"
     assert not any("{" in label for label in labels)
 
 
-def test_the_near_boundary_list_names_the_accounts_within_ten_percent_and_their_gap(at):
+def test_the_near_boundary_list_names_the_accounts_within_ten_percent_and_their_gap(read_only_at):
+    at = read_only_at
     near = dataframe_with(at, "gap")
     assert list(zip(near["account"], near["tier"], near["gap"])) == [
         ("Echo", "伙伴式大客户", "还差 500.00 万元 升级"),    # 4,999,999.99 to 50M
@@ -73,7 +90,8 @@ def test_the_accounts_table_names_the_tier_only_when_no_tier_is_picked(at):
     assert len(table) == 5 and list(shown_cells(at, "basis_amount")["tier"])[0] == "战略性大客户"
 
 
-def test_the_migration_table_lists_only_the_accounts_that_moved(at):
+def test_the_migration_table_lists_only_the_accounts_that_moved(read_only_at):
+    at = read_only_at
     move = dataframe_with(at, "movement")
     assert list(zip(move["account"], move["tier_prev"], move["tier"], move["movement"])) == [
         ("Alpha", "伙伴式大客户", "战略性大客户", "升级"),
@@ -83,7 +101,8 @@ def test_the_migration_table_lists_only_the_accounts_that_moved(at):
     ]
 
 
-def test_the_criteria_checklist_marks_rank_and_share_and_leaves_the_dossier_criteria_open(at):
+def test_the_criteria_checklist_marks_rank_and_share_and_leaves_the_dossier_criteria_open(read_only_at):
+    at = read_only_at
     checklist = dataframe_with(at, "c2")
     assert list(checklist["account"]) == ["Alpha", "Echo", "Bravo", "Charlie", "Delta"]
     assert set(checklist["c2"]) == {"✅"}            # all five rank within 10
@@ -93,7 +112,8 @@ def test_the_criteria_checklist_marks_rank_and_share_and_leaves_the_dossier_crit
     assert set(checklist["c5_by"]) == {"—"}
 
 
-def test_the_stop_impact_shows_each_top_accounts_share_of_the_total(at):
+def test_the_stop_impact_shows_each_top_accounts_share_of_the_total(read_only_at):
+    at = read_only_at
     impact = dataframe_with(at, "sales_drop_share")
     assert list(impact["account"]) == ["Alpha", "Echo", "Bravo", "Charlie", "Delta"]
     assert impact["sales_drop_share"].iloc[0] == pytest.approx(40.0)
@@ -116,7 +136,8 @@ def test_to_next_tier_reads_a_dash_for_the_top_tier_and_amounts_carry_separators
     assert list(shown_cells(at, "basis_amount")["to_next_tier"]) == ["500.00", "3,000.00"]
 
 
-def test_amount_headers_carry_no_unit_the_help_does_and_every_column_has_a_width(at):
+def test_amount_headers_carry_no_unit_the_help_does_and_every_column_has_a_width(read_only_at):
+    at = read_only_at
     config = headers(at, "basis_amount")
     assert config["sales"]["label"] == "销售额" and config["sales"]["help"] == "单位：万元"
     assert config["to_next_tier"]["label"] == "距下一级"
@@ -149,7 +170,8 @@ def test_the_stop_impact_has_an_account_picker(at):
     assert impact["sales_drop_share"].iloc[0] == pytest.approx(100 * 4_999_999.99 / 125_000_000)
 
 
-def test_the_criteria_table_scores_each_account_and_links_its_dossier(at):
+def test_the_criteria_table_scores_each_account_and_links_its_dossier(read_only_at):
+    at = read_only_at
     checklist = dataframe_with(at, "c2")
     # c2 and c3 pass for all five, c1 c4 c5 c6 are unknown (no scores, no inventory): 2 of 6 met
     assert list(checklist["criteria_met"]) == [2, 2, 2, 2, 2]

@@ -1,0 +1,83 @@
+"""Suite-wide: how the tests share this machine's cores.
+
+pytest.ini runs the suite on pytest-xdist workers (``-n auto --dist loadgroup``), one more
+worker than the machine has cores (``pytest_xdist_auto_num_workers`` below): the browser
+tests spend much of their time waiting for a page, and the extra worker's tests use that time.
+``PYTEST_XDIST_AUTO_NUM_WORKERS`` or ``-n N`` choose another count; ``-n 0`` runs everything in
+one process.
+
+Each test marked ``browser`` (a ``streamlit run`` server, most with Debian's Chromium) joins one
+of two xdist groups, and each group runs on one worker, its tests one after another: at most two
+browsers run at once, and they are the longest units of work, so xdist hands them out
+first (the browser groups, then the other ``slow`` tests: see ``_start_rank``). The groups are
+balanced by measured time (the language walk is one test per language).
+The ``spark`` tests are one group, so one worker starts their module's Spark session (a JVM)
+once, and so are the tests of each module in ``MODULE_GROUPS``.
+
+``demo_db_template`` is the demo database built once per worker; tests copy the file
+instead of generating the demo again.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kam_core import demo
+from kam_core.store import open_store
+
+# The second browser group (in seconds on this machine, each group is about 150 under load).
+SECOND_BROWSER_GROUP = ("test_browser_sessions.py", "test_browser_clickthrough.py", "test_browser_languages.py[en]")
+# Modules whose module-scoped fixtures are costly (the demo generated, the reference store built):
+# each is one group, so one worker builds them once instead of every worker that gets one of its tests.
+MODULE_GROUPS = ("test_demo.py", "test_metrics_reference.py")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None                      # xdist reads it
+    return len(os.sched_getaffinity(0)) + 1
+
+
+def _group(item: pytest.Item) -> str | None:
+    if item.get_closest_marker("browser") is not None:
+        lang = item.callspec.params.get("lang") if hasattr(item, "callspec") else None
+        key = item.path.name + (f"[{lang}]" if lang else "")
+        return "browser_b" if key in SECOND_BROWSER_GROUP or item.path.name in SECOND_BROWSER_GROUP else "browser_a"
+    if item.get_closest_marker("spark") is not None:
+        return "spark"
+    if item.path.name in MODULE_GROUPS:
+        return item.path.stem
+    return None
+
+
+def _start_rank(item: pytest.Item) -> int:
+    if item.get_closest_marker("browser") is not None:
+        return 0
+    return 1 if item.get_closest_marker("slow") is not None else 2
+
+
+@pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the groups into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    # xdist hands out work in this order (pytest.ini turns off its reordering by group size):
+    # the browser groups first, then the other slow tests, so no long test is left for the end.
+    items.sort(key=_start_rank)
+
+
+@pytest.fixture(scope="session")
+def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database built once: sales, aliases and demo dossiers (no users). Read it only through a copy."""
+    path = tmp_path_factory.mktemp("demo") / "kam.duckdb"
+    store = open_store(path)
+    try:
+        demo.load_demo(store)
+        demo.load_demo_extras(store)
+        store.cursor().execute("checkpoint")
+    finally:
+        store.close()
+    return path
