@@ -40,4 +40,4 @@ with t_targets:
     tier_tabs.targets_tab(ctx)
 
 st.divider()
-tier_tabs.downloads(ctx, table)
+tier_tabs.downloads(ctx)

@@ -144,7 +144,13 @@ def targets_tab(ctx: context.Context) -> None:
     clickthrough.table(shown, "tiers_targets", frame["account"], column_config=config)
 
 
-def downloads(ctx: context.Context, table: pd.DataFrame) -> None:
+@context.cached_by_data_version(max_entries=16)
+def _tier_csv(ctx: context.Context, lang: str) -> bytes:
+    """The view's tier table as the CSV download, made once per view and language (not on every rerun)."""
+    return tables.table_csv(context.tier_table(ctx), tiers.TIER_COLUMNS, lang)
+
+
+def downloads(ctx: context.Context) -> None:
     """The tier report (built on click for exactly this view; a stale one is never offered) and the table as CSV."""
     c1, c2 = st.columns(2)
     stamp = (ctx.year, ctx.filters, ctx.lang, ctx.version, ctx.user.name, dossier.dossier_version(ctx.store))
@@ -157,6 +163,5 @@ def downloads(ctx: context.Context, table: pd.DataFrame) -> None:
         c1.download_button(ctx.t("action.download"), built[1],
                            file_name=reports.download_name("tier_report", ctx.year), key="tiers_download",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    # built on click, on the download's own thread: not on every rerun of the page
-    c2.download_button(ctx.t("tier.export_csv"), lambda: tables.table_csv(table, tiers.TIER_COLUMNS, ctx.lang),
+    c2.download_button(ctx.t("tier.export_csv"), _tier_csv(ctx, ctx.lang),
                        file_name=f"kam_tiers_{ctx.year}.csv", mime="text/csv", key="tiers_csv")
