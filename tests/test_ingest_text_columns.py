@@ -133,7 +133,9 @@ numbers = (st.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max
            | st.integers(-10**9, 10**9) | st.decimals(-10**7, 10**7, places=2).map(float))
 datetimes = st.datetimes(min_value=datetime.datetime(1900, 3, 1), max_value=datetime.datetime(2200, 1, 1)).map(
     lambda d: d.replace(microsecond=0))
-texts = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=5)
+# Text of only white space is left out here: see the test after the generated one.
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=5).filter(
+    lambda s: not (s and s.isspace()))
 cells = st.one_of(st.none(), texts, numbers, st.booleans(), datetimes,
                   st.dates(min_value=datetime.date(1900, 3, 1), max_value=datetime.date(2200, 1, 1)))
 
@@ -144,6 +146,15 @@ def test_generated_sheets_read_as_openpyxl_reads_them(rows):
     rows = [["h0", "h1", "h2", "h3"]] + rows
     data = workbook(rows)  # openpyxl gives date and datetime cells their own formats
     assert read_grid(data, "xlsx").rows() == openpyxl_grid(data)
+
+
+def test_a_cell_of_only_spaces_reads_as_a_blank_cell():
+    """The workbook reader (calamine) gives a cell holding only spaces as empty where openpyxl keeps the
+    spaces (found by the generated test above): such a cell is blank to the importer either way, so a
+    row of them is a blank row, not a line. Pinned so that a change in the reader is noticed."""
+    data = workbook([["门店", "销售额"], [" ", "  "], ["A店", " 12 "]])
+    assert openpyxl_grid(data)[1] == [" ", "  "]
+    assert read_grid(data, "xlsx").rows() == [["门店", "销售额"], [None, None], ["A店", " 12 "]]
 
 
 # --- real workbooks ------------------------------------------------------------------------
