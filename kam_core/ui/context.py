@@ -22,7 +22,7 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from kam_core.ui import charts
+from kam_core.ui import charts, tables
 
 from kam_core import dossier
 from kam_core.locales.formatting import format_number, format_pct, period_sentence
@@ -189,7 +189,10 @@ def _warm_views(store: Store, version: int) -> None:
         overview(ctx)
         overview_charts(ctx, table)
         rankings_charts(ctx, table)
-        migration(ctx)
+        move = migration(ctx)
+        if not move.empty:
+            migration_chart(ctx, move)
+        tier_csv(ctx, lang)
         projection(ctx)
         backtest(ctx)
         criteria(ctx)
@@ -436,6 +439,17 @@ def overview_charts(ctx: Context, table: pd.DataFrame) -> tuple[Any, Any, Any]:
             chart(ctx, "tier_distribution", lambda: charts.tier_distribution(table, ctx.unit, ctx.lang)),
             chart(ctx, "pareto", lambda: charts.pareto_chart(table, ctx.lang, ctx.settings["abc_a_max"],
                                                              ctx.settings["abc_b_max"])))
+
+
+def migration_chart(ctx: Context, move: pd.DataFrame) -> Any:
+    """The Tiers page's Sankey of the year's moves (``move``: :func:`migration`)."""
+    return chart(ctx, "migration", lambda: charts.migration_sankey(move, ctx.lang))
+
+
+@cached_by_data_version(max_entries=16)
+def tier_csv(ctx: Context, lang: str) -> bytes:
+    """The view's tier table as the Tiers page's CSV download, made once per view and language."""
+    return tables.table_csv(tier_table(ctx), tiers.TIER_COLUMNS, lang)
 
 
 RANKINGS_TOP = (10, "sales")

@@ -12,7 +12,6 @@ import streamlit as st
 
 from kam_core import dossier
 from kam_core.exports import reports
-from kam_core.ui import charts
 from kam_core.locales.formatting import amount_scale, format_amount, format_rate, tier_label
 from kam_core.sales import tiers
 from kam_core.ui import clickthrough, context, tables
@@ -90,7 +89,7 @@ def migration_tab(ctx: context.Context) -> None:
     if move.empty:
         st.info(ctx.t("empty.no_previous_year"))
         return
-    st.plotly_chart(context.chart(ctx, "migration", lambda: charts.migration_sankey(move, ctx.lang)), width="stretch")
+    st.plotly_chart(context.migration_chart(ctx, move), width="stretch")
     changed = context.listed(ctx, move[move["movement"] != "same"])
     shown, config = tables.localise(changed, ["account", "tier_prev", "tier", "movement"], ctx.lang, ctx.unit)
     clickthrough.table(shown, "tiers_migration", changed["account"], column_config=config)
@@ -144,12 +143,6 @@ def targets_tab(ctx: context.Context) -> None:
     clickthrough.table(shown, "tiers_targets", frame["account"], column_config=config)
 
 
-@context.cached_by_data_version(max_entries=16)
-def _tier_csv(ctx: context.Context, lang: str) -> bytes:
-    """The view's tier table as the CSV download, made once per view and language (not on every rerun)."""
-    return tables.table_csv(context.tier_table(ctx), tiers.TIER_COLUMNS, lang)
-
-
 def downloads(ctx: context.Context) -> None:
     """The tier report (built on click for exactly this view; a stale one is never offered) and the table as CSV."""
     c1, c2 = st.columns(2)
@@ -163,5 +156,5 @@ def downloads(ctx: context.Context) -> None:
         c1.download_button(ctx.t("action.download"), built[1],
                            file_name=reports.download_name("tier_report", ctx.year), key="tiers_download",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    c2.download_button(ctx.t("tier.export_csv"), _tier_csv(ctx, ctx.lang),
+    c2.download_button(ctx.t("tier.export_csv"), context.tier_csv(ctx, ctx.lang),
                        file_name=f"kam_tiers_{ctx.year}.csv", mime="text/csv", key="tiers_csv")
