@@ -138,6 +138,16 @@ def open_page(page: str | None = None, lang: str | None = None) -> AppTest:
     return at
 
 
+def open_shared_page(fixture_file: Path, folder: Path, page: str | None = None) -> AppTest:
+    """``open_page(page)`` on a copy of ``fixture_file`` in ``folder``, for a module-scoped fixture whose
+    tests only read what the page shows (none clicks, sets a widget or runs it again, so they share one run)."""
+    path = folder / "kam.duckdb"
+    shutil.copy(fixture_file, path)
+    with pytest.MonkeyPatch.context() as mp:
+        _app_env(mp, path)
+        return open_page(page)
+
+
 def metrics_by_label(at: AppTest) -> dict[str, str]:
     """Every ``st.metric`` on the page as label → value text."""
     return {m.label: m.value for m in at.metric}

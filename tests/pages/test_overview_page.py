@@ -1,23 +1,16 @@
 """Overview: the KPI cards and tier counts a manager reads every morning, on the hand-worked fixture."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from core_fixtures import (_app_env, deltas_by_label, fixture_db, fixture_db_file, metrics_by_label,  # noqa: F401
-                           open_page, sidebar_widget)
+from core_fixtures import (deltas_by_label, fixture_db, fixture_db_file, metrics_by_label,  # noqa: F401
+                           open_page, open_shared_page, sidebar_widget)
 
 
 @pytest.fixture(scope="module")
 def overview(fixture_db_file, tmp_path_factory):
-    """The Overview opened once for this module's tests that only read what it shows (none clicks,
-    sets a widget or runs it again, so they can share one run)."""
-    path = tmp_path_factory.mktemp("overview") / "kam.duckdb"
-    shutil.copy(fixture_db_file, path)
-    with pytest.MonkeyPatch.context() as mp:
-        _app_env(mp, path)
-        return open_page()
+    """The Overview opened once for this module's tests that only read what it shows."""
+    return open_shared_page(fixture_db_file, tmp_path_factory.mktemp("overview"))
 
 
 def test_the_overview_shows_the_years_kpis_worked_out_by_hand(overview):

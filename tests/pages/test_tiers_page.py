@@ -4,13 +4,12 @@ from __future__ import annotations
 import pytest
 
 import json
-import shutil
 
 import pandas as pd
 import pyarrow as pa
 
-from core_fixtures import (_app_env, dataframe_with, fixture_db, fixture_db_file, metrics_by_label,  # noqa: F401
-                           open_page)
+from core_fixtures import (dataframe_with, fixture_db, fixture_db_file, metrics_by_label,  # noqa: F401
+                           open_page, open_shared_page)
 
 
 def element_with(at, column: str):
@@ -36,13 +35,8 @@ def at(fixture_db):
 
 @pytest.fixture(scope="module")
 def read_only_at(fixture_db_file, tmp_path_factory):
-    """The Tiers page opened once for this module's tests that only read what it shows (none clicks,
-    sets a widget or runs it again, so they can share one run)."""
-    path = tmp_path_factory.mktemp("tiers") / "kam.duckdb"
-    shutil.copy(fixture_db_file, path)
-    with pytest.MonkeyPatch.context() as mp:
-        _app_env(mp, path)
-        return open_page("tiers")
+    """The Tiers page opened once for this module's tests that only read what it shows."""
+    return open_shared_page(fixture_db_file, tmp_path_factory.mktemp("tiers"), "tiers")
 
 
 def test_the_tiers_page_counts_the_accounts_per_tier_with_the_policy_thresholds(read_only_at):
