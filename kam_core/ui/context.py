@@ -114,10 +114,17 @@ def _store_for(path: str) -> Store:
     store = start_owner(open_store(path))
     # The figures' SQL is compiled once per process; doing it now keeps it out of the first view.
     stop = threading.Event()
-    worker = threading.Thread(target=_compile_quietly, args=(store, stop), name="kam-warmup", daemon=True)
-    _warmers.append((stop, worker))
-    worker.start()
+    if warmup_enabled():
+        worker = threading.Thread(target=_compile_quietly, args=(store, stop), name="kam-warmup", daemon=True)
+        _warmers.append((stop, worker))
+        worker.start()
     return store
+
+
+def warmup_enabled() -> bool:
+    """``KAM_WARMUP=0`` starts no background warm-up: each page computes its figures on its first view
+    (the page tests, whose stores live for one test; a machine where background work would compete)."""
+    return os.environ.get("KAM_WARMUP", "1") != "0"
 
 
 _warmers: list[tuple[threading.Event, threading.Thread]] = []
@@ -125,7 +132,10 @@ _warmed: dict[str, int] = {}
 
 
 def wait_for_warmup(store: Store, timeout: float = 120.0) -> bool:
-    """Whether the background warm-up has caught up with the store's data version (benchmarks, tests)."""
+    """Whether the background warm-up has caught up with the store's data version (benchmarks, tests);
+    False at once when there is none (``KAM_WARMUP=0``)."""
+    if not warmup_enabled():
+        return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _warmed.get(str(store.path)) == store.data_version():

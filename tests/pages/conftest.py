@@ -44,6 +44,7 @@ def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest
     monkeypatch.setenv("KAM_DB", str(demo_db))
     monkeypatch.setenv("KAM_AUTH", "off")
     monkeypatch.setenv("KAM_AUTO_DEMO", "0")
+    monkeypatch.setenv("KAM_WARMUP", "0")   # a store per test: no background work beside the page's own
     monkeypatch.delenv("KAM_AUTH_AS", raising=False)
 
     def make(page: str | None = None, query: dict[str, str] | None = None, role: str | None = None) -> AppTest:

@@ -123,6 +123,7 @@ def _app_env(monkeypatch, path: Path, auth: bool = False) -> None:
     else:
         monkeypatch.setenv("KAM_AUTH", "off")
     monkeypatch.setenv("KAM_AUTO_DEMO", "0")
+    monkeypatch.setenv("KAM_WARMUP", "0")   # a store per test: no background work beside the page's own
 
 
 def open_page(page: str | None = None, lang: str | None = None) -> AppTest:

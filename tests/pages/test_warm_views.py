@@ -7,6 +7,7 @@ from kam_core.ui import charts, context
 
 
 def test_the_overview_after_an_import_shows_the_new_account_with_its_figures_computed_ahead(app, monkeypatch):
+    monkeypatch.setenv("KAM_WARMUP", "1")   # as a server runs (the page tests turn it off)
     at = app().run()
     assert not at.exception
     before = {m.label: m.value for m in at.metric}
@@ -36,3 +37,14 @@ def test_the_overview_after_an_import_shows_the_new_account_with_its_figures_com
     assert "pareto_chart" in built
     english = {m.label: m.value for m in at.metric}
     assert english["Accounts"] == after["客户数"]
+
+
+def test_without_the_warm_up_the_first_view_computes_its_own_figures(app, monkeypatch):
+    monkeypatch.setenv("KAM_WARMUP", "0")
+    built = []
+    real = charts.pareto_chart
+    monkeypatch.setattr(charts, "pareto_chart", lambda *a, **k: built.append(1) or real(*a, **k))
+    at = app().run()
+    assert not at.exception
+    assert built == [1] and "客户数" in {m.label for m in at.metric}
+    assert context.wait_for_warmup(context.get_store(), timeout=60) is False   # at once: there is none
