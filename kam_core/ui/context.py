@@ -189,30 +189,29 @@ def _warm_views(store: Store, version: int) -> None:
     if not years:
         return
     settings = get_settings(store)
-    for lang in (settings["language"],):
-        ctx = Context(store=store, user=SYSTEM, lang=lang, unit=settings["amount_unit"], settings=settings,
-                      version=version, years=years, year=years[-1], filters=periods.Filters(),
-                      options=_options(store))
-        table = tier_table(ctx)
-        if table.empty:
-            return
-        overview(ctx)
-        overview_charts(ctx, table)
-        rankings_charts(ctx, table)
-        move = migration(ctx)
-        if not move.empty:
-            migration_chart(ctx, move)
-        tier_csv(ctx, lang)
-        projection(ctx)
-        backtest(ctx)
-        criteria(ctx)
-        top = str(table["account"].iloc[0])     # the Dossier page opens on the top-ranked account
-        account_monthly(ctx, top)
-        for by in ("category", "region"):
-            account_mix(ctx, top, by)
-        account_top_products(ctx, top)
-        account_recent_orders(ctx, top)
-        account_stock(ctx, top)
+    ctx = Context(store=store, user=SYSTEM, lang=settings["language"], unit=settings["amount_unit"],
+                  settings=settings, version=version, years=years, year=years[-1], filters=periods.Filters(),
+                  options=_options(store))
+    table = tier_table(ctx)
+    if table.empty:
+        return
+    overview(ctx)
+    overview_charts(ctx, table)
+    rankings_charts(ctx, table)
+    move = migration(ctx)
+    if not move.empty:
+        migration_chart(ctx, move)
+    tier_csv(ctx, ctx.lang)
+    projection(ctx)
+    backtest(ctx)
+    criteria(ctx)
+    top = str(table["account"].iloc[0])     # the Dossier page opens on the top-ranked account
+    account_monthly(ctx, top)
+    for by in ("category", "region"):
+        account_mix(ctx, top, by)
+    account_top_products(ctx, top)
+    account_recent_orders(ctx, top)
+    account_stock(ctx, top)
 
 
 def get_store() -> Store:

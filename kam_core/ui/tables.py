@@ -60,12 +60,15 @@ def styled(out: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]]) -> St
     shown.format(na_rep=MISSING)
     for col, fmt in formats.items():
         if col in out.columns:
-            shown.format(fmt if getattr(fmt, "formats_once", False) else _once(fmt), subset=[col])
+            shown.format(_once(fmt), subset=[col])
     return shown
 
 
 def _once(fmt: Callable[[Any], str]) -> Callable[[Any], str]:
-    """``fmt`` for a Styler, each distinct value formatted once (widths and cells ask for the same texts)."""
+    """``fmt`` for a Styler, each distinct value formatted once (widths and cells ask for the same texts);
+    ``fmt`` itself when it is one already."""
+    if getattr(fmt, "formats_once", False):
+        return fmt
     texts: dict[Any, str] = {}
 
     def shown(v: Any) -> str:
