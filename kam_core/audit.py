@@ -22,10 +22,21 @@ def _text(value: Any) -> str | None:
 def record(cur: duckdb.DuckDBPyConnection, who: str | None, action: str, table: str | None = None,
            key: Any = None, field: str | None = None, old: Any = None, new: Any = None) -> None:
     """Append one audit row; call inside the transaction that makes the change."""
+    record_fields(cur, who, action, table, key, [(field, old, new)])
+
+
+def record_fields(cur: duckdb.DuckDBPyConnection, who: str | None, action: str, table: str | None, key: Any,
+                  changes: Iterable[tuple[str | None, Any, Any]]) -> None:
+    """Append one audit row per ``(field, old, new)`` of one record, in one statement, in the order given
+    (their ids rise in that order); call inside the transaction that makes the change."""
+    rows = [[who, action, table, _text(key), field, _text(old), _text(new)] for field, old, new in changes]
+    if not rows:
+        return
+    values = ", ".join(["(nextval('audit_id_seq'), ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
     cur.execute(
         "insert into audit_log (id, who, action, table_name, record_key, field, old_value, new_value)"
-        " values (nextval('audit_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
-        [who, action, table, _text(key), field, _text(old), _text(new)],
+        f" values {values}",
+        [v for row in rows for v in row],
     )
 
 

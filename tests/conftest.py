@@ -14,18 +14,24 @@ balanced by measured time (the language walk is one test per language).
 The ``spark`` tests are one group, so one worker starts their module's Spark session (a JVM)
 once, and so are the tests of each module in ``MODULE_GROUPS``.
 
-``demo_db_template`` is the demo database built once per worker; tests copy the file
-instead of generating the demo again.
+``demo_db_template`` is the demo database built once per run (by the first worker that needs
+it); tests copy the file instead of generating the demo again.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
 import pytest
 
-from kam_core import demo
-from kam_core.store import open_store
+# Three workers share two cores (see above), and each test's data is small: one DuckDB thread per
+# database does the same work with less CPU than a pool per connection contending for the cores.
+# Set before anything opens a store; servers and command lines the tests start inherit it.
+os.environ.setdefault("KAM_DB_THREADS", "1")
+
+from kam_core import demo  # noqa: E402
+from kam_core.store import open_store  # noqa: E402
 
 # The second browser group (in seconds on this machine, each group is about 150 under load).
 SECOND_BROWSER_GROUP = ("test_browser_sessions.py", "test_browser_clickthrough.py", "test_browser_languages.py[en]")
@@ -70,14 +76,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database built once: sales, aliases and demo dossiers (no users). Read it only through a copy."""
-    path = tmp_path_factory.mktemp("demo") / "kam.duckdb"
-    store = open_store(path)
-    try:
-        demo.load_demo(store)
-        demo.load_demo_extras(store)
-        store.cursor().execute("checkpoint")
-    finally:
-        store.close()
+def demo_db_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The demo database built once for the whole run: sales, aliases and demo dossiers (no users).
+
+    Under xdist the first worker to ask builds it in the run's shared temporary directory, under a
+    file lock, and the others wait for it and use the same file. Read it only through a copy.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent                   # the run's directory, above each worker's own
+    path = root / "demo_template" / "kam.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not path.exists():
+                building = path.with_name("building.duckdb")
+                building.unlink(missing_ok=True)
+                store = open_store(building)
+                try:
+                    demo.load_demo(store)
+                    demo.load_demo_extras(store)
+                    store.cursor().execute("checkpoint")
+                finally:
+                    store.close()
+                building.rename(path)        # whole or not there: a failed build leaves no template
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return path

@@ -35,9 +35,8 @@ def _require_edit(user: User, acct: dict | None) -> None:
 
 
 def _audit_insert(cur, who: str, table: str, key: Any, values: dict[str, Any]) -> None:
-    rows = [(f, v) for f, v in values.items() if v is not None]
-    for f, v in rows or [(None, None)]:
-        audit.record(cur, who, "insert", table, key, f, None, v)
+    rows = [(f, None, v) for f, v in values.items() if v is not None]
+    audit.record_fields(cur, who, "insert", table, key, rows or [(None, None, None)])
 
 
 def _create_account(cur, who: str, name: str, values: dict[str, Any]) -> None:
@@ -65,8 +64,7 @@ def _apply_update(cur, who: str, table: str, keycol: str, row: dict, values: dic
         f" where {keycol} = ? and version = ?",
         [*diff.values(), who, key, row["version"]],
     )
-    for f, v in diff.items():
-        audit.record(cur, who, "update", table, key, f, row[f], v)
+    audit.record_fields(cur, who, "update", table, key, [(f, row[f], v) for f, v in diff.items()])
     return True
 
 
