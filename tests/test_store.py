@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kam_core.store import MIGRATIONS, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,3 +24,18 @@ def test_a_process_killed_right_after_migrating_a_new_file_leaves_a_file_that_op
         assert "category" in [d[0] for d in store.cursor().execute("select * from agreements").description]
     finally:
         store.close()
+
+
+def test_kam_db_threads_caps_the_threads_of_every_store_and_a_bad_value_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAM_DB_THREADS", "2")
+    store = open_store(tmp_path / "kam.duckdb")
+    try:
+        assert store.cursor().execute("select current_setting('threads')").fetchone()[0] == 2
+    finally:
+        store.close()
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("KAM_DB_THREADS", bad)
+        with pytest.raises(ValueError, match=f"KAM_DB_THREADS .*{bad!r}"):
+            open_store(tmp_path / "kam.duckdb")
+    monkeypatch.delenv("KAM_DB_THREADS")
+    open_store(tmp_path / "kam.duckdb").close()      # the refused opens left the file free
