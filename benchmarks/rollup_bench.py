@@ -44,7 +44,7 @@ lines.publish_import = timed if {rollups!r} else (lambda cur, kind, import_id: N
 from kam_core.sales import rollup
 by_table = {{}}
 def insert_timed(cur, where, params):
-    for table, sql in zip(rollup.ROLLUPS, (rollup._DAILY_SQL, rollup._MONTHLY_SQL, rollup._REGION_SQL, rollup._SKU_SQL)):
+    for table, sql in rollup.INSERTS:
         t0 = time.perf_counter(); cur.execute(sql.format(where=where), params)
         by_table[table] = by_table.get(table, 0) + time.perf_counter() - t0
 rollup._insert = insert_timed

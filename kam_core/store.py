@@ -408,10 +408,11 @@ class Store:
         self._con = duckdb.connect(str(self.path), read_only=read_only)
         threads = os.environ.get("KAM_DB_THREADS", "").strip()
         if threads:                       # a cap for a shared machine (README); DuckDB's default: one per core
-            if not threads.isdigit() or int(threads) < 1:
+            count = int(threads) if threads.isascii() and threads.isdigit() else 0
+            if count < 1:
                 self._con.close()
                 raise ValueError(f"KAM_DB_THREADS must be a whole number of threads, 1 or more, not {threads!r}")
-            self._con.execute("set threads = ?", [int(threads)])
+            self._con.execute("set threads = ?", [count])
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._budget_lock = threading.Lock()

@@ -88,15 +88,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=_start_rank)
 
 
+@pytest.fixture(scope="module")
+def duckdb_default_threads():
+    """DuckDB with its default threads (one per core) for a module, as the product runs: a query whose
+    result depends on row order that only one thread keeps shows up here. Use it before any store opens."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("KAM_DB_THREADS", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
-def demo_db_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo database built once for the whole run: sales, aliases and demo dossiers (no users).
 
     Under xdist the first worker to ask builds it in the run's shared temporary directory, under a
     file lock, and the others wait for it and use the same file. Read it only through a copy.
     """
     root = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
+    if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent                   # the run's directory, above each worker's own
     path = root / "demo_template" / "kam.duckdb"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +114,8 @@ def demo_db_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -
         try:
             if not path.exists():
                 building = path.with_name("building.duckdb")
-                building.unlink(missing_ok=True)
+                for leftover in (building, building.with_name(building.name + ".wal")):
+                    leftover.unlink(missing_ok=True)      # of a build that died part-way
                 store = open_store(building)
                 try:
                     demo.load_demo(store)

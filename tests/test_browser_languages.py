@@ -58,7 +58,7 @@ from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, StreamlitServer, evidence_
 DIRECTOR = "zhao_director"
 WIDTHS = (1440, 1280)
 HEIGHT = 900
-# (name in the report, URL path); the Dossier adds ?account=
+# (name in the report, URL path); the walk opens the first by URL, the others through the sidebar
 PAGES = [("Overview", ""), ("Import", "import"), ("Rankings", "rankings"), ("Tiers", "tiers"),
          ("Dossier", "dossier"), ("Plans", "plans"), ("Settings", "settings")]
 

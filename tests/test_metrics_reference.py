@@ -21,6 +21,9 @@ from kam_core.settings import SETTINGS
 from sales_lines import add_sales
 from kam_core.store import Store, open_store
 
+# The figures against the hand-computed reference with DuckDB's threads as in production (not the suite's one).
+pytestmark = pytest.mark.usefixtures("duckdb_default_threads")
+
 ACCOUNTS = [f"供应商{i:02d}" for i in range(40)] + [f"Brand {c}" for c in "ABCDEFGHIJ"]
 REGIONS = ["North", "South", "East"]
 

@@ -6,12 +6,10 @@ AppTest, the report through openpyxl and the command line through its own
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 import csv
 import datetime as dt
 import io
-import re
 from pathlib import Path
 
 import openpyxl
@@ -28,6 +26,9 @@ from kam_core.sales import figures, rollup, tiers
 from kam_core.sales.periods import Filters, period_of
 from kam_core.store import open_store
 from sales_lines import add_sales
+
+# The rollups and figures against the lines, with DuckDB's threads as in production (not the suite's one).
+pytestmark = pytest.mark.usefixtures("duckdb_default_threads")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,7 @@
 """The store's migrations survive a process killed right after them."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,13 +28,14 @@ def test_a_process_killed_right_after_migrating_a_new_file_leaves_a_file_that_op
 
 
 def test_kam_db_threads_caps_the_threads_of_every_store_and_a_bad_value_is_named(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAM_DB_THREADS", "2")
+    wanted = len(os.sched_getaffinity(0)) + 1            # not DuckDB's default (one per core)
+    monkeypatch.setenv("KAM_DB_THREADS", str(wanted))
     store = open_store(tmp_path / "kam.duckdb")
     try:
-        assert store.cursor().execute("select current_setting('threads')").fetchone()[0] == 2
+        assert store.cursor().execute("select current_setting('threads')").fetchone()[0] == wanted
     finally:
         store.close()
-    for bad in ("0", "two", "-1"):
+    for bad in ("0", "two", "-1", "²"):
         monkeypatch.setenv("KAM_DB_THREADS", bad)
         with pytest.raises(ValueError, match=f"KAM_DB_THREADS .*{bad!r}"):
             open_store(tmp_path / "kam.duckdb")

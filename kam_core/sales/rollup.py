@@ -74,8 +74,14 @@ from sales_monthly where {{where}} group by import_id, month, account, region, c
 """
 
 
+INSERTS = (("sales_daily", _DAILY_SQL), ("sales_monthly", _MONTHLY_SQL), ("sales_by_region", _REGION_SQL),
+           ("sales_by_sku", _SKU_SQL))
+"""Each rollup and the statement that sums lines into it, in the order they run (``sales_by_region``
+sums ``sales_monthly``'s new rows, so it comes after it)."""
+
+
 def _insert(cur: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any]) -> None:
-    for sql in (_DAILY_SQL, _MONTHLY_SQL, _REGION_SQL, _SKU_SQL):
+    for _table, sql in INSERTS:
         cur.execute(sql.format(where=where), params)
 
 

@@ -1,7 +1,7 @@
 """Shared AppTest fixtures for page tests.
 
 ``demo_db`` is a private copy of a small demo database (the demo sales plus
-demo dossiers for the top 20 accounts), built once per session (``demo_db_template``
+demo dossiers for the top 20 accounts), built once per run (``demo_db_template``
 in ``tests/conftest.py``) and copied per test, so a test may write to it. ``app`` makes an ``AppTest`` of the whole
 frame (``dashboard.py``) opened on one page, with ``KAM_AUTH=off`` (the local
 director) unless a role is given (``KAM_AUTH_AS``, see kam_core/ui/signin.py).
