@@ -10,7 +10,8 @@ Each test marked ``browser`` (a ``streamlit run`` server, most with Debian's Chr
 of two xdist groups, and each group runs on one worker, its tests one after another: at most two
 browsers run at once, and they are the longest units of work, so xdist hands them out
 first (the browser groups, then the other ``slow`` tests: see ``_start_rank``). The groups are
-balanced by measured time (the language walk is one test per language).
+balanced by measured time (the language walks, one test per language, share the first group's
+worker and their module's server).
 The ``spark`` tests are one group, so one worker starts their module's Spark session (a JVM)
 once, and so are the tests of each module in ``MODULE_GROUPS``.
 
@@ -46,8 +47,10 @@ def _scan_components_once() -> None:
 _scan_components_once()
 from kam_core.store import open_store  # noqa: E402
 
-# The second browser group (in seconds on this machine, each group is about 150 under load).
-SECOND_BROWSER_GROUP = ("test_browser_sessions.py", "test_browser_clickthrough.py", "test_browser_languages.py[en]")
+# The second browser group (in seconds on this machine, each group is about 150 under load). Both
+# language walks stay in the first group, so they share one worker and its module's server (the
+# second walk finds the figures computed): one server start and its first views fewer.
+SECOND_BROWSER_GROUP = ("test_browser_sessions.py", "test_browser_clickthrough.py", "test_browser.py")
 # Modules whose module-scoped fixtures are costly (the demo generated, the reference store built):
 # each is one group, so one worker builds them once instead of every worker that gets one of its tests.
 MODULE_GROUPS = ("test_demo.py", "test_metrics_reference.py")

@@ -4,8 +4,8 @@ The demo database (sales plus the demo dossiers) with one director is served by
 ``streamlit run app.py``; Debian's Chromium signs in once and visits Overview,
 Import, Rankings, Tiers (every tab), Dossier (every tab, for the demo's top
 account), Plans and Settings, in Chinese and in English (``?lang=`` on the first page, then
-through the sidebar): one test per language, so
-the two walks can run on two pytest-xdist workers (see tests/conftest.py); one server per module.
+through the sidebar): one test per language, both on one pytest-xdist worker (see
+tests/conftest.py), sharing the module's server.
 On each page (and tab) every expander is opened and what a user can read is
 collected: the main area's and the sidebar's text (chart text included), the text
 a style draws (::before/::after content), and every dataframe's headers and drawn

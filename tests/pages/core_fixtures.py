@@ -126,11 +126,14 @@ def _app_env(monkeypatch, path: Path, auth: bool = False) -> None:
     monkeypatch.setenv("KAM_WARMUP", "0")   # a store per test: no background work beside the page's own
 
 
-def open_page(page: str | None = None, lang: str | None = None) -> AppTest:
-    """Run the dashboard (optionally switched to ``app_pages/<page>.py``) and return it, checked for exceptions."""
+def open_page(page: str | None = None, lang: str | None = None, query: dict[str, str] | None = None) -> AppTest:
+    """Run the dashboard (optionally switched to ``app_pages/<page>.py``, with URL ``query`` params) and
+    return it, checked for exceptions."""
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
     if lang:
         at.query_params["lang"] = lang
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
     if page:
         # The first run shows the page, as a link to it would (see conftest.app on page names).
         at.switch_page(f"app_pages/{page}.py")
@@ -139,14 +142,15 @@ def open_page(page: str | None = None, lang: str | None = None) -> AppTest:
     return at
 
 
-def open_shared_page(fixture_file: Path, folder: Path, page: str | None = None) -> AppTest:
-    """``open_page(page)`` on a copy of ``fixture_file`` in ``folder``, for a module-scoped fixture whose
-    tests only read what the page shows (none clicks, sets a widget or runs it again, so they share one run)."""
+def open_shared_page(fixture_file: Path, folder: Path, page: str | None = None,
+                     query: dict[str, str] | None = None) -> AppTest:
+    """``open_page(page, query=query)`` on a copy of ``fixture_file`` in ``folder``, for a module-scoped fixture
+    whose tests only read what the page shows (none clicks, sets a widget or runs it again, so they share one run)."""
     path = folder / "kam.duckdb"
     shutil.copy(fixture_file, path)
     with pytest.MonkeyPatch.context() as mp:
         _app_env(mp, path)
-        return open_page(page)
+        return open_page(page, query=query)
 
 
 def metrics_by_label(at: AppTest) -> dict[str, str]:

@@ -13,7 +13,6 @@ from kam_core import auth, dossier
 from kam_core.dossier import plans
 
 from kam_core.exports import reports
-from kam_core.sales import accounts as account_sales
 from kam_core.sales import figures as metrics
 from kam_core.sales import tiers
 from kam_core.locales.formatting import format_amount, format_signed_pct, tier_label
@@ -21,7 +20,9 @@ from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.store import open_store
 from kam_core.ui.org_chart import org_chart_dot
 
-from core_fixtures import as_shown
+import shutil
+
+from core_fixtures import as_shown, open_shared_page
 
 PAGE = "app_pages/dossier.py"
 
@@ -48,9 +49,26 @@ def texts(at) -> str:
     return "\n".join(map(str, parts))
 
 
-def test_the_dossier_page_renders_the_header_card_and_all_seven_tabs(app, demo_db):
+@pytest.fixture(scope="module")
+def read_only_db(demo_db_template, tmp_path_factory):
+    """A copy of the demo database for the tests that only read: the first dossier's account and contacts."""
+    path = tmp_path_factory.mktemp("dossier_read") / "kam.duckdb"
+    shutil.copyfile(demo_db_template, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def director_view(read_only_db, tmp_path_factory):
+    """The director's Dossier page of the first demo dossier, opened once for this module's tests that
+    only read what it shows (none clicks, edits or runs it again)."""
+    account, _ = first_dossier(read_only_db)
+    return open_shared_page(read_only_db, tmp_path_factory.mktemp("dossier_director"), "dossier",
+                            query={"account": account})
+
+
+def test_the_dossier_page_renders_the_header_card_and_all_seven_tabs(director_view, read_only_db):
+    demo_db, at = read_only_db, director_view
     account, _ = first_dossier(demo_db)
-    at = app(PAGE, query={"account": account}).run()
     assert not at.exception
     assert at.subheader[0].value == account
     assert [tab.label for tab in at.tabs] == ["销售", "联系人", "企业信息", "过程记录", "营销计划", "客户经营计划",
@@ -156,10 +174,10 @@ def test_a_viewer_or_another_managers_view_shows_no_phone_numbers_and_no_editors
     assert contacts["name"][0] in shown
 
 
-def test_a_director_sees_the_phone_numbers(app, demo_db):
-    account, contacts = first_dossier(demo_db)
-    at = app(PAGE, query={"account": account}).run()
-    assert contacts["phone"][0] in texts(at)
+def test_a_director_sees_the_phone_numbers(director_view, read_only_db):
+    account, contacts = first_dossier(read_only_db)
+    assert director_view.subheader[0].value == account
+    assert contacts["phone"][0] in texts(director_view)
 
 
 def test_an_account_without_a_dossier_invites_the_director_to_create_one(app, demo_db):
@@ -447,9 +465,9 @@ def test_the_exports_panel_stays_open_after_building_the_share_pack(app, demo_db
     assert at.download_button(key="dz_share_download").label == "下载"
 
 
-def test_edit_grids_show_empty_cells_and_take_dates_as_yyyy_mm_dd(app, demo_db):
-    account, _ = first_dossier(demo_db)
-    at = app(PAGE, query={"account": account}).run()
+def test_edit_grids_show_empty_cells_and_take_dates_as_yyyy_mm_dd(director_view, read_only_db):
+    account, _ = first_dossier(read_only_db)
+    at = director_view
     editors = {e.key: e for e in at.data_editor}
     plans_editor = editors[f"dz_edit_plans_{account}_0"]
     assert plans_editor.proto.placeholder == ""                # a blank 备注 or new row shows empty, not "None"
@@ -488,9 +506,8 @@ def test_a_read_only_grid_shows_a_dash_for_an_empty_cell(app, demo_db):
     assert plans_table.proto.placeholder == "—"                # … and an empty 备注 shows "—", not "None"
 
 
-def test_the_history_shows_labels_not_codes(app, demo_db):
-    account, _ = first_dossier(demo_db)
-    at = app(PAGE, query={"account": account}).run()
+def test_the_history_shows_labels_not_codes(director_view):
+    at = director_view
     history = next(d.value for d in at.dataframe if "修改人" in d.value.columns and "字段" in d.value.columns)
     values = set(history["新值"].astype(str)) | set(history["原值"].astype(str))
     codes = {"proposed", "ours", "theirs", "quarterly_advertising", "done", "finance_director", "chairman", "None"}
