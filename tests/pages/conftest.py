@@ -7,7 +7,7 @@ frame (``dashboard.py``) opened on one page, with ``KAM_AUTH=off`` (the local
 director) unless a role is given (``KAM_AUTH_AS``, see kam_core/ui/signin.py).
 
     def test_x(app):
-        at = app("app_pages/dossier.py", query={"account": "某某"}).run()   # the frame ran once already
+        at = app("app_pages/dossier.py", query={"account": "某某"}).run()   # the first run shows the Dossier
         assert not at.exception
 """
 from __future__ import annotations
@@ -19,8 +19,7 @@ from typing import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-
-ROOT = Path(__file__).resolve().parents[2]
+from core_fixtures import app_env, new_app
 
 
 @pytest.fixture
@@ -41,24 +40,12 @@ def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest
     URL query params; ``role`` runs as another user (``"viewer"``,
     ``"manager:li_kam"``) instead of the local director.
     """
-    monkeypatch.setenv("KAM_DB", str(demo_db))
-    monkeypatch.setenv("KAM_AUTH", "off")
-    monkeypatch.setenv("KAM_AUTO_DEMO", "0")
-    monkeypatch.setenv("KAM_WARMUP", "0")   # a store per test: no background work beside the page's own
+    app_env(monkeypatch, demo_db)
     monkeypatch.delenv("KAM_AUTH_AS", raising=False)
 
     def make(page: str | None = None, query: dict[str, str] | None = None, role: str | None = None) -> AppTest:
         if role:
             monkeypatch.setenv("KAM_AUTH_AS", role)
-        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-        for key, value in (query or {}).items():
-            at.query_params[key] = value
-        if page:
-            # Opened as a link to the page opens it: the frame's first run shows ``page`` and Overview
-            # never runs. Before a first run AppTest names a page by its file name, and the frame's
-            # st.Page url_path is that name (``app_pages/dossier.py`` → ``dossier``); a name that did
-            # not match would show Overview, which every page test would see.
-            at.switch_page(page)
-        return at
+        return new_app(page, query)
 
     return make

@@ -95,7 +95,7 @@ def fixture_db(fixture_db_file, tmp_path, monkeypatch) -> Path:
     """
     path = tmp_path / "kam.duckdb"
     shutil.copy(fixture_db_file, path)
-    _app_env(monkeypatch, path)
+    app_env(monkeypatch, path)
     return path
 
 
@@ -104,7 +104,7 @@ def auth_db(fixture_db_file, tmp_path, monkeypatch) -> Path:
     """A copy of the fixture database (no users yet) with sign-in switched on, as in production."""
     path = tmp_path / "kam.duckdb"
     shutil.copy(fixture_db_file, path)
-    _app_env(monkeypatch, path, auth=True)
+    app_env(monkeypatch, path, auth=True)
     return path
 
 
@@ -112,11 +112,11 @@ def auth_db(fixture_db_file, tmp_path, monkeypatch) -> Path:
 def empty_db(tmp_path, monkeypatch) -> Path:
     """A fresh database with no data and the demo auto-load switched off."""
     path = tmp_path / "empty.duckdb"
-    _app_env(monkeypatch, path)
+    app_env(monkeypatch, path)
     return path
 
 
-def _app_env(monkeypatch, path: Path, auth: bool = False) -> None:
+def app_env(monkeypatch, path: Path, auth: bool = False) -> None:
     monkeypatch.setenv("KAM_DB", str(path))
     if auth:
         monkeypatch.delenv("KAM_AUTH", raising=False)
@@ -126,17 +126,23 @@ def _app_env(monkeypatch, path: Path, auth: bool = False) -> None:
     monkeypatch.setenv("KAM_WARMUP", "0")   # a store per test: no background work beside the page's own
 
 
-def open_page(page: str | None = None, lang: str | None = None, query: dict[str, str] | None = None) -> AppTest:
-    """Run the dashboard (optionally switched to ``app_pages/<page>.py``, with URL ``query`` params) and
-    return it, checked for exceptions."""
+def new_app(script: str | None = None, query: dict[str, str] | None = None) -> AppTest:
+    """An AppTest of the whole frame, not yet run, whose first run shows ``script`` (``app_pages/<page>.py``)
+    with URL ``query`` params, as a link to that page would: Overview never runs. Before a first run AppTest
+    names a page by its file name, and the frame's st.Page url_path is that name (``app_pages/dossier.py`` →
+    ``dossier``); a name that did not match would show Overview, which every page test would see."""
     at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
-    if lang:
-        at.query_params["lang"] = lang
     for key, value in (query or {}).items():
         at.query_params[key] = value
-    if page:
-        # The first run shows the page, as a link to it would (see conftest.app on page names).
-        at.switch_page(f"app_pages/{page}.py")
+    if script:
+        at.switch_page(script)
+    return at
+
+
+def open_page(page: str | None = None, lang: str | None = None, query: dict[str, str] | None = None) -> AppTest:
+    """Run the dashboard (optionally on ``app_pages/<page>.py``, with URL ``query`` params) and
+    return it, checked for exceptions."""
+    at = new_app(f"app_pages/{page}.py" if page else None, {**({"lang": lang} if lang else {}), **(query or {})})
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -149,7 +155,7 @@ def open_shared_page(fixture_file: Path, folder: Path, page: str | None = None,
     path = folder / "kam.duckdb"
     shutil.copy(fixture_file, path)
     with pytest.MonkeyPatch.context() as mp:
-        _app_env(mp, path)
+        app_env(mp, path)
         return open_page(page, query=query)
 
 
