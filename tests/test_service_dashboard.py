@@ -102,7 +102,8 @@ def test_a_page_opened_while_another_process_holds_the_file_comes_back_by_itself
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "HELD"
-        with StreamlitServer(db, tmp_path / "streamlit.log", extra_env={"KAM_AUTH": "off"}) as server, \
+        # No demo on the fresh file: the page coming back is the point, not what it then loads.
+        with StreamlitServer(db, tmp_path / "streamlit.log", extra_env={"KAM_AUTH": "off", "KAM_AUTO_DEMO": "0"}) as server, \
                 sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport=VIEWPORT)
@@ -112,8 +113,9 @@ def test_a_page_opened_while_another_process_holds_the_file_comes_back_by_itself
             expect(page.locator('[data-testid="stException"]')).to_have_count(0)
             holder.kill()
             holder.wait(timeout=30)
-            # no reload: the page's own retry finds the file free and the app comes up (demo data, Overview)
+            # no reload: the page's own retry finds the file free and the app comes up (the Overview, empty)
             expect(page.get_by_role("heading", name=t("page.overview", "en"))).to_be_visible(timeout=120_000)
+            expect(page.get_by_text(t("empty.no_data", "en"))).to_be_visible()
             expect(notice).to_have_count(0)
             expect(page.locator('[data-testid="stException"]')).to_have_count(0)
             browser.close()
