@@ -3,8 +3,8 @@
 The demo database (sales plus the demo dossiers) with one director is served by
 ``streamlit run app.py``; Debian's Chromium signs in once and visits Overview,
 Import, Rankings, Tiers (every tab), Dossier (every tab, for the demo's top
-account), Plans and Settings, in Chinese and in English (``?lang=`` on the first page, then
-through the sidebar): one test per language, both on one pytest-xdist worker (see
+account), Plans and Settings, in Chinese and in English (signed in on the Overview's URL with
+``?lang=``, then through the sidebar): one test per language, both on one pytest-xdist worker (see
 tests/conftest.py), sharing the module's server.
 On each page (and tab) every expander is opened and what a user can read is
 collected: the main area's and the sidebar's text (chart text included), the text
@@ -58,7 +58,7 @@ from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, StreamlitServer, evidence_
 DIRECTOR = "zhao_director"
 WIDTHS = (1440, 1280)
 HEIGHT = 900
-# (name in the report, URL path); the walk opens the first by URL, the others through the sidebar
+# (name in the report, URL path); the walk signs in on the first's URL and opens the others through the sidebar
 PAGES = [("Overview", ""), ("Import", "import"), ("Rankings", "rankings"), ("Tiers", "tiers"),
          ("Dossier", "dossier"), ("Plans", "plans"), ("Settings", "settings")]
 
@@ -258,16 +258,15 @@ def settle(page: Page) -> None:
     wait_drawn(page, 200)
 
 
-def sign_in(page: Page, url: str, password: str) -> None:
+def sign_in(page: Page, url: str, password: str, lang: str) -> None:
+    """Sign in on the Overview's URL in ``lang``: the page shown after it is the walk's first page."""
     m = main(page)
-    page.goto(f"{url}/?lang=zh")
-    expect(m.locator("h1").first).to_have_text("登录", timeout=120_000)
+    page.goto(f"{url}/?lang={lang}")
+    expect(m.locator("h1").first).to_have_text(t("signin.title", lang), timeout=120_000)
     wait_idle(page)
-    m.get_by_label("用户名").fill(DIRECTOR)
-    m.get_by_label("密码", exact=True).fill(password)
-    m.get_by_role("button", name="登录").click()
-    expect(m.locator("h1").first).to_have_text("总览")
-    wait_idle(page)
+    m.get_by_label(t("signin.name", lang)).fill(DIRECTOR)
+    m.get_by_label(t("signin.password", lang), exact=True).fill(password)
+    m.get_by_role("button", name=t("signin.submit", lang)).click()
 
 
 def read_state(page: Page, checker: Checker, lang: str, name: str, width_now: int, sidebar: bool) -> int:
@@ -305,12 +304,13 @@ def dropzone_words(page: Page, checker: Checker, lang: str) -> dict[str, list[st
                   frozenset(seen["icons"]))
     button = zone.get_by_role("button", name=t("upload.browse", lang), exact=True)
     # The drag events can make the page draw the uploader again, taking the focus with it: focus the
-    # button, check it has the focus, then press Enter; a second try covers a redraw in between.
+    # button, check it has the focus, then press Enter; another try covers a redraw in between. The
+    # chooser opens within a second when the button had the focus, so a try waits 3 s, not 10.
     for attempt in range(3):
         button.focus()
         expect(button).to_be_focused()
         try:
-            with page.expect_file_chooser(timeout=10_000):
+            with page.expect_file_chooser(timeout=3_000):
                 page.keyboard.press("Enter")
             break
         except PlaywrightTimeout:
@@ -319,18 +319,17 @@ def dropzone_words(page: Page, checker: Checker, lang: str) -> dict[str, list[st
     return words
 
 
-def walk(page: Page, url: str, account: str, checker: Checker, lang: str) -> dict[str, float]:
+def walk(page: Page, account: str, checker: Checker, lang: str) -> dict[str, float]:
     """Every page and tab in ``lang``; returns seconds per page visit (for the log)."""
     timings: dict[str, float] = {}
     width = WIDTHS[0]
     m = main(page)
     for number, (name, path) in enumerate(PAGES):
         started = time.monotonic()
-        if number == 0:
-            page.goto(f"{url}/{path}?lang={lang}")
-        else:
-            # Onwards through the sidebar, as a user goes: the language stays in the URL, and the
-            # browser keeps its loaded app (a page load costs Chromium about a second of CPU).
+        if number:
+            # The first page is the one signed in on (``sign_in``); onwards through the sidebar, as a
+            # user goes: the language stays in the URL, and the browser keeps its loaded app (a page
+            # load costs Chromium about a second of CPU).
             go_to(page, t(f"page.{name.lower()}", lang))
         expect(m.locator("h1").first).to_have_text(t(f"page.{name.lower()}", lang), timeout=60_000)
         settle(page)
@@ -370,8 +369,8 @@ def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_st
         page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT}, locale="zh-CN")
         try:
             with evidence_on_failure(page, server, tmp_path):
-                sign_in(page, server.url, str(d["password"]))
-                timings = walk(page, server.url, d["account"], checker, lang)
+                sign_in(page, server.url, str(d["password"]), lang)
+                timings = walk(page, d["account"], checker, lang)
         finally:
             browser.close()
     print(f"\nwalked in {time.monotonic() - started:.1f} s: {timings}")
