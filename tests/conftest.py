@@ -24,9 +24,17 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# The suite starts some hundred Python processes (workers, servers, command lines) that import the
+# same modules: where the environment turns bytecode caches off (PYTHONDONTWRITEBYTECODE), each
+# compiled kam_core again and each worker rewrote every test module's asserts again. The first
+# process to import a module writes its cache (``__pycache__``, ignored by git); the rest read it.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # The workers keep both cores busy (see above), and each test's data is small: one DuckDB thread per
 # database does the same work with less CPU than a pool per connection contending for the cores.
