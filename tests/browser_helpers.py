@@ -25,6 +25,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 VIEWPORT = {"width": 1400, "height": 900}
 
 
+DEMO_DIRECTOR = "zhao_director"     # the director of ``demo_server`` (tests/conftest.py)
+
+
+class Hidden(str):
+    """A password that does not show in pytest's tracebacks or logs."""
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
 def free_port() -> int:
     """A TCP port on the loopback interface that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -11,8 +11,8 @@ Each test marked ``browser`` (a ``streamlit run`` server, most with Debian's Chr
 of two xdist groups, and each group runs on one worker, its tests one after another: at most two
 browsers run at once, and they are the longest units of work, so xdist hands them out
 first (the browser groups, then the other ``slow`` tests: see ``_start_rank``). The groups are
-balanced by measured time (the language walks, one test per language, share the first group's
-worker and their module's server).
+about even in time, and the tests that only read the demo (the language walks, one test per
+language, and the click-through) share the first group's worker and one server (``demo_server``).
 The ``spark`` tests are one group, so one worker starts their module's Spark session (a JVM)
 once, and so are the tests of each module in ``MODULE_GROUPS``.
 
@@ -56,10 +56,10 @@ def _scan_components_once() -> None:
 _scan_components_once()
 from kam_core.store import open_store  # noqa: E402
 
-# The second browser group (in seconds on this machine, each group is about 150 under load). Both
-# language walks stay in the first group, so they share one worker and its module's server (the
-# second walk finds the figures computed): one server start and its first views fewer.
-SECOND_BROWSER_GROUP = ("test_browser_sessions.py", "test_browser_clickthrough.py", "test_browser.py")
+# The second browser group (each group is about 100-120 s under load on this machine). The tests on
+# ``demo_server`` stay in the first group, so they share one worker and one server (each finds the
+# figures the one before computed): server starts and first views fewer.
+SECOND_BROWSER_GROUP = ("test_browser_sessions.py", "test_browser.py")
 # Modules whose module-scoped fixtures are costly (the demo generated, the reference store built):
 # each is one group, so one worker builds them once instead of every worker that gets one of its tests.
 MODULE_GROUPS = ("test_demo.py", "test_metrics_reference.py")
@@ -73,9 +73,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
 def _group(item: pytest.Item) -> str | None:
     if item.get_closest_marker("browser") is not None:
-        lang = item.callspec.params.get("lang") if hasattr(item, "callspec") else None
-        key = item.path.name + (f"[{lang}]" if lang else "")
-        return "browser_b" if key in SECOND_BROWSER_GROUP or item.path.name in SECOND_BROWSER_GROUP else "browser_a"
+        return "browser_b" if item.path.name in SECOND_BROWSER_GROUP else "browser_a"
     if item.get_closest_marker("spark") is not None:
         return "spark"
     if item.path.name in MODULE_GROUPS:
@@ -107,6 +105,34 @@ def duckdb_default_threads():
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("KAM_DB_THREADS", raising=False)
         yield
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory):
+    """``streamlit run app.py`` on a copy of the demo database with one director (``DEMO_DIRECTOR``), for
+    the browser tests that only read: the language walks and the click-through. They are in the first
+    browser group, so one worker starts it once, and each finds the figures the others computed.
+    Yields ``server`` (a ``browser_helpers.StreamlitServer``) and ``password``. What a test expects of
+    the data it reads from the template (``open_store(demo_db_template, read_only=True)``): the server
+    holds its own copy."""
+    import secrets
+    import shutil
+
+    from browser_helpers import DEMO_DIRECTOR, Hidden, StreamlitServer
+    from kam_core import auth
+
+    folder = tmp_path_factory.mktemp("demo_server")
+    path = folder / "kam.duckdb"
+    shutil.copyfile(demo_db_template, path)
+    password = Hidden("pw-" + secrets.token_urlsafe(12))
+    store = open_store(path)
+    try:
+        auth.create_user(store, DEMO_DIRECTOR, "director", str(password))
+        store.cursor().execute("checkpoint")
+    finally:
+        store.close()
+    with StreamlitServer(path, folder / "streamlit.log") as server:
+        yield {"server": server, "password": password}
 
 
 @pytest.fixture(scope="session")

@@ -41,17 +41,10 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from kam_core import demo  # noqa: E402
 from kam_core.locales.formatting import tier_label  # noqa: E402
 
-from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, StreamlitServer, go_to, main,  # noqa: E402
-                             metric_value, shoot, sidebar, wait_charts, wait_idle, wan_value)
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, Hidden, StreamlitServer, go_to,  # noqa: E402
+                             main, metric_value, shoot, sidebar, wait_charts, wait_idle, wan_value)
 
 NEW_PHONE = "021-6688-1234"
-
-
-class Hidden(str):
-    """A password that does not show in pytest's tracebacks or logs."""
-
-    def __repr__(self) -> str:
-        return "'***'"
 
 
 def demo_sales_of_year(year: int, today: date) -> float:

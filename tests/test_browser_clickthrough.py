@@ -1,6 +1,7 @@
 """In a real browser: a shared link survives sign-in, a click on a chart mark opens that account's dossier, Back returns.
 
-The database is the demo's, built before the server starts, with one director.
+The database is the demo's with one director, served by ``demo_server`` (tests/conftest.py), which
+the language walks read too.
 The story: a colleague's link to Rankings for one region is opened signed out;
 after signing in, Rankings shows that region; a click on the largest bar of
 the top-N chart opens that account's dossier with the year and the region
@@ -8,8 +9,6 @@ kept; the browser's Back button returns to Rankings with the same region.
 """
 from __future__ import annotations
 
-import secrets
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -23,43 +22,39 @@ pytest.importorskip("playwright.sync_api", reason="playwright (the Python packag
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from kam_core import auth  # noqa: E402
 from kam_core.locales.labels import t  # noqa: E402
 from kam_core.sales import accounts as account_sales  # noqa: E402
 from kam_core.sales import figures, tiers  # noqa: E402
 from kam_core.sales.periods import Filters  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 
-from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer, evidence_on_failure, go_to,  # noqa: E402,I001
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, DEMO_DIRECTOR, VIEWPORT, evidence_on_failure, go_to,  # noqa: E402,I001
                              main, wait_charts, wait_idle)
 
 
 @pytest.fixture
-def demo_with_director(demo_db_template: Path, tmp_path: Path) -> dict:
-    """The demo database with one director, and what the test expects: a year, a region and its top account."""
-    path = tmp_path / "kam.duckdb"
-    shutil.copyfile(demo_db_template, path)      # the demo sales and dossiers (tests/conftest.py)
-    password = "pw-" + secrets.token_urlsafe(12)
-    store = open_store(path)
+def demo_facts(demo_db_template: Path) -> dict:
+    """What the test expects of the demo that ``demo_server`` (tests/conftest.py) serves: a year, a region
+    and its top account, read from the template it copied."""
+    store = open_store(demo_db_template, read_only=True)
     try:
-        auth.create_user(store, "zhao_director", "director", password)
         year = figures.available_years(store)[-1]
         region = account_sales.filter_options(store)["regions"][0]
         top = tiers.assign_tiers(store, year, filters=Filters(region=(region,)))["account"].iloc[0]
-        store.cursor().execute("checkpoint")
     finally:
         store.close()
-    return {"path": path, "password": password, "year": year, "region": region, "top": top}
+    return {"year": year, "region": region, "top": top}
 
 
 def _query(page: Page) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
 
 
-def test_a_link_survives_sign_in_a_chart_bar_opens_its_dossier_and_back_returns(demo_with_director, tmp_path):
+def test_a_link_survives_sign_in_a_chart_bar_opens_its_dossier_and_back_returns(demo_facts, demo_server, tmp_path):
     expect.set_options(timeout=60_000)
-    d = demo_with_director
-    with StreamlitServer(d["path"], tmp_path / "streamlit.log") as server, sync_playwright() as pw:
+    d = demo_facts
+    server = demo_server["server"]
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=VIEWPORT, locale="zh-CN")
         m = main(page)
@@ -69,8 +64,8 @@ def test_a_link_survives_sign_in_a_chart_bar_opens_its_dossier_and_back_returns(
                 page.goto(f"{server.url}/rankings?year={d['year']}&region={quote(d['region'])}")
                 expect(m.locator("h1").first).to_have_text("登录", timeout=120_000)
                 wait_idle(page)
-                m.get_by_label("用户名").fill("zhao_director")
-                m.get_by_label("密码", exact=True).fill(d["password"])
+                m.get_by_label("用户名").fill(DEMO_DIRECTOR)
+                m.get_by_label("密码", exact=True).fill(str(demo_server["password"]))
                 m.get_by_role("button", name="登录").click()
                 expect(m.locator("h1").first).to_have_text("排名")
                 wait_idle(page)

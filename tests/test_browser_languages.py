@@ -1,11 +1,11 @@
 """Every page read in both languages, in a real browser: no code names, no other language, no "None", nothing cut.
 
 The demo database (sales plus the demo dossiers) with one director is served by
-``streamlit run app.py``; Debian's Chromium signs in once and visits Overview,
+``streamlit run app.py`` (``demo_server``, tests/conftest.py); Debian's Chromium signs in once and visits Overview,
 Import, Rankings, Tiers (every tab), Dossier (every tab, for the demo's top
 account), Plans and Settings, in Chinese and in English (signed in on the Overview's URL with
 ``?lang=``, then through the sidebar): one test per language, both on one pytest-xdist worker (see
-tests/conftest.py), sharing the module's server.
+tests/conftest.py), sharing the server with the click-through test.
 On each page (and tab) every expander is opened and what a user can read is
 collected: the main area's and the sidebar's text (chart text included), the text
 a style draws (::before/::after content), and every dataframe's headers and drawn
@@ -31,8 +31,6 @@ line, so the message is the defect list.
 from __future__ import annotations
 
 import re
-import secrets
-import shutil
 import time
 from pathlib import Path
 
@@ -47,15 +45,14 @@ pytest.importorskip("playwright.sync_api", reason="playwright (the Python packag
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from kam_core import auth  # noqa: E402
 from kam_core.locales.labels import t  # noqa: E402
 from kam_core.sales import figures, tiers  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 
-from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, StreamlitServer, evidence_on_failure, go_to, main,  # noqa: E402
-                             open_expanders, read_page, wait_drawn, wait_idle)
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, evidence_on_failure, go_to, main, open_expanders,  # noqa: E402
+                             read_page, wait_drawn, wait_idle)
+from browser_helpers import DEMO_DIRECTOR as DIRECTOR  # noqa: E402
 
-DIRECTOR = "zhao_director"
 WIDTHS = (1440, 1280)
 HEIGHT = 900
 # (name in the report, URL path); the walk signs in on the first's URL and opens the others through the sidebar
@@ -92,13 +89,6 @@ CODE_VALUE = re.compile(r"^[a-z0-9_]+$")
 
 
 # ---------------------------------------------------------------- the demo store and its own words
-class Hidden(str):
-    """A password that does not show in pytest's tracebacks or logs."""
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-
 DOSSIER_TABLES = ("accounts", "contacts", "negotiations", "agreements", "price_changes", "plans", "goals",
                   "action_items")
 NAME_COLUMNS = {"sales": ("account", "account_raw", "supplier", "brand", "category", "store", "region", "sku",
@@ -134,24 +124,20 @@ def data_literals(store) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_store(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The demo database with one director, the demo data's own words, and the account whose dossier is read."""
-    path = tmp_path_factory.mktemp("languages") / "kam.duckdb"
-    shutil.copyfile(demo_db_template, path)      # the demo sales and dossiers (tests/conftest.py)
-    password = Hidden("pw-" + secrets.token_urlsafe(12))
-    store = open_store(path)
+def demo_store(demo_db_template: Path) -> dict:
+    """The demo data's own words and the account whose dossier is read, from the template that
+    ``demo_server`` (tests/conftest.py) serves a copy of, with its director."""
+    store = open_store(demo_db_template, read_only=True)
     try:
-        auth.create_user(store, DIRECTOR, "director", str(password))
         year = figures.available_years(store)[-1]
         top = str(tiers.assign_tiers(store, year)["account"].iloc[0])
         has_dossier = store.cursor().execute("select count(*) from accounts where name = ?", [top]).fetchone()[0]
         assert has_dossier == 1, f"the demo's top account {top} has no dossier"
         literals = data_literals(store)
-        users = {r[0] for r in store.cursor().execute("select name from users").fetchall()}
-        store.cursor().execute("checkpoint")
+        users = {r[0] for r in store.cursor().execute("select name from users").fetchall()} | {DIRECTOR}
     finally:
         store.close()
-    return {"path": path, "password": password, "account": top, "literals": literals, "users": users}
+    return {"account": top, "literals": literals, "users": users}
 
 
 # ---------------------------------------------------------------- the checks
@@ -304,14 +290,15 @@ def dropzone_words(page: Page, checker: Checker, lang: str) -> dict[str, list[st
                   frozenset(seen["icons"]))
     button = zone.get_by_role("button", name=t("upload.browse", lang), exact=True)
     # The drag events can make the page draw the uploader again, taking the focus with it: focus the
-    # button, check it has the focus, then press Enter; another try covers a redraw in between. The
-    # chooser opens within a second when the button had the focus, so a try waits 3 s, not 10.
+    # button and check it has the focus (it is reachable from the keyboard), then press Enter on the
+    # button as drawn now (Playwright focuses it again first); another try covers a redraw in between.
+    # The chooser opens within a second when the button had the focus, so a try waits 3 s, not 10.
     for attempt in range(3):
         button.focus()
         expect(button).to_be_focused()
         try:
             with page.expect_file_chooser(timeout=3_000):
-                page.keyboard.press("Enter")
+                button.press("Enter")
             break
         except PlaywrightTimeout:
             if attempt == 2:
@@ -350,18 +337,12 @@ def walk(page: Page, account: str, checker: Checker, lang: str) -> dict[str, flo
     return timings
 
 
-@pytest.fixture(scope="module")
-def server(demo_store, tmp_path_factory: pytest.TempPathFactory):
-    """``streamlit run app.py`` on the module's demo store, for both languages' walks."""
-    with StreamlitServer(demo_store["path"], tmp_path_factory.mktemp("languages_log") / "streamlit.log") as s:
-        yield s
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_store, server, lang: str,
+def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_store, demo_server, lang: str,
                                                                         tmp_path: Path) -> None:
     expect.set_options(timeout=30_000)
     d = demo_store
+    server = demo_server["server"]
     checker = Checker(d["literals"], d["users"])
     started = time.monotonic()
     with sync_playwright() as pw:
@@ -369,7 +350,7 @@ def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_st
         page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT}, locale="zh-CN")
         try:
             with evidence_on_failure(page, server, tmp_path):
-                sign_in(page, server.url, str(d["password"]), lang)
+                sign_in(page, server.url, str(demo_server["password"]), lang)
                 timings = walk(page, d["account"], checker, lang)
         finally:
             browser.close()

@@ -28,20 +28,14 @@ from kam_core.imports.pipeline import import_file  # noqa: E402
 from kam_core.permissions import SYSTEM  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer, go_to, main, sidebar, wait_idle  # noqa: E402
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Hidden, StreamlitServer, go_to, main,  # noqa: E402
+                             sidebar, wait_idle)
 
 HOSTILE = "![x](http://127.0.0.1:9/t.png) **md**"
 HOSTILE_FILE = "![f](http://127.0.0.1:9/f.png) **file**.csv"
 HOSTILE_TITLE = "![a](http://127.0.0.1:9/a.png) **deal**"
 USER = "li_kam"
 OTHER = "wang_kam"      # a second manager, for what one user's links must not give another
-
-
-class Hidden(str):
-    """A password that does not show in pytest's tracebacks or logs."""
-
-    def __repr__(self) -> str:
-        return "'***'"
 
 
 PASSWORD = Hidden("pw-" + secrets.token_urlsafe(12))
