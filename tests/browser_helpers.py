@@ -58,13 +58,23 @@ class StreamlitServer:
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "StreamlitServer":
+        self._start("wb")
+        return self
+
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port and database (a dashboard restarted);
+        its log goes on in the same file."""
+        self.stop()
+        self._start("ab")
+
+    def _start(self, log_mode: str) -> None:
         env = dict(os.environ)
         env.update({"KAM_DB": str(self.db_path), "PYTHONUNBUFFERED": "1"})
         # The browser test signs in like a user; a development switch must not skip that.
         env.pop("KAM_AUTH", None)
         env.pop("KAM_AUTH_AS", None)
         env.update(self.extra_env)
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, log_mode)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -75,7 +85,6 @@ class StreamlitServer:
         except BaseException:
             self.stop()
             raise
-        return self
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
         """Poll ``/_stcore/health`` until it answers ``ok``."""

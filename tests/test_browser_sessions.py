@@ -2,7 +2,8 @@
 
 A small store is built through the real importer (one account and the import's
 file name are the hostile Markdown of issue 14), then ``streamlit run app.py``
-serves it and Debian's Chromium signs in like a user.
+serves it (one server for the module, which the restart test stops and starts again) and
+Debian's Chromium signs in like a user.
 """
 from __future__ import annotations
 
@@ -212,29 +213,26 @@ def test_a_hostile_account_name_and_file_name_show_as_text_on_every_page(server,
         context.close()
 
 
-def test_a_signed_out_cookie_opens_nothing_after_a_restart_while_a_live_one_still_does(tmp_path, browser):
-    path = tmp_path / "kam.duckdb"
-    _build_store(path)
-    with StreamlitServer(path, tmp_path / "first.log", {"KAM_AUTO_DEMO": "0"}) as first:
-        gone, kept = new_context(browser), new_context(browser)
-        for context in (gone, kept):
+def test_a_signed_out_cookie_opens_nothing_after_a_restart_while_a_live_one_still_does(server, browser):
+    gone, kept = new_context(browser), new_context(browser)
+    for context in (gone, kept):
+        page = context.new_page()
+        sign_in(page, server.url)
+        wait_for_cookie(page, context)
+    old = session_cookie(gone)
+    sign_out(gone.pages[0])
+    cookies = {"gone": old, "kept": session_cookie(kept)}
+    gone.close()
+    kept.close()
+    server.restart()          # the module's dashboard, stopped and started again on its database
+    for name, cookie in cookies.items():
+        context = new_context(browser)
+        try:
+            context.add_cookies([{**cookie, "domain": "127.0.0.1"}])
             page = context.new_page()
-            sign_in(page, first.url)
-            wait_for_cookie(page, context)
-        old = session_cookie(gone)
-        sign_out(gone.pages[0])
-        cookies = {"gone": old, "kept": session_cookie(kept)}
-        gone.close()
-        kept.close()
-    with StreamlitServer(path, tmp_path / "second.log", {"KAM_AUTO_DEMO": "0"}) as second:
-        for name, cookie in cookies.items():
-            context = new_context(browser)
-            try:
-                context.add_cookies([{**cookie, "domain": "127.0.0.1"}])
-                page = context.new_page()
-                page.goto(second.url)
-                wait_idle(page)
-                expected = "登录" if name == "gone" else "总览"
-                expect(main(page).locator("h1").first).to_have_text(expected, timeout=60_000)
-            finally:
-                context.close()
+            page.goto(server.url)
+            wait_idle(page)
+            expected = "登录" if name == "gone" else "总览"
+            expect(main(page).locator("h1").first).to_have_text(expected, timeout=60_000)
+        finally:
+            context.close()
