@@ -112,9 +112,9 @@ def demo_server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory
     """``streamlit run app.py`` on a copy of the demo database with one director (``DEMO_DIRECTOR``), for
     the browser tests that only read: the language walks and the click-through. They are in the first
     browser group, so one worker starts it once, and each finds the figures the others computed.
-    Yields ``server`` (a ``browser_helpers.StreamlitServer``) and ``password``. What a test expects of
-    the data it reads from the template (``open_store(demo_db_template, read_only=True)``): the server
-    holds its own copy."""
+    Yields ``server`` (a ``browser_helpers.StreamlitServer``) and ``password``. A test reads what it
+    expects of the data from the template (``open_store(demo_db_template, read_only=True)``): the
+    server holds its copy."""
     import secrets
     import shutil
 
