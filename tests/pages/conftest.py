@@ -19,7 +19,7 @@ from typing import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core_fixtures import app_env, new_app
+from core_fixtures import app_factory
 
 
 @pytest.fixture
@@ -32,20 +32,6 @@ def demo_db(demo_db_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
-    """Factory: ``app(page=None, query=None, role=None) -> AppTest``; call ``.run()`` on it.
-
-    With ``page`` the first ``run()`` shows ``page``, as a link to it would.
-
-    ``page`` is a script path such as ``"app_pages/dossier.py"``; ``query`` sets
-    URL query params; ``role`` runs as another user (``"viewer"``,
-    ``"manager:li_kam"``) instead of the local director.
-    """
-    app_env(monkeypatch, demo_db)
-    monkeypatch.delenv("KAM_AUTH_AS", raising=False)
-
-    def make(page: str | None = None, query: dict[str, str] | None = None, role: str | None = None) -> AppTest:
-        if role:
-            monkeypatch.setenv("KAM_AUTH_AS", role)
-        return new_app(page, query)
-
-    return make
+    """Factory: ``app(page=None, query=None, role=None) -> AppTest`` on the test's own ``demo_db``;
+    call ``.run()`` on it (see ``core_fixtures.app_factory``)."""
+    return app_factory(demo_db, monkeypatch)

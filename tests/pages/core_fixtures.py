@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -124,6 +125,24 @@ def app_env(monkeypatch, path: Path, auth: bool = False) -> None:
         monkeypatch.setenv("KAM_AUTH", "off")
     monkeypatch.setenv("KAM_AUTO_DEMO", "0")
     monkeypatch.setenv("KAM_WARMUP", "0")   # a store per test: no background work beside the page's own
+
+
+def app_factory(path: Path, monkeypatch) -> Callable[..., AppTest]:
+    """Factory on the database ``path``: ``make(page=None, query=None, role=None) -> AppTest``, not yet run.
+
+    With ``page`` the first ``run()`` shows ``page`` (``"app_pages/dossier.py"``), as a link to it
+    would; ``query`` sets URL query params; ``role`` runs as another user (``"viewer"``,
+    ``"manager:li_kam"``, see kam_core/ui/signin.py) instead of the local director.
+    """
+    app_env(monkeypatch, path)
+    monkeypatch.delenv("KAM_AUTH_AS", raising=False)
+
+    def make(page: str | None = None, query: dict[str, str] | None = None, role: str | None = None) -> AppTest:
+        if role:
+            monkeypatch.setenv("KAM_AUTH_AS", role)
+        return new_app(page, query)
+
+    return make
 
 
 def new_app(script: str | None = None, query: dict[str, str] | None = None) -> AppTest:

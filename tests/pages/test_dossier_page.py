@@ -22,7 +22,7 @@ from kam_core.ui.org_chart import org_chart_dot
 
 import shutil
 
-from core_fixtures import as_shown, open_shared_page
+from core_fixtures import app_factory, as_shown, open_shared_page
 
 PAGE = "app_pages/dossier.py"
 
@@ -55,6 +55,13 @@ def read_only_db(demo_db_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("dossier_read") / "kam.duckdb"
     shutil.copyfile(demo_db_template, path)
     return path
+
+
+@pytest.fixture
+def read_app(read_only_db, monkeypatch):
+    """``app`` on the module's shared copy (``read_only_db``), for the tests that run the page and write
+    nothing: in one process they find the figures the ones before computed, as a second visitor would."""
+    return app_factory(read_only_db, monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +97,8 @@ def test_the_dossier_page_renders_the_header_card_and_all_seven_tabs(director_vi
     assert "（空缺）" not in at.get("graphviz_chart")[0].proto.spec
 
 
-def test_the_top_tier_says_why_it_has_no_distance_to_the_next_tier(app, demo_db):
-    store = open_store(demo_db)
+def test_the_top_tier_says_why_it_has_no_distance_to_the_next_tier(read_app, read_only_db):
+    store = open_store(read_only_db)
     try:
         year = metrics.available_years(store)[-1]
         table = tiers.assign_tiers(store, year)
@@ -99,18 +106,18 @@ def test_the_top_tier_says_why_it_has_no_distance_to_the_next_tier(app, demo_db)
         store.close()
     top = table[table["tier"] == "strategic"]["account"].iloc[0]
     lower = table[table["tier"] == "partner"]["account"].iloc[0]
-    at = app(PAGE, query={"account": top}).run()
+    at = read_app(PAGE, query={"account": top}).run()
     assert {m.label: m.value for m in at.metric}["距下一级"] == "—"
     assert "已是最高级" in [c.value for c in at.caption]
-    at = app(PAGE, query={"account": lower}).run()
+    at = read_app(PAGE, query={"account": lower}).run()
     assert {m.label: m.value for m in at.metric}["距下一级"] != "—"
     assert "已是最高级" not in [c.value for c in at.caption]
 
 
-def test_an_alias_in_the_url_opens_its_account(app, demo_db):
-    account, _ = first_dossier(demo_db)
+def test_an_alias_in_the_url_opens_its_account(read_app, read_only_db):
+    account, _ = first_dossier(read_only_db)
     alias = account.replace("集团有限公司", "")          # the demo's alias key drops the company suffix
-    at = app(PAGE, query={"account": alias}).run()
+    at = read_app(PAGE, query={"account": alias}).run()
     assert not at.exception
     assert at.subheader[0].value == account
 
@@ -159,11 +166,11 @@ def test_a_version_conflict_is_shown_with_both_values_and_nothing_is_overwritten
 
 
 @pytest.mark.parametrize("role", ["viewer", "manager:li_kam"])
-def test_a_viewer_or_another_managers_view_shows_no_phone_numbers_and_no_editors(app, demo_db, role):
-    account, contacts = first_dossier(demo_db)
+def test_a_viewer_or_another_managers_view_shows_no_phone_numbers_and_no_editors(read_app, read_only_db, role):
+    account, contacts = first_dossier(read_only_db)
     phones = [p for p in contacts["phone"] if isinstance(p, str)]
     assert phones  # the demo contacts have phone numbers, so the check below can fail
-    at = app(PAGE, query={"account": account}, role=role).run()
+    at = read_app(PAGE, query={"account": account}, role=role).run()
     assert not at.exception
     shown = texts(at)
     assert [p for p in phones if p in shown] == []
@@ -376,18 +383,18 @@ def test_a_director_assigns_the_owner_and_backup_among_active_managers(app, demo
     assert "**大客户经理**: li_kam · **备份负责人**: wu_kam" in [as_shown(m.value) for m in at.markdown]
 
 
-def test_a_manager_does_not_see_the_owner_selector(app, demo_db):
-    account, _ = first_dossier(demo_db)
-    at = app(PAGE, query={"account": account}, role="manager:li_kam").run()
+def test_a_manager_does_not_see_the_owner_selector(read_app, read_only_db):
+    account, _ = first_dossier(read_only_db)
+    at = read_app(PAGE, query={"account": account}, role="manager:li_kam").run()
     assert not at.exception
     assert [s.key for s in at.selectbox if str(s.key).startswith(("dz_owner_", "dz_backup_"))] == []
     assert "指定负责人" not in [e.label for e in at.expander]
 
 
 # -- price changes beside the sales around them ---------------------------------------
-def test_each_price_change_shows_the_sales_change_of_the_30_days_after_vs_before(app, demo_db):
-    account, _ = first_dossier(demo_db)
-    store = open_store(demo_db)
+def test_each_price_change_shows_the_sales_change_of_the_30_days_after_vs_before(read_app, read_only_db):
+    account, _ = first_dossier(read_only_db)
+    store = open_store(read_only_db)
     try:
         ids = [r[0] for r in store.cursor().execute(
             "select id from price_changes where account = ? and deleted_at is null order by changed_on desc, id desc",
@@ -396,7 +403,7 @@ def test_each_price_change_shows_the_sales_change_of_the_30_days_after_vs_before
     finally:
         store.close()
     assert len(effects) == 2          # the first demo dossier has two price changes
-    at = app(PAGE, query={"account": account}).run()
+    at = read_app(PAGE, query={"account": account}).run()
     assert not at.exception
     table = next(d.value for d in at.dataframe if "调价后销售" in d.value.columns)
     assert table["日期"].tolist() == [str(e["changed_on"]) for e in effects]
@@ -497,9 +504,9 @@ def test_a_date_typed_as_yyyy_mm_dd_is_saved_as_that_date(app, demo_db):
     assert pd.Timestamp(rows["follow_up_on"].iloc[0]).date().isoformat() == "2031-02-03"
 
 
-def test_a_read_only_grid_shows_a_dash_for_an_empty_cell(app, demo_db):
-    account, _ = first_dossier(demo_db)
-    at = app(PAGE, query={"account": account}, role="viewer").run()
+def test_a_read_only_grid_shows_a_dash_for_an_empty_cell(read_app, read_only_db):
+    account, _ = first_dossier(read_only_db)
+    at = read_app(PAGE, query={"account": account}, role="viewer").run()
     assert not at.exception
     plans_table = next(d for d in at.dataframe if {"side", "notes", "budget"} <= set(d.value.columns))
     assert plans_table.value["notes"].isna().any()            # the demo plans have no notes …
