@@ -2,7 +2,8 @@
 
 ``demo_db`` is a private copy of a small demo database (the demo sales plus
 demo dossiers for the top 20 accounts), built once per run (``demo_db_template``
-in ``tests/conftest.py``) and copied per test, so a test may write to it. ``app`` makes an ``AppTest`` of the whole
+in ``tests/conftest.py``) and copied per test, so a test may write to it; ``read_only_db``
+is one copy per module for the tests that only read, and ``read_app`` its ``app``. ``app`` makes an ``AppTest`` of the whole
 frame (``dashboard.py``) opened on one page, with ``KAM_AUTH=off`` (the local
 director) unless a role is given (``KAM_AUTH_AS``, see kam_core/ui/signin.py).
 
@@ -35,3 +36,18 @@ def app(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest
     """Factory: ``app(page=None, query=None, role=None) -> AppTest`` on the test's own ``demo_db``;
     call ``.run()`` on it (see ``core_fixtures.app_factory``)."""
     return app_factory(demo_db, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def read_only_db(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo database for a module's tests that only read it (path to the file)."""
+    path = tmp_path_factory.mktemp("demo_read") / "kam.duckdb"
+    shutil.copyfile(demo_db_template, path)
+    return path
+
+
+@pytest.fixture
+def read_app(read_only_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+    """``app`` on the module's shared copy (``read_only_db``), for the tests that run a page and write
+    nothing: in one process they find the figures the ones before computed, as a second visitor would."""
+    return app_factory(read_only_db, monkeypatch)

@@ -20,9 +20,8 @@ from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.store import open_store
 from kam_core.ui.org_chart import org_chart_dot
 
-import shutil
 
-from core_fixtures import app_factory, as_shown, open_shared_page
+from core_fixtures import as_shown, open_shared_page
 
 PAGE = "app_pages/dossier.py"
 
@@ -47,21 +46,6 @@ def texts(at) -> str:
     for df in [*at.dataframe, *at.data_editor]:
         parts.append(df.value.to_csv())
     return "\n".join(map(str, parts))
-
-
-@pytest.fixture(scope="module")
-def read_only_db(demo_db_template, tmp_path_factory):
-    """A copy of the demo database for the tests that only read: the first dossier's account and contacts."""
-    path = tmp_path_factory.mktemp("dossier_read") / "kam.duckdb"
-    shutil.copyfile(demo_db_template, path)
-    return path
-
-
-@pytest.fixture
-def read_app(read_only_db, monkeypatch):
-    """``app`` on the module's shared copy (``read_only_db``), for the tests that run the page and write
-    nothing: in one process they find the figures the ones before computed, as a second visitor would."""
-    return app_factory(read_only_db, monkeypatch)
 
 
 @pytest.fixture(scope="module")

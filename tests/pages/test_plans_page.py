@@ -11,13 +11,13 @@ from kam_core.store import open_store
 PAGE = "app_pages/plans.py"
 
 
-def test_the_plans_page_shows_the_timeline_budgets_uplift_and_checklists(app, demo_db):
-    at = app(PAGE).run()
+def test_the_plans_page_shows_the_timeline_budgets_uplift_and_checklists(read_app, read_only_db):
+    at = read_app(PAGE).run()
     assert not at.exception
     assert at.title[0].value == "共赢营销计划"
     charts = at.get("plotly_chart")
     assert len(charts) == 2
-    store = open_store(demo_db)
+    store = open_store(read_only_db)
     try:
         all_plans = plans.plans_frame(store, SYSTEM)
         n_accounts = all_plans["account"].nunique()
@@ -30,12 +30,12 @@ def test_the_plans_page_shows_the_timeline_budgets_uplift_and_checklists(app, de
     assert len(checklist) == n_accounts == 20
 
 
-def test_filtering_by_one_account_narrows_the_plans_and_the_checklist(app, demo_db):
-    at = app(PAGE).run()
+def test_filtering_by_one_account_narrows_the_plans_and_the_checklist(read_app, read_only_db):
+    at = read_app(PAGE).run()
     account = at.multiselect(key="pl_accounts").options[0]
     at.multiselect(key="pl_accounts").set_value([account]).run()
     assert not at.exception
-    store = open_store(demo_db)
+    store = open_store(read_only_db)
     try:
         expected = len(plans.plans_frame(store, SYSTEM, account=account))
     finally:
@@ -47,8 +47,8 @@ def test_filtering_by_one_account_narrows_the_plans_and_the_checklist(app, demo_
     assert next(t for t in tables if "已完成" in t.columns)["客户/供应商"].tolist() == [account]
 
 
-def test_the_plans_page_speaks_english_when_asked(app):
-    at = app(PAGE, query={"lang": "en"}).run()
+def test_the_plans_page_speaks_english_when_asked(read_app):
+    at = read_app(PAGE, query={"lang": "en"}).run()
     assert not at.exception
     assert at.title[0].value == "Joint marketing plans"
 
@@ -100,8 +100,8 @@ def test_a_director_edits_a_plans_notes_on_the_plans_page(app, demo_db):
 
 
 @pytest.mark.parametrize("role", ["viewer", "manager:li_kam"])
-def test_a_viewer_or_a_manager_who_does_not_own_the_account_only_reads_the_plans(app, demo_db, role):
-    at = app(PAGE, role=role).run()
+def test_a_viewer_or_a_manager_who_does_not_own_the_account_only_reads_the_plans(read_app, read_only_db, role):
+    at = read_app(PAGE, role=role).run()
     assert not at.exception
     account = at.selectbox(key="pl_edit_account").value
     assert list(at.data_editor) == []                          # no editor offered
@@ -109,8 +109,8 @@ def test_a_viewer_or_a_manager_who_does_not_own_the_account_only_reads_the_plans
     assert f"dz_save_plans_{account}_0" not in [b.key for b in at.button]
 
 
-def test_the_period_filter_shows_dates_as_yyyy_mm_dd(app):
-    at = app(PAGE).run()
+def test_the_period_filter_shows_dates_as_yyyy_mm_dd(read_app):
+    at = read_app(PAGE).run()
     assert at.date_input(key="pl_period").proto.format == "YYYY-MM-DD"
 
 
