@@ -107,6 +107,23 @@ def duckdb_default_threads():
         yield
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, started once per test module that asks for it. Each test
+    opens its own context (``browser.new_page()`` or ``browser.new_context()``), so no cookie or storage
+    passes from one test to the next; a Playwright driver and a browser start cost about 2 CPU-s."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 @pytest.fixture(scope="session")
 def demo_server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory):
     """``streamlit run app.py`` on a copy of the demo database with one director (``DEMO_DIRECTOR``), for

@@ -42,14 +42,14 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from kam_core.locales.labels import t  # noqa: E402
 from kam_core.sales import figures, tiers  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 
-from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, evidence_on_failure, go_to, main, open_expanders,  # noqa: E402
+from browser_helpers import (evidence_on_failure, go_to, main, open_expanders,  # noqa: E402
                              read_page, wait_drawn, wait_idle)
 from browser_helpers import DEMO_DIRECTOR as DIRECTOR  # noqa: E402
 
@@ -338,22 +338,20 @@ def walk(page: Page, account: str, checker: Checker, lang: str) -> dict[str, flo
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_store, demo_server, lang: str,
+def test_every_page_reads_in_its_language_without_codes_none_or_cut_text(demo_store, demo_server, browser, lang: str,
                                                                         tmp_path: Path) -> None:
     expect.set_options(timeout=30_000)
     d = demo_store
     server = demo_server["server"]
     checker = Checker(d["literals"], d["users"])
     started = time.monotonic()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT}, locale="zh-CN")
-        try:
-            with evidence_on_failure(page, server, tmp_path):
-                sign_in(page, server.url, str(demo_server["password"]), lang)
-                timings = walk(page, d["account"], checker, lang)
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": WIDTHS[0], "height": HEIGHT}, locale="zh-CN")
+    try:
+        with evidence_on_failure(page, server, tmp_path):
+            sign_in(page, server.url, str(demo_server["password"]), lang)
+            timings = walk(page, d["account"], checker, lang)
+    finally:
+        page.context.close()
     print(f"\nwalked in {time.monotonic() - started:.1f} s: {timings}")
     report = "\n".join(f"  ({lang}, {page}, {kind}, {text})" for lang, page, kind, text in checker.violations)
     assert not checker.violations, (f"{len(checker.violations)} violations as (language, page, kind, text):\n"

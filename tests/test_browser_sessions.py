@@ -22,14 +22,14 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
 
 from kam_core import auth, dossier  # noqa: E402
 from kam_core.imports.pipeline import import_file  # noqa: E402
 from kam_core.permissions import SYSTEM  # noqa: E402
 from kam_core.store import open_store  # noqa: E402
 
-from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Hidden, StreamlitServer, go_to, main,  # noqa: E402
+from browser_helpers import (VIEWPORT, Hidden, StreamlitServer, go_to, main,  # noqa: E402
                              sidebar, wait_idle)
 
 HOSTILE = "![x](http://127.0.0.1:9/t.png) **md**"
@@ -114,16 +114,6 @@ def store_path(tmp_path_factory) -> tuple[Path, str]:
     """The module's store and the hostile account's canonical name."""
     path = tmp_path_factory.mktemp("sessions") / "kam.duckdb"
     return path, _build_store(path)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ if not Path("/usr/bin/chromium").exists():
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
 
 import openpyxl  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, StreamlitServer, wait_idle  # noqa: E402
+from browser_helpers import ROOT, VIEWPORT, StreamlitServer, wait_idle  # noqa: E402
 from kam_core import service  # noqa: E402
 from kam_core.locales.labels import t  # noqa: E402
 
@@ -39,12 +39,10 @@ def command(db: Path, *argv: str, stdin: str | None = None, cwd: Path = ROOT) ->
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def test_every_command_works_on_the_database_of_a_running_dashboard(tmp_path: Path) -> None:
+def test_every_command_works_on_the_database_of_a_running_dashboard(tmp_path: Path, browser) -> None:
     db = tmp_path / "kam.duckdb"
     (tmp_path / "a.csv").write_text(CSV_2025, encoding="utf-8")
-    with StreamlitServer(db, tmp_path / "streamlit.log", extra_env={"KAM_AUTH": "off", "KAM_AUTO_DEMO": "0"}) as server, \
-            sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with StreamlitServer(db, tmp_path / "streamlit.log", extra_env={"KAM_AUTH": "off", "KAM_AUTO_DEMO": "0"}) as server:
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(server.url)
         wait_idle(page)
@@ -78,7 +76,7 @@ def test_every_command_works_on_the_database_of_a_running_dashboard(tmp_path: Pa
 
         done = command(db, "undo", "1")
         assert done.returncode == 0 and "2 rows removed" in done.stdout, done.stderr
-        browser.close()
+        page.context.close()
         port = owner.port
 
     # the dashboard has stopped: nobody listens, no owner file, and commands open the file again
@@ -97,15 +95,13 @@ time.sleep(600)
 """
 
 
-def test_a_page_opened_while_another_process_holds_the_file_comes_back_by_itself(tmp_path: Path) -> None:
+def test_a_page_opened_while_another_process_holds_the_file_comes_back_by_itself(tmp_path: Path, browser) -> None:
     db = tmp_path / "kam.duckdb"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "HELD"
         # No demo on the fresh file: the page coming back is the point, not what it then loads.
-        with StreamlitServer(db, tmp_path / "streamlit.log", extra_env={"KAM_AUTH": "off", "KAM_AUTO_DEMO": "0"}) as server, \
-                sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        with StreamlitServer(db, tmp_path / "streamlit.log", extra_env={"KAM_AUTH": "off", "KAM_AUTO_DEMO": "0"}) as server:
             page = browser.new_page(viewport=VIEWPORT)
             page.goto(f"{server.url}/?lang=en")
             notice = page.get_by_text(t("busy.by_other", "en", pid=holder.pid))
@@ -118,7 +114,7 @@ def test_a_page_opened_while_another_process_holds_the_file_comes_back_by_itself
             expect(page.get_by_text(t("empty.no_data", "en"))).to_be_visible()
             expect(notice).to_have_count(0)
             expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-            browser.close()
+            page.context.close()
     finally:
         if holder.poll() is None:
             holder.kill()
