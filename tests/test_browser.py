@@ -36,12 +36,12 @@ if not Path("/usr/bin/chromium").exists():
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
 
 import openpyxl  # noqa: E402
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 from kam_core import demo  # noqa: E402
 from kam_core.locales.formatting import tier_label  # noqa: E402
 
-from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, Hidden, StreamlitServer, go_to,  # noqa: E402
+from browser_helpers import (ROOT, VIEWPORT, Hidden, StreamlitServer, go_to,  # noqa: E402
                              main, metric_value, shoot, sidebar, wait_charts, wait_idle, wan_value)
 
 NEW_PHONE = "021-6688-1234"
@@ -74,7 +74,7 @@ def switch_language(page: Page, label: str) -> None:
     wait_idle(page)
 
 
-def test_a_manager_signs_in_imports_the_messy_export_and_sees_it_on_every_page(tmp_path: Path, shots) -> None:
+def test_a_manager_signs_in_imports_the_messy_export_and_sees_it_on_every_page(tmp_path: Path, shots, browser) -> None:
     expect.set_options(timeout=30_000)
     today = date.today()
     sample_dir = tmp_path / "samples"
@@ -84,10 +84,9 @@ def test_a_manager_signs_in_imports_the_messy_export_and_sees_it_on_every_page(t
     before_yuan = demo_sales_of_year(sample_year, today)
     admin, password = "admin_kam", Hidden("pw-" + secrets.token_urlsafe(12))  # made up per run, never stored
 
-    with StreamlitServer(tmp_path / "kam.duckdb", tmp_path / "streamlit.log") as server, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with StreamlitServer(tmp_path / "kam.duckdb", tmp_path / "streamlit.log") as server:
+        page = browser.new_page(viewport=VIEWPORT, locale="zh-CN", accept_downloads=True)
         try:
-            page = browser.new_page(viewport=VIEWPORT, locale="zh-CN", accept_downloads=True)
             _run_story(page, server, shots, xlsx, sample_total, sample_year, before_yuan, admin, password)
         except BaseException:
             try:
@@ -97,7 +96,7 @@ def test_a_manager_signs_in_imports_the_messy_export_and_sees_it_on_every_page(t
             print(f"\nscreenshots: {shots['dir']}\nstreamlit log (tail):\n{server.log_text()}")
             raise
         finally:
-            browser.close()
+            page.context.close()
     print(f"\nscreenshots: {shots['dir']}")
 
 

@@ -20,7 +20,6 @@ from kam_core.permissions import SYSTEM, PermissionDenied
 from kam_core.store import open_store
 from kam_core.ui.org_chart import org_chart_dot
 
-
 from core_fixtures import as_shown, open_shared_page
 
 PAGE = "app_pages/dossier.py"
