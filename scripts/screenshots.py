@@ -4,7 +4,7 @@
 
 Builds the demo database (sales plus the demo dossiers) in a temporary folder
 with one director, serves it with ``streamlit run app.py`` and signs in with
-Debian's Chromium (``/usr/bin/chromium``) through Playwright, the way the
+Debian's Chromium headless shell (``/usr/bin/chromium-headless-shell``) through Playwright, the way the
 browser tests do (tests/browser_helpers.py). Then, for zh and en, each page
 is opened and saved whole as ``<out>/<page>-<lang>.png``: overview, import,
 rankings, tiers, dossier (the demo's top account), plans, settings. Tiers and
@@ -72,7 +72,7 @@ def main_(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1440, help="window width in pixels (default 1440)")
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
-        print(f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-cjk)", file=sys.stderr)
+        print(f"{CHROMIUM} is not installed (bash scripts/install-test-deps.sh)", file=sys.stderr)
         return 2
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

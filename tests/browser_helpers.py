@@ -1,8 +1,9 @@
 """Helpers for the real-browser test: a Streamlit server in a subprocess and Streamlit DOM waits.
 
 Kept apart from ``test_browser.py`` so the test reads as the user's story.
-Chromium is Debian's (``/usr/bin/chromium``) driven by Playwright's Python API;
-``playwright install`` is never run.
+Chromium is Debian's headless shell (``/usr/bin/chromium-headless-shell``, package
+chromium-headless-shell: the same Blink without the desktop browser around it) driven by
+Playwright's Python API; ``playwright install`` is never run.
 """
 from __future__ import annotations
 
@@ -19,10 +20,21 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
+# The headless shell draws the same pages as ``/usr/bin/chromium --headless`` for about 7 % less CPU
+# (language walks and click-through: 77.7 against 83.1 busy CPU-seconds, two runs each).
+CHROMIUM = Path("/usr/bin/chromium-headless-shell")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORT = {"width": 1400, "height": 900}
+
+
+def require_chromium() -> None:
+    """Skip the calling test module when the browser is not installed (``scripts/install-test-deps.sh`` installs it)."""
+    if not CHROMIUM.exists():
+        import pytest
+        pytest.skip(f"Chromium's headless shell ({CHROMIUM}) is not installed: bash scripts/install-test-deps.sh "
+                    "(apt-get install chromium-headless-shell fonts-noto-cjk fonts-noto-color-emoji)",
+                    allow_module_level=True)
 
 
 DEMO_DIRECTOR = "zhao_director"     # the director of ``demo_server`` (tests/conftest.py)

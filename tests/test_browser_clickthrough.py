@@ -16,9 +16,10 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
+from browser_helpers import require_chromium  # noqa: E402
+
+require_chromium()
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
@@ -104,7 +105,9 @@ def test_a_link_survives_sign_in_a_chart_bar_opens_its_dossier_and_back_returns(
             expect(criteria).to_have_attribute("aria-selected", "true")
             grid = m.locator('[role="tabpanel"]:visible [data-testid="stDataFrame"]').first
             grid.scroll_into_view_if_needed()
-            first_row = [c.strip() for c in grid.locator('tr[aria-rowindex="2"] td[role="gridcell"]').all_inner_texts()]
+            cells = grid.locator('tr[aria-rowindex="2"] td[role="gridcell"]')
+            expect(cells.first).to_be_attached()      # the grid draws its accessible rows after its canvas
+            first_row = [c.strip() for c in cells.all_inner_texts()]
             box = grid.bounding_box()
             assert box is not None
             page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)       # the first row's selection box

@@ -18,9 +18,10 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
+from browser_helpers import require_chromium  # noqa: E402
+
+require_chromium()
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
 

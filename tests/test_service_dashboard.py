@@ -14,10 +14,10 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium fonts-noto-cjk",
-                allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
+from browser_helpers import require_chromium  # noqa: E402
+
+require_chromium()
 
 import openpyxl  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
