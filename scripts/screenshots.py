@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, StreamlitServer, main, shoot, wait_drawn,  # noqa: E402
-                             wait_idle)
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, StreamlitServer, TrackedBrowser, main, shoot,  # noqa: E402
+                             wait_drawn, wait_idle)
 from kam_core import auth, demo  # noqa: E402
 from kam_core.locales.labels import t  # noqa: E402
 from kam_core.sales import figures, tiers  # noqa: E402
@@ -84,7 +84,8 @@ def main_(argv: list[str] | None = None) -> int:
         account = build_store(tmp_path / "kam.duckdb", password)
         with StreamlitServer(tmp_path / "kam.duckdb", tmp_path / "streamlit.log") as server, \
                 sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            browser = TrackedBrowser(pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                                        args=CHROMIUM_ARGS))
             try:
                 page = browser.new_page(viewport={"width": args.width, "height": 900}, locale="zh-CN")
                 sign_in(page, server.url, password)

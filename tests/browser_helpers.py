@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 ROOT = Path(__file__).resolve().parents[1]
 # The headless shell draws the same pages as ``/usr/bin/chromium --headless`` for about 7 % less CPU
@@ -135,18 +135,100 @@ class StreamlitServer:
 
 
 # ---------------------------------------------------------------- Streamlit DOM
-def wait_idle(page: Page, timeout: float = 60_000) -> None:
-    """Wait until the app is connected and no script run is in progress.
+# Every browser context the tests open carries this script (``add_run_tracker``). In the page, it numbers
+# in one sequence the script runs the page asks the server for (a BackMsg whose field 11, ``rerun_script``,
+# comes first: tag byte 0x5a) and the runs the server says have finished (a ForwardMsg with field 6,
+# ``script_finished``, other than 2, "ended early for a rerun": the run that replaces it finishes later).
+# The page is idle once the last finished run came after the last request: a click's rerun is seen as
+# soon as it is asked for and as soon as it ends, where a fixed pause could only guess whether it started.
+RUNS_JS = r"""
+(() => {
+  if (window.__kamRuns) return;
+  const runs = window.__kamRuns = {seq: 0, requested: 0, finished: 0};
+  const varint = (b, i) => {
+    let v = 0, shift = 0, x;
+    do { x = b[i++]; v += (x & 0x7f) * 2 ** shift; shift += 7; } while (x & 0x80 && i < b.length);
+    return [v, i];
+  };
+  const finishedStatus = (b) => {          // a ForwardMsg's script_finished (field 6), or -1
+    let i = 0;
+    while (i < b.length) {
+      let key, v;
+      [key, i] = varint(b, i);
+      const field = Math.floor(key / 8), wire = key & 7;
+      if (wire === 0) { [v, i] = varint(b, i); if (field === 6) return v; }
+      else if (wire === 2) { [v, i] = varint(b, i); i += v; }
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return -1;
+    }
+    return -1;
+  };
+  const bytes = (d) => d instanceof ArrayBuffer ? new Uint8Array(d)
+    : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : null;
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        const b = bytes(event.data);
+        const status = b ? finishedStatus(b) : -1;
+        if (status >= 0 && status !== 2) runs.finished = ++runs.seq;
+      });
+    }
+    send(data) {
+      const b = bytes(data);
+      if (b && b.length && b[0] === 0x5a) runs.requested = ++runs.seq;
+      return super.send(data);
+    }
+  };
+})();
+"""
 
-    The status widget ("Running…") appears while a script runs; it can flash
-    by too fast to see, so a short settle follows, then it must be gone.
+_IDLE_JS = r"""
+() => {
+  const runs = window.__kamRuns;
+  if (!runs) throw new Error('no run tracker in this page: open it in a context from browser_helpers (add_run_tracker)');
+  if (runs.finished <= runs.requested) return false;         // a run asked for and not finished (or none yet)
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  return !document.querySelector('[data-stale="true"]');     // elements of the last run not yet replaced
+}
+"""
+
+
+def add_run_tracker(context: BrowserContext) -> BrowserContext:
+    """Install ``RUNS_JS`` in every page ``context`` opens from now on (``wait_idle`` needs it)."""
+    context.add_init_script(RUNS_JS)
+    return context
+
+
+class TrackedBrowser:
+    """A Playwright ``Browser`` whose contexts all carry the run tracker (``RUNS_JS``); the rest is the browser's."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **options) -> BrowserContext:
+        return add_run_tracker(self._browser.new_context(**options))
+
+    def new_page(self, **options) -> Page:
+        """A page in a context of its own (close it with ``page.context.close()``)."""
+        return self.new_context(**options).new_page()
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the app is loaded and the last script run the page asked for has finished and been drawn.
+
+    Two animation frames first, so the handlers of the last click or key have sent their rerun request.
     """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    page.wait_for_timeout(300)
-    status = page.locator('[data-testid="stStatusWidget"]')
-    expect(status).to_have_count(0, timeout=timeout)
-    # Elements of the previous run fade ("stale") until the new run replaces them.
-    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=timeout)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_function(_IDLE_JS, timeout=timeout, polling="raf")
 
 
 def wait_charts(page: Page) -> None:

@@ -109,17 +109,18 @@ def duckdb_default_threads():
 
 @pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium through Playwright, started once per test module that asks for it. Each test
-    opens its own context (``browser.new_page()`` or ``browser.new_context()``), so no cookie or storage
-    passes from one test to the next; a Playwright driver and a browser start cost about 2 CPU-s."""
+    """Debian's Chromium headless shell through Playwright, started once per test module that asks for it.
+    Each test opens its own context (``browser.new_page()`` or ``browser.new_context()``), so no cookie or
+    storage passes from one test to the next, and each context carries the run tracker ``wait_idle`` reads
+    (``browser_helpers.TrackedBrowser``); a Playwright driver and a browser start cost about 2 CPU-s."""
     from playwright.sync_api import sync_playwright
 
-    from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS, TrackedBrowser
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            yield chromium
+            yield TrackedBrowser(chromium)
         finally:
             chromium.close()
 
