@@ -41,7 +41,6 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # Set before anything opens a store; servers and command lines the tests start inherit it.
 os.environ.setdefault("KAM_DB_THREADS", "1")
 
-from kam_core import demo  # noqa: E402
 
 
 def _scan_components_once() -> None:
@@ -53,8 +52,11 @@ def _scan_components_once() -> None:
     manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
 
 
-_scan_components_once()
-from kam_core.store import open_store  # noqa: E402
+@pytest.fixture(scope="session", autouse=True)
+def _components_scanned_once() -> None:
+    """In each process that runs tests (not in xdist's controller, which only hands them out: this file's
+    imports are kept to what the controller needs, about a second less before the workers start)."""
+    _scan_components_once()
 
 # The second browser group (each group is about 100-120 s under load on this machine). The tests on
 # ``demo_server`` stay in the first group, so they share one worker and one server (each finds the
@@ -138,6 +140,7 @@ def demo_server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory
 
     from browser_helpers import DEMO_DIRECTOR, Hidden, StreamlitServer
     from kam_core import auth
+    from kam_core.store import open_store
 
     folder = tmp_path_factory.mktemp("demo_server")
     path = folder / "kam.duckdb"
@@ -172,6 +175,9 @@ def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 building = path.with_name("building.duckdb")
                 for leftover in (building, building.with_name(building.name + ".wal")):
                     leftover.unlink(missing_ok=True)      # of a build that died part-way
+                from kam_core import demo
+                from kam_core.store import open_store
+
                 store = open_store(building)
                 try:
                     demo.load_demo(store)
