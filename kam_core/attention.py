@@ -44,6 +44,7 @@ from kam_core.dossier import targets
 from kam_core.locales.formatting import format_amount, format_date, format_pct, format_signed_pct, format_text, tier_label
 from kam_core.locales.labels import t
 from kam_core.permissions import User
+from kam_core.sales import periods, projection, tiers
 from kam_core.store import Store
 
 RULES = ("projected_lower_tier", "projected_near_next", "sales_down", "agreement_expiring", "target_behind",
@@ -51,8 +52,6 @@ RULES = ("projected_lower_tier", "projected_near_next", "sales_down", "agreement
 NEAR_SHARE = 0.10
 EXPIRY_DAYS = 60
 NEGOTIATION_DAYS = 90
-_TIER_ORDER = {"none": 0, "ordinary": 1, "partner": 2, "strategic": 3}
-_NEXT = {"none": "ordinary", "ordinary": "partner", "partner": "strategic"}
 COLUMNS = ["account", "rule", "reason", "figure"]
 
 
@@ -63,10 +62,6 @@ class Item:
     account: str
     rule: str
     values: dict[str, Any] = field(default_factory=dict)
-
-
-def _threshold(tier: str, settings: Mapping[str, Any]) -> float:
-    return float(settings[f"tier_{tier}_min"])
 
 
 # ---------------------------------------------------------------- the rules (pure)
@@ -84,19 +79,19 @@ def projection_items(projection: pd.DataFrame, last_year: Mapping[str, str | Non
         if tier is None or pd.isna(r.projected_basis):
             continue
         before = last_year.get(r.account)
-        lower = before in _TIER_ORDER and _TIER_ORDER[tier] < _TIER_ORDER[before]
+        lower = before in tiers.TIER_RANK and tiers.TIER_RANK[tier] < tiers.TIER_RANK[before]
         if lower:
             items.append(Item(r.account, "projected_lower_tier", {
                 "projected": float(r.projected_basis), "tier": tier, "tier_before": before,
-                "threshold": _threshold(before, settings), "method": r.method}))
-        nxt = _NEXT.get(tier)
+                "threshold": tiers.threshold(before, settings), "method": r.method}))
+        nxt = tiers.NEXT_TIER.get(tier)
         # Falling just below last year's tier is one thing to look at, not two: its figure names that threshold.
         if nxt is not None and not (lower and nxt == before):
-            threshold = _threshold(nxt, settings)
-            gap = threshold - float(r.projected_basis)
-            if 0 < gap <= NEAR_SHARE * threshold:
+            bound = tiers.threshold(nxt, settings)
+            gap = bound - float(r.projected_basis)
+            if 0 < gap <= NEAR_SHARE * bound:
                 items.append(Item(r.account, "projected_near_next", {
-                    "projected": float(r.projected_basis), "tier": tier, "next_tier": nxt, "threshold": threshold,
+                    "projected": float(r.projected_basis), "tier": tier, "next_tier": nxt, "threshold": bound,
                     "gap": gap, "method": r.method}))
     return items
 
@@ -180,8 +175,6 @@ def ordered(items: Sequence[Item]) -> list[Item]:
 def attention_items(store: Store, user: User, year: int | None, today: dt.date,
                     settings: Mapping[str, Any] | None = None, accounts: Sequence[str] | None = None) -> list[Item]:
     """Every rule's items for ``accounts`` (all when None): sales rules on ``year``, dossier rules on ``today``."""
-    from kam_core.sales import periods, projection, tiers
-
     settings = periods.resolve_settings(store, settings)
     wanted = None if accounts is None else set(accounts)
     items: list[Item] = []

@@ -38,7 +38,9 @@ from kam_core.sales.accounts import criteria_evidence
 from kam_core.sales.figures import account_year_figures
 from kam_core.sales.periods import Filters, Period, as_of_date, narrowing, resolve_settings, year_period
 
-TIERS = ("strategic", "partner", "ordinary", "none")
+TIERS = ("strategic", "partner", "ordinary", "none")   # highest first, as the policy lists them
+TIER_RANK = {tier: rank for rank, tier in enumerate(reversed(TIERS))}   # none 0 … strategic 3
+NEXT_TIER = dict(zip(TIERS[1:], TIERS))   # the tier above: none → ordinary → partner → strategic
 UNKNOWN = "unknown"   # on the cost basis, an account without any known cost cannot be tiered
 
 
@@ -76,8 +78,7 @@ def tier_thresholds(table: pd.DataFrame, settings: Mapping[str, Any]) -> list[di
     ordinary tier's ``bound``) or ``unknown`` (accounts without a basis amount;
     ``bound`` None).
     """
-    lower = {"strategic": settings["tier_strategic_min"], "partner": settings["tier_partner_min"],
-             "ordinary": settings["tier_ordinary_min"]}
+    lower = {tier: threshold(tier, settings) for tier in TIERS[:-1]}
     rows = []
     for row in tier_counts(table):
         tier = row["tier"]
@@ -106,7 +107,6 @@ PASSING_SCORE = 4
 _AMOUNT_COLUMNS = ("sales", "gross_profit", "to_next_tier")
 _RATIO_COLUMNS = ("margin", "share", "profit_share", "cum_share", "yoy")
 _INTEGER_COLUMNS = ("year", "rank", "profit_rank")
-_TIER_ORDER = {"none": 0, "ordinary": 1, "partner": 2, "strategic": 3}
 
 
 def assign_tiers(
@@ -128,17 +128,16 @@ def assign_tiers(
     return account_year_figures(store, year, filters, settings, basis, period)[TIER_COLUMNS + ["basis_amount"]]
 
 
+def threshold(tier: str, settings: Mapping[str, Any]) -> float:
+    """The policy's lower bound of ``tier`` in yuan (the ``tier_<tier>_min`` setting; ``none`` has none)."""
+    return float(settings[f"tier_{tier}_min"])
+
+
 def tier_of(amount: float | None, settings: Mapping[str, Any]) -> str | None:
     """The tier a basis amount gives (same rule as the engine; None for unknown)."""
     if amount is None or pd.isna(amount):
         return None
-    if amount >= settings["tier_strategic_min"]:
-        return "strategic"
-    if amount >= settings["tier_partner_min"]:
-        return "partner"
-    if amount >= settings["tier_ordinary_min"]:
-        return "ordinary"
-    return "none"
+    return next((tier for tier in TIERS[:-1] if amount >= threshold(tier, settings)), "none")
 
 
 # -- output formats for the command line ----------------------------------------
@@ -253,7 +252,7 @@ def tier_migration(
         if before is None or tier is None:
             movement = None
         else:
-            diff = _TIER_ORDER[tier] - _TIER_ORDER[before]
+            diff = TIER_RANK[tier] - TIER_RANK[before]
             movement = "up" if diff > 0 else "down" if diff < 0 else "same"
         rows.append((account, before, tier, movement))
     for account in prev_order:

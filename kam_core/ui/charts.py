@@ -22,9 +22,9 @@ import plotly.io as pio
 
 from kam_core.locales.formatting import amount_scale, format_amount, format_number, largest, month_label, tier_label
 from kam_core.locales.labels import label_or, t
+from kam_core.sales.tiers import TIERS
 
 FONT_FAMILY = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
-TIER_ORDER: tuple[str, ...] = ("strategic", "partner", "ordinary", "none")
 # Darkest for the most important tier; "none" is grey so it recedes.
 TIER_COLOURS: dict[str, str] = {
     "strategic": "#1b4f72",
@@ -152,7 +152,7 @@ def _amount_hover(unit: str, suffix: str, var: str) -> str:
 def _tiers_in(values: Sequence[object]) -> list[str]:
     """Tier codes present, policy order first, then any unexpected code."""
     present = [str(v) for v in pd.unique(pd.Series(values).dropna())]
-    return [c for c in TIER_ORDER if c in present] + sorted(c for c in present if c not in TIER_ORDER)
+    return [c for c in TIERS if c in present] + sorted(c for c in present if c not in TIERS)
 
 
 def _tier_colour(code: str) -> str:
@@ -236,7 +236,7 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     if _is_empty(tier_table):
         return empty_figure(lang, title)
     codes = tier_table["tier"].astype(object).where(tier_table["tier"].notna(), "unknown")
-    order = list(TIER_ORDER) + (["unknown"] if (codes == "unknown").any() else [])
+    order = list(TIERS) + (["unknown"] if (codes == "unknown").any() else [])
     grouped = tier_table.assign(tier=codes).groupby("tier")["sales"].agg(["count", "sum"]).reindex(order, fill_value=0)
     divisor, suffix = _scale(unit, lang, grouped["sum"])
     labels = [tier_label(c, lang) for c in order]
@@ -426,8 +426,8 @@ def migration_sankey(migration: pd.DataFrame, lang: str = "zh") -> go.Figure:
     flows = (pd.DataFrame({"src": src, "dst": dst, "movement": movement.fillna("same")})
              .groupby(["src", "dst"], as_index=False, sort=False)
              .agg(value=("movement", "size"), movement=("movement", "first")))
-    left_order = list(TIER_ORDER) + ["new"]
-    right_order = list(TIER_ORDER) + ["lost"]
+    left_order = list(TIERS) + ["new"]
+    right_order = list(TIERS) + ["lost"]
     left = [c for c in left_order if c in set(flows["src"])] + sorted(set(flows["src"]) - set(left_order))
     right = [c for c in right_order if c in set(flows["dst"])] + sorted(set(flows["dst"]) - set(right_order))
     prev_word, this_word = t("chart.prev_year", lang), t("chart.this_year", lang)
