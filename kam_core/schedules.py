@@ -29,6 +29,7 @@ from typing import Any
 
 from kam_core import audit
 from kam_core.locales.labels import t
+from kam_core.safe_text import is_email
 from kam_core.permissions import User, require
 from kam_core.settings import get_settings
 from kam_core.store import PROJECT_ROOT, Store
@@ -41,7 +42,6 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LAST_DAY = 0            # monthly on day 0: the month's last day
 MAX_DAY = 28            # later days are not in every month: "last day" covers them
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-_EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
@@ -96,7 +96,7 @@ def validate(s: Schedule) -> None:
         raise ScheduleError("year", "year must be current or previous, language zh or en")
     if not (s.folder or "").strip() and not s.recipients:
         raise ScheduleError("where", "a schedule needs a folder or at least one e-mail recipient")
-    bad = [r for r in s.recipients if not _EMAIL.fullmatch(r)]
+    bad = [r for r in s.recipients if not is_email(r)]   # the users' and contacts' rule
     if bad:
         raise ScheduleError("recipients", f"not an e-mail address: {', '.join(bad)}")
 

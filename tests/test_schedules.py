@@ -98,6 +98,11 @@ def test_the_rules_refuse_a_schedule_that_cannot_run(store):
     with pytest.raises(sched.ScheduleError) as e:
         sched.save_schedule(store, sched.Schedule("p", recipients=("not-an-address",)), DIRECTOR)
     assert e.value.code == "recipients"
+    # the users' and contacts' e-mail rule: a one-letter top-level domain or a label ending in "-" is no address
+    for address in ("gm@example.c", "gm@mail-.example.cn"):
+        with pytest.raises(sched.ScheduleError) as e:
+            sched.save_schedule(store, sched.Schedule("p", recipients=("ok@example.cn", address)), DIRECTOR)
+        assert e.value.code == "recipients" and address in str(e.value) and "ok@example.cn" not in str(e.value)
     with pytest.raises(sched.ScheduleError) as e:
         sched.save_schedule(store, sched.Schedule("p", day=29, folder="x"), DIRECTOR)
     assert e.value.code == "day"
