@@ -294,9 +294,11 @@ def record_table(ctx: context.Context, account: str, kind: str, editable: bool,
     save_key = f"dz_save_{kind}_{account}_{st.session_state.get(gen_key, 0)}"
     keep = _has_edits(st.session_state.get(key)) or bool(st.session_state.get(save_key))
     shown = st.session_state.get(snap_key)
+    rows = None     # every row of the kind, the deleted ones too, when this run reads them
     if shown is None or not keep:
-        data = dossier.list_records(ctx.store, ctx.user, account, kind)
-        shown = as_iso_dates(data[["id", "version", *fields]].reset_index(drop=True), kind)
+        rows = dossier.list_records(ctx.store, ctx.user, account, kind, include_deleted=True)
+        live = rows[rows["deleted_at"].isna()]
+        shown = as_iso_dates(live[["id", "version", *fields]].reset_index(drop=True), kind)
         st.session_state[snap_key] = shown
     references = _references(ctx, account, kind, shown)
     config = _column_config(kind, fields, ctx.lang, references)
@@ -329,7 +331,7 @@ def record_table(ctx: context.Context, account: str, kind: str, editable: bool,
         st.session_state.pop(snap_key, None)
         st.session_state[gen_key] = st.session_state.get(gen_key, 0) + 1
         st.rerun()
-    _deleted_records(ctx, account, kind)
+    _deleted_records(ctx, account, kind, rows)
     return shown
 
 
@@ -351,8 +353,9 @@ def _references(ctx: context.Context, account: str, kind: str, shown: pd.DataFra
     return out
 
 
-def _deleted_records(ctx: context.Context, account: str, kind: str) -> None:
-    data = dossier.list_records(ctx.store, ctx.user, account, kind, include_deleted=True)
+def _deleted_records(ctx: context.Context, account: str, kind: str, rows: pd.DataFrame | None = None) -> None:
+    """The kind's deleted records, each to restore; ``rows``: all of them, deleted ones included, if already read."""
+    data = dossier.list_records(ctx.store, ctx.user, account, kind, include_deleted=True) if rows is None else rows
     gone = data[data["deleted_at"].notna()]
     if gone.empty:
         return

@@ -586,3 +586,35 @@ def test_saving_a_row_that_someone_else_deleted_says_so_instead_of_failing(monke
         store.close()
     assert saved == 0
     assert problems == [("denied", "王伟: " + t("dossier.not_found", "zh"))]
+
+
+def test_a_deleted_contact_leaves_the_table_waits_under_deleted_and_comes_back_on_restore(app, demo_db):
+    account, contacts = first_dossier(demo_db)
+    victim = contacts.iloc[0]
+    store = open_store(demo_db)
+    try:
+        already = store.cursor().execute("select count(*) from contacts where account = ? and deleted_at is not null",
+                                         [account]).fetchone()[0]
+        dossier.delete_record(store, SYSTEM, "contacts", int(victim["id"]))
+    finally:
+        store.close()
+    at = app(PAGE, query={"account": account}).run()
+    assert not at.exception
+
+    def contact_ids() -> list[int]:
+        editor = next(e for e in at.data_editor if {"id", "role", "name"} <= set(e.value.columns))
+        return [int(i) for i in editor.value["id"]]
+
+    live = [int(i) for i in contacts["id"]]
+    assert contact_ids() == live[1:]                        # the table holds the others, in the same order
+    deleted = [e for e in at.expander if e.label.startswith("已删除（可恢复）")]
+    assert [e.label for e in deleted] == [f"已删除（可恢复） ({already + 1})"]
+    pick = at.selectbox(key=f"dz_del_contacts_{account}")
+    assert victim["name"] in pick.options                   # each deleted record by its name
+    pick.set_value(int(victim["id"])).run()
+    at.button(key=f"dz_restore_contacts_{account}").click().run()
+    assert not at.exception
+    assert sorted(contact_ids()) == sorted(live)
+    assert [s.value for s in at.success] == ["已恢复。"]
+    assert [e.label for e in at.expander if e.label.startswith("已删除（可恢复）")] == (
+        [f"已删除（可恢复） ({already})"] if already else [])
