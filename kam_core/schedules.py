@@ -29,8 +29,8 @@ from typing import Any
 
 from kam_core import audit
 from kam_core.locales.labels import t
-from kam_core.safe_text import is_email
 from kam_core.permissions import User, require
+from kam_core.safe_text import is_email
 from kam_core.settings import get_settings
 from kam_core.store import PROJECT_ROOT, Store
 

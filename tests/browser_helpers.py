@@ -185,17 +185,23 @@ RUNS_JS = r"""
 })();
 """
 
-_IDLE_JS = r"""
-() => {
+# What "idle" means in the page: the last run the page asked for has finished (or, with none asked for
+# yet, the first), Streamlit's own run state agrees, and nothing of the last run is still drawn faded.
+_IDLE_CHECKS = r"""
   const runs = window.__kamRuns;
   if (!runs) throw new Error('no run tracker in this page: open it in a context from browser_helpers (add_run_tracker)');
-  if (runs.finished <= runs.requested) return false;         // a run asked for and not finished (or none yet)
+  if (runs.finished <= runs.requested) return false;
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
-  return !document.querySelector('[data-stale="true"]');     // elements of the last run not yet replaced
-}
+  if (document.querySelector('[data-stale="true"]')) return false;
 """
+_IDLE_JS = "() => {" + _IDLE_CHECKS + "  return true;\n}"
+
+
+def _two_frames(page: Page) -> None:
+    """Let the page draw twice: the handlers of the last click, key or resize have run by then."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def add_run_tracker(context: BrowserContext) -> BrowserContext:
@@ -227,7 +233,7 @@ def wait_idle(page: Page, timeout: float = 60_000) -> None:
     Two animation frames first, so the handlers of the last click or key have sent their rerun request.
     """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    _two_frames(page)
     page.wait_for_function(_IDLE_JS, timeout=timeout, polling="raf")
 
 
@@ -467,16 +473,11 @@ def read_page(page: Page, max_rows: int = 1000, texts: bool = True) -> dict:
     return page.evaluate(_READ_PAGE_JS, [max_rows, texts])
 
 
-_DRAWN_JS = r"""
-() => {
+_DRAWN_JS = "() => {" + _IDLE_CHECKS + r"""
   const shown = (el) => {
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.height > 0 && !el.closest('details:not([open])');
   };
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;   // a script run
-  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
-  if (document.querySelector('[data-stale="true"]')) return false;
   const m = document.querySelector('[data-testid="stMain"]');
   if (!m) return false;
   for (const c of m.querySelectorAll('[data-testid="stPlotlyChart"]')) if (shown(c) && !c.querySelector('.main-svg')) return false;
@@ -487,10 +488,10 @@ _DRAWN_JS = r"""
 
 
 def wait_drawn(page: Page, pause: int = 100, timeout: float = 30_000) -> None:
-    """Two frames and ``pause`` ms, then until no script runs (the app's own run state) and every
+    """Two frames and ``pause`` ms, then until the page is idle (``wait_idle``'s checks) and every
     visible chart and dataframe has drawn. For a change in the browser alone (a tab shown, the
     window resized), and after a page load to wait for the whole run, not only its first elements."""
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    _two_frames(page)
     page.wait_for_timeout(pause)
     page.wait_for_function(_DRAWN_JS, timeout=timeout, polling="raf")
 

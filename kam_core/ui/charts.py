@@ -22,7 +22,7 @@ import plotly.io as pio
 
 from kam_core.locales.formatting import amount_scale, format_amount, format_number, largest, month_label, tier_label
 from kam_core.locales.labels import label_or, t
-from kam_core.sales.tiers import TIERS
+from kam_core.sales.tiers import TIERS, UNKNOWN, tier_codes
 
 FONT_FAMILY = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 # Darkest for the most important tier; "none" is grey so it recedes.
@@ -196,8 +196,7 @@ def monthly_by_tier(monthly_sales: pd.DataFrame, tier_table: pd.DataFrame) -> pd
     """
     if _is_empty(monthly_sales):
         return pd.DataFrame({"month": [], "tier": [], "sales": []})
-    tiers = tier_table[["account", "tier"]].assign(
-        tier=lambda d: d["tier"].astype(object).where(d["tier"].notna(), "unknown")) if not _is_empty(tier_table) else pd.DataFrame(
+    tiers = tier_table[["account"]].assign(tier=tier_codes(tier_table)) if not _is_empty(tier_table) else pd.DataFrame(
         {"account": pd.Series([], dtype=object), "tier": pd.Series([], dtype=object)})
     merged = monthly_sales[["month", "account", "sales"]].merge(tiers, on="account", how="left")
     merged["tier"] = merged["tier"].fillna("none")
@@ -235,8 +234,8 @@ def tier_distribution(tier_table: pd.DataFrame, unit: str = "wan", lang: str = "
     title = t("chart.tier_distribution", lang)
     if _is_empty(tier_table):
         return empty_figure(lang, title)
-    codes = tier_table["tier"].astype(object).where(tier_table["tier"].notna(), "unknown")
-    order = list(TIERS) + (["unknown"] if (codes == "unknown").any() else [])
+    codes = tier_codes(tier_table)
+    order = list(TIERS) + ([UNKNOWN] if (codes == UNKNOWN).any() else [])
     grouped = tier_table.assign(tier=codes).groupby("tier")["sales"].agg(["count", "sum"]).reindex(order, fill_value=0)
     divisor, suffix = _scale(unit, lang, grouped["sum"])
     labels = [tier_label(c, lang) for c in order]
